@@ -1,0 +1,322 @@
+#ifndef SINTER_NN_OPS
+#define SINTER_NN_OPS
+
+include "NNDialect.td"
+include "mlir/IR/CommonTypeConstraints.td"
+include "mlir/IR/CommonAttrConstraints.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Type constraints
+//===----------------------------------------------------------------------===//
+
+def NN_FloatTensor : RankedTensorOf<[F16, BF16, F32, F64]>;
+def NN_IntTensor : RankedTensorOf<[I8, I16, I32, I64]>;
+def NN_BoolTensor : RankedTensorOf<[I1]>;
+def NN_NumTensor : RankedTensorOf<[F16, BF16, F32, F64, I8, I16, I32, I64]>;
+def NN_Tensor : RankedTensorOf<[F16, BF16, F32, F64, I1, I8, I16, I32, I64]>;
+def NN_I64Tensor : RankedTensorOf<[I64]>;
+def NN_IndexTensor : RankedTensorOf<[I32, I64]>;
+
+class NN_InferredOp<string mnemonic, list<Trait> traits = []>
+    : NN_Op<mnemonic, !listconcat(traits,
+        [Pure, DeclareOpInterfaceMethods<InferTypeOpInterface>])> {
+  // Result shapes may refine (`?` → static) as operands fold to constants.
+  let extraClassDeclaration = [{
+    static bool isCompatibleReturnTypes(::mlir::TypeRange l, ::mlir::TypeRange r);
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+class NN_UnaryOp<string mnemonic, Type T, string doc, list<Trait> traits = []>
+    : NN_Op<mnemonic, !listconcat(traits, [Pure, SameOperandsAndResultType])> {
+  let summary = "elementwise " # mnemonic;
+  let description = doc;
+  let arguments = (ins T:$input);
+  let results = (outs T:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def NN_SqrtOp : NN_UnaryOp<"sqrt", NN_FloatTensor, "ONNX Sqrt.">;
+def NN_ReciprocalOp : NN_UnaryOp<"reciprocal", NN_FloatTensor, "ONNX Reciprocal: 1/x.">;
+def NN_NegOp : NN_UnaryOp<"neg", NN_NumTensor, "ONNX Neg.">;
+def NN_ExpOp : NN_UnaryOp<"exp", NN_FloatTensor, "ONNX Exp.">;
+def NN_LogOp : NN_UnaryOp<"log", NN_FloatTensor, "ONNX Log.">;
+def NN_ErfOp : NN_UnaryOp<"erf", NN_FloatTensor, "ONNX Erf.">;
+def NN_TanhOp : NN_UnaryOp<"tanh", NN_FloatTensor, "ONNX Tanh.">;
+def NN_SigmoidOp : NN_UnaryOp<"sigmoid", NN_FloatTensor, "ONNX Sigmoid: 1/(1+exp(-x)).">;
+def NN_ReluOp : NN_UnaryOp<"relu", NN_NumTensor, "ONNX Relu: max(x, 0).">;
+def NN_NotOp : NN_UnaryOp<"not", NN_BoolTensor, "ONNX Not (logical).">;
+def NN_AbsOp : NN_UnaryOp<"abs", NN_NumTensor, "ONNX Abs.">;
+
+def NN_LeakyReluOp : NN_UnaryOp<"leaky_relu", NN_FloatTensor,
+    "ONNX LeakyRelu: x if x >= 0 else alpha * x."> {
+  let arguments = (ins NN_FloatTensor:$input,
+                       DefaultValuedAttr<F32Attr, "0.01">:$alpha);
+}
+
+def NN_HardSigmoidOp : NN_UnaryOp<"hard_sigmoid", NN_FloatTensor,
+    "ONNX HardSigmoid: max(0, min(1, alpha * x + beta)).">{
+  let arguments = (ins NN_FloatTensor:$input,
+                       DefaultValuedAttr<F32Attr, "0.2">:$alpha,
+                       DefaultValuedAttr<F32Attr, "0.5">:$beta);
+}
+
+def NN_GeluOp : NN_UnaryOp<"gelu", NN_FloatTensor,
+    "ONNX Gelu (opset 20): exact (erf) or `tanh` approximation."> {
+  let arguments = (ins NN_FloatTensor:$input,
+                       DefaultValuedAttr<StrAttr, "\"none\"">:$approximate);
+  let hasVerifier = 1;
+}
+
+def NN_ClipOp : NN_UnaryOp<"clip", NN_NumTensor,
+    "ONNX Clip with compile-time bounds; an absent bound does not clip."> {
+  let arguments = (ins NN_NumTensor:$input,
+                       OptionalAttr<F64Attr>:$min, OptionalAttr<F64Attr>:$max);
+}
+
+def NN_CastOp : NN_Op<"cast", [Pure]> {
+  let summary = "ONNX Cast to the result element type";
+  let description = [{
+    Converts element type; the shape is unchanged. Float to integer truncates
+    toward zero, to bool is `x != 0`, as ONNX specifies.
+  }];
+  let arguments = (ins NN_Tensor:$input);
+  let results = (outs NN_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+class NN_BinaryOp<string mnemonic, Type T, string doc, list<Trait> traits = []>
+    : NN_InferredOp<mnemonic, traits> {
+  let summary = "elementwise " # mnemonic # " with ONNX broadcasting";
+  let description = doc;
+  let arguments = (ins T:$lhs, T:$rhs);
+  let results = (outs NN_Tensor:$output);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($output)";
+  let hasFolder = 1;
+}
+
+def NN_AddOp : NN_BinaryOp<"add", NN_NumTensor, "ONNX Add.", [Commutative]>;
+def NN_SubOp : NN_BinaryOp<"sub", NN_NumTensor, "ONNX Sub.">;
+def NN_MulOp : NN_BinaryOp<"mul", NN_NumTensor, "ONNX Mul.", [Commutative]>;
+def NN_DivOp : NN_BinaryOp<"div", NN_NumTensor, "ONNX Div (integer division truncates).">;
+def NN_PowOp : NN_BinaryOp<"pow", NN_NumTensor, "ONNX Pow; the result has the base's type.">;
+def NN_EqualOp : NN_BinaryOp<"equal", NN_Tensor, "ONNX Equal; result is i1.">;
+def NN_LessOp : NN_BinaryOp<"less", NN_NumTensor, "ONNX Less; result is i1.">;
+def NN_GreaterOp : NN_BinaryOp<"greater", NN_NumTensor, "ONNX Greater; result is i1.">;
+def NN_AndOp : NN_BinaryOp<"and", NN_BoolTensor, "ONNX And (logical).">;
+def NN_OrOp : NN_BinaryOp<"or", NN_BoolTensor, "ONNX Or (logical).">;
+def NN_MaxOp : NN_BinaryOp<"max", NN_NumTensor, "ONNX Max of two inputs.">;
+def NN_MinOp : NN_BinaryOp<"min", NN_NumTensor, "ONNX Min of two inputs.">;
+
+def NN_WhereOp : NN_InferredOp<"where"> {
+  let summary = "ONNX Where: cond ? x : y, with broadcasting";
+  let arguments = (ins NN_BoolTensor:$condition, NN_Tensor:$x, NN_Tensor:$y);
+  let results = (outs NN_Tensor:$output);
+  let assemblyFormat = "$condition `,` $x `,` $y attr-dict `:` type($condition) `,` type($x) `,` type($y) `->` type($output)";
+}
+
+//===----------------------------------------------------------------------===//
+// Linear algebra and normalisation
+//===----------------------------------------------------------------------===//
+
+def NN_MatMulOp : NN_InferredOp<"matmul"> {
+  let summary = "ONNX MatMul (numpy matmul with batch broadcasting)";
+  let description = [{
+    1-D operands are promoted as numpy does (a leading or trailing unit
+    dimension, removed again from the result); leading batch dimensions
+    broadcast.
+  }];
+  let arguments = (ins NN_NumTensor:$lhs, NN_NumTensor:$rhs);
+  let results = (outs NN_NumTensor:$output);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($output)";
+}
+
+def NN_GemmOp : NN_InferredOp<"gemm"> {
+  let summary = "ONNX Gemm: alpha * op(A) * op(B) + beta * C";
+  let arguments = (ins NN_FloatTensor:$a, NN_FloatTensor:$b,
+                       Optional<NN_FloatTensor>:$c,
+                       DefaultValuedAttr<F32Attr, "1.0">:$alpha,
+                       DefaultValuedAttr<F32Attr, "1.0">:$beta,
+                       DefaultValuedAttr<BoolAttr, "false">:$transA,
+                       DefaultValuedAttr<BoolAttr, "false">:$transB);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$a `,` $b (`,` $c^)? attr-dict `:` type($a) `,` type($b) (`,` type($c)^)? `->` type($output)";
+}
+
+class NN_AxisOp<string mnemonic, string doc> : NN_InferredOp<mnemonic> {
+  let summary = doc;
+  let arguments = (ins NN_FloatTensor:$input, DefaultValuedAttr<I64Attr, "-1">:$axis);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+}
+
+def NN_SoftmaxOp : NN_AxisOp<"softmax", "ONNX Softmax (opset 13: along one axis)">;
+def NN_LogSoftmaxOp : NN_AxisOp<"log_softmax", "ONNX LogSoftmax (opset 13: along one axis)">;
+
+def NN_LayerNormOp : NN_InferredOp<"layer_norm"> {
+  let summary = "ONNX LayerNormalization (first output only)";
+  let description = [{
+    Normalises over the dimensions from `axis` to the last, then scales and
+    shifts: (x - mean) / sqrt(var + epsilon) * scale + bias.
+  }];
+  let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$scale,
+                       Optional<NN_FloatTensor>:$bias,
+                       DefaultValuedAttr<I64Attr, "-1">:$axis,
+                       DefaultValuedAttr<F32Attr, "1e-5">:$epsilon);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$input `,` $scale (`,` $bias^)? attr-dict `:` type($input) `,` type($scale) (`,` type($bias)^)? `->` type($output)";
+}
+
+class NN_ReduceOp<string mnemonic, string doc> : NN_InferredOp<mnemonic> {
+  let summary = doc;
+  let description = [{
+    Reduces over `axes` (all axes when absent, unless `noop_with_empty_axes`),
+    keeping reduced dimensions as 1 when `keepdims` is set.
+  }];
+  let arguments = (ins NN_NumTensor:$input, OptionalAttr<I64ArrayAttr>:$axes,
+                       DefaultValuedAttr<BoolAttr, "true">:$keepdims,
+                       DefaultValuedAttr<BoolAttr, "false">:$noop_with_empty_axes);
+  let results = (outs NN_NumTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+}
+
+def NN_ReduceMeanOp : NN_ReduceOp<"reduce_mean", "ONNX ReduceMean">;
+def NN_ReduceSumOp : NN_ReduceOp<"reduce_sum", "ONNX ReduceSum">;
+def NN_ReduceMaxOp : NN_ReduceOp<"reduce_max", "ONNX ReduceMax">;
+
+def NN_CumSumOp : NN_InferredOp<"cumsum"> {
+  let summary = "ONNX CumSum along a compile-time axis";
+  let arguments = (ins NN_NumTensor:$input, I64Attr:$axis,
+                       DefaultValuedAttr<BoolAttr, "false">:$exclusive,
+                       DefaultValuedAttr<BoolAttr, "false">:$reverse);
+  let results = (outs NN_NumTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+}
+
+//===----------------------------------------------------------------------===//
+// Data movement and shapes
+//===----------------------------------------------------------------------===//
+
+def NN_GatherOp : NN_InferredOp<"gather"> {
+  let summary = "ONNX Gather along one axis";
+  let description = [{
+    Negative indices count from the end. Indices outside [-n, n) are clamped
+    into range (ONNX leaves them undefined; clamping keeps them memory safe).
+  }];
+  let arguments = (ins NN_Tensor:$data, NN_IndexTensor:$indices,
+                       DefaultValuedAttr<I64Attr, "0">:$axis);
+  let results = (outs NN_Tensor:$output);
+  let assemblyFormat = "$data `,` $indices attr-dict `:` type($data) `,` type($indices) `->` type($output)";
+  let hasFolder = 1;
+}
+
+def NN_ReshapeOp : NN_InferredOp<"reshape"> {
+  let summary = "ONNX Reshape (0 copies a dimension, -1 is inferred)";
+  let arguments = (ins NN_Tensor:$data, NN_I64Tensor:$shape,
+                       DefaultValuedAttr<BoolAttr, "false">:$allowzero);
+  let results = (outs NN_Tensor:$output);
+  let assemblyFormat = "$data `,` $shape attr-dict `:` type($data) `,` type($shape) `->` type($output)";
+  let hasFolder = 1;
+}
+
+def NN_TransposeOp : NN_InferredOp<"transpose"> {
+  let summary = "ONNX Transpose (default: reverse the dimensions)";
+  let arguments = (ins NN_Tensor:$data, DenseI64ArrayAttr:$perm);
+  let results = (outs NN_Tensor:$output);
+  let assemblyFormat = "$data attr-dict `:` type($data) `->` type($output)";
+  let hasFolder = 1;
+}
+
+def NN_SqueezeOp : NN_InferredOp<"squeeze"> {
+  let summary = "ONNX Squeeze (all unit dims when `axes` is absent)";
+  let arguments = (ins NN_Tensor:$data, OptionalAttr<DenseI64ArrayAttr>:$axes);
+  let results = (outs NN_Tensor:$output);
+  let assemblyFormat = "$data attr-dict `:` type($data) `->` type($output)";
+  let hasFolder = 1;
+}
+
+def NN_UnsqueezeOp : NN_InferredOp<"unsqueeze"> {
+  let summary = "ONNX Unsqueeze";
+  let arguments = (ins NN_Tensor:$data, DenseI64ArrayAttr:$axes);
+  let results = (outs NN_Tensor:$output);
+  let assemblyFormat = "$data attr-dict `:` type($data) `->` type($output)";
+  let hasFolder = 1;
+}
+
+def NN_ConcatOp : NN_InferredOp<"concat"> {
+  let summary = "ONNX Concat";
+  let arguments = (ins Variadic<NN_Tensor>:$inputs, I64Attr:$axis);
+  let results = (outs NN_Tensor:$output);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, $output)";
+  let hasFolder = 1;
+}
+
+def NN_SliceOp : NN_InferredOp<"slice", [AttrSizedOperandSegments]> {
+  let summary = "ONNX Slice (starts/ends clamped, any non-zero step)";
+  let arguments = (ins NN_Tensor:$data, NN_IndexTensor:$starts,
+                       NN_IndexTensor:$ends, Optional<NN_IndexTensor>:$axes,
+                       Optional<NN_IndexTensor>:$steps);
+  let results = (outs NN_Tensor:$output);
+  let assemblyFormat = [{
+    $data `,` $starts `,` $ends (`axes` $axes^)? (`steps` $steps^)? attr-dict `:`
+    type($data) `,` type($starts) `,` type($ends) (`,` type($axes)^)? (`,` type($steps)^)? `->` type($output)
+  }];
+  let hasFolder = 1;
+}
+
+def NN_SplitOp : NN_Op<"split", [Pure]> {
+  let summary = "ONNX Split into parts of compile-time sizes";
+  let arguments = (ins NN_Tensor:$input, I64Attr:$axis, DenseI64ArrayAttr:$sizes);
+  let results = (outs Variadic<NN_Tensor>:$outputs);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($outputs)";
+  let hasVerifier = 1;
+}
+
+def NN_ExpandOp : NN_InferredOp<"expand"> {
+  let summary = "ONNX Expand (bidirectional broadcast to a shape)";
+  let arguments = (ins NN_Tensor:$input, NN_I64Tensor:$shape);
+  let results = (outs NN_Tensor:$output);
+  let assemblyFormat = "$input `,` $shape attr-dict `:` type($input) `,` type($shape) `->` type($output)";
+}
+
+def NN_ShapeOp : NN_InferredOp<"shape"> {
+  let summary = "ONNX Shape (with optional start/end)";
+  let arguments = (ins NN_Tensor:$input, DefaultValuedAttr<I64Attr, "0">:$start,
+                       OptionalAttr<I64Attr>:$end);
+  let results = (outs NN_I64Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasFolder = 1;
+}
+
+def NN_ConstantOfShapeOp : NN_InferredOp<"constant_of_shape"> {
+  let summary = "ONNX ConstantOfShape";
+  let arguments = (ins NN_I64Tensor:$shape, TypedAttrInterface:$value);
+  let results = (outs NN_Tensor:$output);
+  let assemblyFormat = "$shape attr-dict `:` type($shape) `->` type($output)";
+  let hasFolder = 1;
+}
+
+def NN_RangeOp : NN_InferredOp<"range"> {
+  let summary = "ONNX Range: start, start + delta, ... below limit";
+  let arguments = (ins NN_NumTensor:$start, NN_NumTensor:$limit, NN_NumTensor:$delta);
+  let results = (outs NN_NumTensor:$output);
+  let assemblyFormat = "$start `,` $limit `,` $delta attr-dict `:` type($start) `,` type($limit) `,` type($delta) `->` type($output)";
+}
+
+def NN_TriluOp : NN_InferredOp<"trilu"> {
+  let summary = "ONNX Trilu with a compile-time diagonal offset k";
+  let arguments = (ins NN_Tensor:$input, DefaultValuedAttr<I64Attr, "0">:$k,
+                       DefaultValuedAttr<BoolAttr, "true">:$upper);
+  let results = (outs NN_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+}
+
+#endif

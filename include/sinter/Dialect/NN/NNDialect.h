@@ -1,0 +1,30 @@
+#ifndef SINTER_DIALECT_NN_NNDIALECT_H
+#define SINTER_DIALECT_NN_NNDIALECT_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "sinter/Dialect/NN/NNDialect.h.inc"
+
+#define GET_OP_CLASSES
+#include "sinter/Dialect/NN/NNOps.h.inc"
+
+namespace sinter::nn {
+/// ONNX (numpy) broadcasting of two shapes; dynamic dims are ShapedType's
+/// kDynamic. Returns failure when two static, non-unit dims differ. A dynamic
+/// dim against a static one > 1 takes the static one; two dynamic dims are
+/// assumed equal (the runtime never broadcasts a symbolic dimension).
+llvm::LogicalResult broadcastShapes(llvm::ArrayRef<int64_t> a,
+                                    llvm::ArrayRef<int64_t> b,
+                                    llvm::SmallVectorImpl<int64_t> &out);
+/// Normalises a possibly negative axis into [0, rank); failure if outside.
+llvm::FailureOr<int64_t> normalizeAxis(int64_t axis, int64_t rank);
+/// Reads a constant integer tensor operand (any int width), if it is one.
+std::optional<llvm::SmallVector<int64_t>> getConstantInts(mlir::Value v);
+} // namespace sinter::nn
+
+#endif

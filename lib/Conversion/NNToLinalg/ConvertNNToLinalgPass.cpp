@@ -1,0 +1,41 @@
+#include "LoweringUtils.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Transforms/DialectConversion.h"
+#include "sinter/Conversion/Passes.h"
+#include "sinter/Dialect/NN/NNDialect.h"
+
+namespace sinter {
+#define GEN_PASS_DEF_CONVERTNNTOLINALG
+#include "sinter/Conversion/Passes.h.inc"
+} // namespace sinter
+
+using namespace mlir;
+
+namespace sinter {
+
+void populateNNToLinalgPatterns(RewritePatternSet &patterns) {
+  lowering::populateElementwisePatterns(patterns);
+  lowering::populateContractionPatterns(patterns);
+  lowering::populateNormalizationPatterns(patterns);
+  lowering::populateDataMovementPatterns(patterns);
+}
+
+namespace {
+struct ConvertNNToLinalgPass
+    : impl::ConvertNNToLinalgBase<ConvertNNToLinalgPass> {
+  void runOnOperation() override {
+    ConversionTarget target(getContext());
+    target.addIllegalDialect<nn::NNDialect>();
+    target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
+                           arith::ArithDialect, math::MathDialect,
+                           func::FuncDialect>();
+    RewritePatternSet patterns(&getContext());
+    populateNNToLinalgPatterns(patterns);
+    if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
+      signalPassFailure();
+  }
+};
+} // namespace
+
+} // namespace sinter

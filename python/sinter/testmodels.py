@@ -1,0 +1,140 @@
+"""Small transformer models exported with torch.onnx.export, used by the
+end-to-end tests and the demo. Random weights with fixed seeds: these check
+the compiler's numerics, not language modelling (issue 3 trains real ones)."""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class GPT2Block(nn.Module):
+    def __init__(self, d, heads, ctx):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(d)
+        self.ln2 = nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.fc = nn.Linear(d, 4 * d)
+        self.out = nn.Linear(4 * d, d)
+        self.heads = heads
+        self.register_buffer("mask", torch.tril(torch.ones(ctx, ctx)).bool())
+
+    def forward(self, x):
+        b, t, d = x.shape
+        h = self.heads
+        q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)
+        q = q.view(b, t, h, d // h).transpose(1, 2)
+        k = k.view(b, t, h, d // h).transpose(1, 2)
+        v = v.view(b, t, h, d // h).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d // h))
+        att = att.masked_fill(~self.mask[:t, :t], float("-inf"))
+        att = F.softmax(att, dim=-1)
+        y = (att @ v).transpose(1, 2).reshape(b, t, d)
+        x = x + self.proj(y)
+        return x + self.out(F.gelu(self.fc(self.ln2(x))))
+
+
+class GPT2(nn.Module):
+    def __init__(self, vocab=256, d=64, heads=4, layers=2, ctx=64):
+        super().__init__()
+        self.wte = nn.Embedding(vocab, d)
+        self.wpe = nn.Embedding(ctx, d)
+        self.blocks = nn.ModuleList([GPT2Block(d, heads, ctx) for _ in range(layers)])
+        self.lnf = nn.LayerNorm(d)
+        self.head = nn.Linear(d, vocab, bias=False)
+
+    def forward(self, input_ids):
+        t = input_ids.shape[1]
+        pos = torch.arange(t, device=input_ids.device).unsqueeze(0)
+        x = self.wte(input_ids) + self.wpe(pos)
+        for blk in self.blocks:
+            x = blk(x)
+        return self.head(self.lnf(x))
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, d, eps=1e-6):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(d) + 0.1 * torch.randn(d))
+        self.eps = eps
+
+    def forward(self, x):
+        return self.w * x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps)
+
+
+def rope(x, cos, sin):
+    x1, x2 = x[..., : x.shape[-1] // 2], x[..., x.shape[-1] // 2 :]
+    return x * cos + torch.cat((-x2, x1), dim=-1) * sin
+
+
+class LlamaBlock(nn.Module):
+    def __init__(self, d, heads, ff):
+        super().__init__()
+        self.n1 = RMSNorm(d)
+        self.n2 = RMSNorm(d)
+        self.q = nn.Linear(d, d, bias=False)
+        self.k = nn.Linear(d, d, bias=False)
+        self.v = nn.Linear(d, d, bias=False)
+        self.o = nn.Linear(d, d, bias=False)
+        self.gate = nn.Linear(d, ff, bias=False)
+        self.up = nn.Linear(d, ff, bias=False)
+        self.down = nn.Linear(ff, d, bias=False)
+        self.heads = heads
+
+    def forward(self, x, cos, sin, mask):
+        b, t, d = x.shape
+        h = self.heads
+        y = self.n1(x)
+        q = self.q(y).view(b, t, h, d // h).transpose(1, 2)
+        k = self.k(y).view(b, t, h, d // h).transpose(1, 2)
+        v = self.v(y).view(b, t, h, d // h).transpose(1, 2)
+        q, k = rope(q, cos, sin), rope(k, cos, sin)
+        att = (q @ k.transpose(-2, -1)) / math.sqrt(d // h) + mask
+        y = (F.softmax(att, dim=-1) @ v).transpose(1, 2).reshape(b, t, d)
+        x = x + self.o(y)
+        y = self.n2(x)
+        return x + self.down(F.silu(self.gate(y)) * self.up(y))
+
+
+class Llama(nn.Module):
+    def __init__(self, vocab=256, d=64, heads=4, layers=2, ff=172, ctx=64):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, d)
+        self.blocks = nn.ModuleList([LlamaBlock(d, heads, ff) for _ in range(layers)])
+        self.norm = RMSNorm(d)
+        self.head = nn.Linear(d, vocab, bias=False)
+        hd = d // heads
+        inv = 1.0 / (10000 ** (torch.arange(0, hd, 2).float() / hd))
+        f = torch.outer(torch.arange(ctx).float(), inv)
+        f = torch.cat((f, f), dim=-1)
+        self.register_buffer("cos", f.cos())
+        self.register_buffer("sin", f.sin())
+
+    def forward(self, input_ids):
+        t = input_ids.shape[1]
+        cos, sin = self.cos[:t], self.sin[:t]
+        mask = torch.triu(torch.full((t, t), float("-inf")), diagonal=1)
+        x = self.emb(input_ids)
+        for blk in self.blocks:
+            x = blk(x, cos, sin, mask)
+        return self.head(self.norm(x))
+
+
+def export(model, path, ctx=64, opset=17):
+    model.eval()
+    ids = torch.randint(0, 256, (1, min(16, ctx)))
+    torch.onnx.export(
+        model, (ids,), path, input_names=["input_ids"], output_names=["logits"],
+        dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}},
+        opset_version=opset, do_constant_folding=True)
+
+
+def build(name, seed=0, **kw):
+    torch.manual_seed(seed)
+    return {"gpt2": GPT2, "llama": Llama}[name](**kw)
+
+
+if __name__ == "__main__":
+    import sys
+    export(build(sys.argv[1]), sys.argv[2])

@@ -1,0 +1,20 @@
+// mlir-opt with Sinter's dialects and passes registered.
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+#include "sinter/Conversion/Passes.h"
+#include "sinter/Dialect/NN/NNDialect.h"
+
+int main(int argc, char **argv) {
+  mlir::registerAllPasses();
+  sinter::registerConversionPasses();
+  mlir::DialectRegistry registry;
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  registry.insert<sinter::nn::NNDialect>();
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "Sinter optimizer driver\n", registry));
+}
