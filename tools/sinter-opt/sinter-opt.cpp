@@ -7,10 +7,12 @@
 
 #include "sinter/Conversion/Passes.h"
 #include "sinter/Dialect/NN/NNDialect.h"
+#include "sinter/Target/Pipeline.h"
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   sinter::registerConversionPasses();
+  sinter::registerPipelines();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);

@@ -1,0 +1,53 @@
+#ifndef SINTER_TARGET_OBJECTEMITTER_H
+#define SINTER_TARGET_OBJECTEMITTER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/IR/Module.h"
+
+#include <memory>
+#include <string>
+
+namespace sinter {
+
+struct TargetOptions {
+  std::string triple; // empty: the host
+  std::string cpu;    // empty or "host": the host CPU (and its features)
+  unsigned optLevel = 3;
+  std::string modelName = "sinter_model"; // the exported getter's name
+};
+
+/// Describes one entry-function argument or result of the C ABI.
+struct TensorABI {
+  std::string name;
+  int32_t dtype = 0; // ONNX code
+  std::vector<int64_t> dims;
+  std::vector<std::string> dimNames;
+};
+struct ModelABI {
+  std::vector<TensorABI> inputs, outputs;
+};
+
+/// Reads the ABI from the nn-level entry function (before lowering).
+mlir::FailureOr<ModelABI> describeModel(mlir::ModuleOp module);
+
+/// Translates an LLVM-dialect module to LLVM IR, adds the ABI (model
+/// descriptor, trampoline, runtime) and optimizes it for the target.
+mlir::FailureOr<std::unique_ptr<llvm::Module>>
+buildLLVMModule(mlir::ModuleOp module, const ModelABI &abi,
+                const TargetOptions &opts, llvm::LLVMContext &llvmCtx);
+
+/// Sets the module's triple and data layout from the target options.
+mlir::LogicalResult prepareModuleForTarget(llvm::Module &module, const TargetOptions &opts,
+                                           std::string &error);
+/// Writes `module` as an object file for the target.
+mlir::LogicalResult writeObject(llvm::Module &module, const TargetOptions &opts,
+                                llvm::StringRef path, std::string &error);
+/// Links an object into a shared library (ld.lld through clang).
+mlir::LogicalResult linkSharedLibrary(llvm::StringRef object, llvm::StringRef path,
+                                      const TargetOptions &opts, std::string &error);
+/// The C header declaring the model's getter and a typed run function.
+std::string generateHeader(const ModelABI &abi, const TargetOptions &opts);
+
+} // namespace sinter
+
+#endif

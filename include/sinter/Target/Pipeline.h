@@ -1,0 +1,25 @@
+#ifndef SINTER_TARGET_PIPELINE_H
+#define SINTER_TARGET_PIPELINE_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+
+namespace sinter {
+
+/// The stages `--emit` can stop after.
+enum class Stage { NN, Linalg, LLVM };
+
+/// Adds nn → linalg (and the tensor-level clean-ups) to `pm`.
+void buildLowerToLinalgPipeline(mlir::OpPassManager &pm);
+/// Adds linalg-on-tensors → bufferization → loops → LLVM dialect to `pm`.
+void buildLinalgToLLVMPipeline(mlir::OpPassManager &pm);
+/// Registers `sinter-lower-to-linalg` and `sinter-lower-to-llvm` pipelines
+/// (for sinter-opt).
+void registerPipelines();
+
+/// Runs the pipeline up to `stage` on `module`.
+mlir::LogicalResult lowerModule(mlir::ModuleOp module, Stage stage);
+
+} // namespace sinter
+
+#endif

@@ -1,0 +1,99 @@
+/* Sinter runtime ABI: what every object emitted by sinter-compile exports.
+ *
+ * An emitted object defines one function, `const sinter_model *NAME(void)`
+ * (NAME is sinter-compile's --name, default "sinter_model"), describing the
+ * model and giving its entry point. The object holds no mutable global
+ * state: concurrent `run` calls from several threads are safe.
+ *
+ * Outputs: set `data` to a buffer of `capacity` bytes, or to NULL to have
+ * `run` allocate it; free such buffers with the model's `free_output`.
+ * `run` writes each output's rank and shape. */
+#ifndef SINTER_RUNTIME_SINTER_H
+#define SINTER_RUNTIME_SINTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SINTER_ABI_VERSION 1
+#define SINTER_MAX_RANK 8
+
+/* Element types use ONNX TensorProto.DataType codes. */
+typedef enum sinter_dtype {
+  SINTER_FLOAT32 = 1,
+  SINTER_INT8 = 3,
+  SINTER_INT16 = 5,
+  SINTER_INT32 = 6,
+  SINTER_INT64 = 7,
+  SINTER_BOOL = 9, /* one byte per element, 0 or 1 */
+  SINTER_FLOAT16 = 10,
+  SINTER_FLOAT64 = 11,
+  SINTER_BFLOAT16 = 16
+} sinter_dtype;
+
+typedef enum sinter_status {
+  SINTER_OK = 0,
+  SINTER_ERR_NULL = 1,     /* a required pointer is NULL */
+  SINTER_ERR_COUNT = 2,    /* wrong number of inputs or outputs */
+  SINTER_ERR_DTYPE = 3,    /* an input's dtype differs from the model's */
+  SINTER_ERR_RANK = 4,     /* an input's rank differs from the model's */
+  SINTER_ERR_SHAPE = 5,    /* a dimension differs, is negative, or two uses
+                              of one symbolic dimension disagree */
+  SINTER_ERR_CAPACITY = 6, /* a caller-provided output buffer is too small */
+  SINTER_ERR_ALLOC = 7     /* out of memory */
+} sinter_status;
+
+/* Static description of one input or output. */
+typedef struct sinter_tensor_info {
+  const char *name;
+  int32_t dtype;               /* sinter_dtype */
+  int32_t rank;
+  const int64_t *dims;         /* -1 where the dimension is symbolic */
+  const char *const *dim_names; /* symbolic name, or "" where static */
+} sinter_tensor_info;
+
+/* A tensor passed to or returned from `run`: dense, row-major. */
+typedef struct sinter_tensor {
+  void *data;
+  int32_t dtype;
+  int32_t rank;
+  int64_t shape[SINTER_MAX_RANK];
+  size_t capacity; /* outputs: bytes available at data (ignored if NULL) */
+} sinter_tensor;
+
+typedef struct sinter_error {
+  char message[256];
+} sinter_error;
+
+typedef struct sinter_model {
+  uint32_t abi_version; /* SINTER_ABI_VERSION */
+  const char *name;
+  int32_t num_inputs;
+  int32_t num_outputs;
+  const sinter_tensor_info *inputs;
+  const sinter_tensor_info *outputs;
+  /* Returns a sinter_status; on error, fills `error` (if not NULL). */
+  int (*run)(const sinter_tensor *inputs, int32_t num_inputs,
+             sinter_tensor *outputs, int32_t num_outputs, sinter_error *error);
+  void (*free_output)(void *data);
+} sinter_model;
+
+/* Bytes per element of a dtype, 0 if unknown. */
+static inline size_t sinter_dtype_size(int32_t dtype) {
+  switch (dtype) {
+  case SINTER_INT8: case SINTER_BOOL: return 1;
+  case SINTER_INT16: case SINTER_FLOAT16: case SINTER_BFLOAT16: return 2;
+  case SINTER_FLOAT32: case SINTER_INT32: return 4;
+  case SINTER_INT64: case SINTER_FLOAT64: return 8;
+  default: return 0;
+  }
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SINTER_RUNTIME_SINTER_H */

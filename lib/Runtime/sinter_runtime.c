@@ -1,0 +1,243 @@
+/* The run-time half of every emitted object: argument checking and the
+ * bridge from the C ABI (sinter.h) to the compiled function's memref
+ * descriptors. Compiled to LLVM bitcode at build time and linked into each
+ * model by sinter-compile; everything here becomes internal to the object.
+ * The compiler supplies `__sinter_internal`, describing the model. */
+#include "sinter/runtime/sinter.h"
+
+/* Declared here rather than included so that the runtime compiles for any
+ * target without that target's libc headers (clang provides stddef/stdint). */
+void *malloc(size_t size);
+void free(void *ptr);
+void *memcpy(void *dst, const void *src, size_t n);
+int strcmp(const char *a, const char *b);
+
+typedef struct sinter_internal {
+  const sinter_model *model;
+  int64_t results_size;          /* bytes of the compiled function's result struct */
+  const int64_t *result_offsets; /* byte offset of each output's descriptor */
+  void (*invoke)(void **args, void *results);
+} sinter_internal;
+
+extern const sinter_internal __sinter_internal;
+
+/* A ranked memref descriptor as MLIR's LLVM lowering lays it out. */
+typedef struct descriptor {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+  int64_t sizes_and_strides[2 * SINTER_MAX_RANK];
+} descriptor;
+
+static int fail(sinter_error *error, int status, const char *a, const char *b,
+                const char *c) {
+  if (error) {
+    /* No snprintf: keep the object's libc needs to the string basics. */
+    size_t n = 0, cap = sizeof(error->message) - 1;
+    const char *parts[3] = {a, b, c};
+    for (int p = 0; p < 3; ++p)
+      for (const char *s = parts[p]; s && *s && n < cap; ++s)
+        error->message[n++] = *s;
+    error->message[n] = 0;
+  }
+  return status;
+}
+
+static const char *fmt_i64(char *buf, int64_t v) {
+  char tmp[24];
+  int n = 0, neg = v < 0;
+  uint64_t u = neg ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  do {
+    tmp[n++] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  int j = 0;
+  if (neg)
+    buf[j++] = '-';
+  while (n)
+    buf[j++] = tmp[--n];
+  buf[j] = 0;
+  return buf;
+}
+
+static int check_input(const sinter_model *m, const sinter_tensor *inputs,
+                       int32_t i, sinter_error *error) {
+  const sinter_tensor_info *info = &m->inputs[i];
+  const sinter_tensor *t = &inputs[i];
+  char a[32], b[32], what[160];
+  if (t->dtype != info->dtype)
+    return fail(error, SINTER_ERR_DTYPE, "input '", info->name, "': wrong dtype");
+  if (t->rank != info->rank)
+    return fail(error, SINTER_ERR_RANK, "input '", info->name, "': wrong rank");
+  int64_t numel = 1;
+  for (int32_t d = 0; d < info->rank; ++d) {
+    int64_t v = t->shape[d];
+    if (v < 0 || (info->dims[d] >= 0 && v != info->dims[d])) {
+      const char *parts[] = {"': dimension ", fmt_i64(a, d), " is ", fmt_i64(b, v)};
+      size_t n = 0;
+      for (int p = 0; p < 4; ++p)
+        for (const char *s = parts[p]; *s && n < sizeof(what) - 1; ++s)
+          what[n++] = *s;
+      what[n] = 0;
+      return fail(error, SINTER_ERR_SHAPE, "input '", info->name, what);
+    }
+    numel *= v;
+    /* One symbolic name must mean one size across all inputs. */
+    const char *name = info->dim_names[d];
+    if (info->dims[d] >= 0 || !name[0] || !strcmp(name, "?"))
+      continue;
+    for (int32_t j = 0; j <= i; ++j)
+      for (int32_t e = 0; e < m->inputs[j].rank && !(j == i && e >= d); ++e)
+        if (m->inputs[j].dims[e] < 0 && !strcmp(m->inputs[j].dim_names[e], name) &&
+            inputs[j].shape[e] != v)
+          return fail(error, SINTER_ERR_SHAPE, "symbolic dimension '", name,
+                      "' has different sizes in two places");
+  }
+  if (!t->data && numel > 0)
+    return fail(error, SINTER_ERR_NULL, "input '", info->name, "': data is NULL");
+  return SINTER_OK;
+}
+
+static void fill_descriptor(descriptor *desc, const sinter_tensor *t) {
+  desc->allocated = desc->aligned = t->data;
+  desc->offset = 0;
+  int64_t stride = 1;
+  for (int32_t d = t->rank - 1; d >= 0; --d) {
+    desc->sizes_and_strides[d] = t->shape[d];
+    desc->sizes_and_strides[t->rank + d] = stride;
+    stride *= t->shape[d];
+  }
+}
+
+/* Copies a strided result into dense row-major storage. */
+static void copy_strided(char *dst, const char *src, int32_t rank, const int64_t *sizes,
+                         const int64_t *strides, size_t elem) {
+  if (rank == 0) {
+    memcpy(dst, src, elem);
+    return;
+  }
+  int64_t inner = 1;
+  for (int32_t d = 1; d < rank; ++d)
+    inner *= sizes[d];
+  for (int64_t i = 0; i < sizes[0]; ++i)
+    copy_strided(dst + i * inner * elem, src + i * strides[0] * elem, rank - 1, sizes + 1,
+                 strides + 1, elem);
+}
+
+static int take_output(const sinter_model *m, const char *results, int32_t i,
+                       sinter_tensor *out, sinter_error *error) {
+  const sinter_tensor_info *info = &m->outputs[i];
+  const descriptor *desc = (const descriptor *)(results + __sinter_internal.result_offsets[i]);
+  const int64_t *sizes = desc->sizes_and_strides, *strides = desc->sizes_and_strides + info->rank;
+  size_t elem = sinter_dtype_size(info->dtype);
+  int64_t numel = 1, expect = 1;
+  int dense = 1;
+  out->dtype = info->dtype;
+  out->rank = info->rank;
+  for (int32_t d = info->rank - 1; d >= 0; --d) {
+    out->shape[d] = sizes[d];
+    dense &= sizes[d] == 1 || strides[d] == expect;
+    expect *= sizes[d];
+    numel *= sizes[d];
+  }
+  size_t bytes = (size_t)numel * elem;
+  const char *src = (const char *)desc->aligned + desc->offset * (int64_t)elem;
+  if (!out->data && dense && desc->offset == 0 && desc->aligned == desc->allocated) {
+    out->data = desc->allocated; /* hand the buffer over: no copy */
+    out->capacity = bytes;
+    return SINTER_OK;
+  }
+  int status = SINTER_OK;
+  if (!out->data) {
+    out->data = malloc(bytes ? bytes : 1);
+    out->capacity = bytes;
+    if (!out->data)
+      status = fail(error, SINTER_ERR_ALLOC, "output '", info->name, "': out of memory");
+  } else if (out->capacity < bytes) {
+    status = fail(error, SINTER_ERR_CAPACITY, "output '", info->name, "': buffer too small");
+  }
+  if (status == SINTER_OK)
+    copy_strided((char *)out->data, src, info->rank, sizes, strides, elem);
+  free(desc->allocated);
+  return status;
+}
+
+int __sinter_run(const sinter_tensor *inputs, int32_t num_inputs, sinter_tensor *outputs,
+                 int32_t num_outputs, sinter_error *error) {
+  const sinter_model *m = __sinter_internal.model;
+  if (error)
+    error->message[0] = 0;
+  if ((!inputs && m->num_inputs) || (!outputs && m->num_outputs))
+    return fail(error, SINTER_ERR_NULL, "inputs or outputs array is NULL", "", "");
+  if (num_inputs != m->num_inputs || num_outputs != m->num_outputs)
+    return fail(error, SINTER_ERR_COUNT, "wrong number of inputs or outputs for model '",
+                m->name, "'");
+  for (int32_t i = 0; i < num_inputs; ++i) {
+    int status = check_input(m, inputs, i, error);
+    if (status != SINTER_OK)
+      return status;
+  }
+
+  descriptor stack_descs[16];
+  void *stack_args[16];
+  char stack_results[1024];
+  descriptor *descs = num_inputs <= 16 ? stack_descs : malloc(sizeof(descriptor) * num_inputs);
+  void **args = num_inputs <= 16 ? stack_args : malloc(sizeof(void *) * num_inputs);
+  char *results = __sinter_internal.results_size <= (int64_t)sizeof(stack_results)
+                      ? stack_results
+                      : malloc((size_t)__sinter_internal.results_size);
+  int status = SINTER_OK;
+  if (!descs || !args || !results) {
+    status = fail(error, SINTER_ERR_ALLOC, "out of memory", "", "");
+  } else {
+    for (int32_t i = 0; i < num_inputs; ++i) {
+      fill_descriptor(&descs[i], &inputs[i]);
+      args[i] = &descs[i];
+    }
+    __sinter_internal.invoke(args, results);
+    for (int32_t i = 0; i < num_outputs; ++i) {
+      int s = take_output(m, results, i, &outputs[i], error);
+      if (s != SINTER_OK && status == SINTER_OK)
+        status = s;
+    }
+  }
+  if (descs && descs != stack_descs)
+    free(descs);
+  if (args && args != stack_args)
+    free(args);
+  if (results && results != stack_results)
+    free(results);
+  return status;
+}
+
+void __sinter_free_output(void *data) { free(data); }
+
+/* MLIR's memref-to-LLVM lowering calls `memrefCopy` for copies between
+ * non-contiguous memrefs; it normally lives in libmlir_c_runner_utils, which
+ * an emitted object must not depend on, so the runtime provides it. */
+typedef struct unranked_memref {
+  int64_t rank;
+  void *descriptor;
+} unranked_memref;
+
+static void copy_dims(char *dst, const int64_t *dst_strides, const char *src,
+                      const int64_t *src_strides, const int64_t *sizes, int64_t rank,
+                      int64_t elem) {
+  if (rank == 0) {
+    memcpy(dst, src, (size_t)elem);
+    return;
+  }
+  for (int64_t i = 0; i < sizes[0]; ++i)
+    copy_dims(dst + i * dst_strides[0] * elem, dst_strides + 1, src + i * src_strides[0] * elem,
+              src_strides + 1, sizes + 1, rank - 1, elem);
+}
+
+void memrefCopy(int64_t elem_size, unranked_memref *src, unranked_memref *dst) {
+  const descriptor *s = (const descriptor *)src->descriptor;
+  const descriptor *d = (const descriptor *)dst->descriptor;
+  int64_t rank = src->rank;
+  const int64_t *sizes = s->sizes_and_strides;
+  copy_dims((char *)d->aligned + d->offset * elem_size, d->sizes_and_strides + rank,
+            (const char *)s->aligned + s->offset * elem_size, s->sizes_and_strides + rank, sizes,
+            rank, elem_size);
+}

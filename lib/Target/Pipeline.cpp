@@ -1,0 +1,66 @@
+// The lowering pipeline from nn to the LLVM dialect, as one place that the
+// compiler and sinter-opt (`--sinter-lower-to-llvm`) share.
+#include "sinter/Target/Pipeline.h"
+
+#include "mlir/InitAllPasses.h"
+#include "mlir/Pass/PassRegistry.h"
+
+#include <mutex>
+#include "sinter/Conversion/Passes.h"
+
+using namespace mlir;
+
+namespace sinter {
+
+namespace {
+// Tensor level: lower nn, fuse elementwise producers into consumers.
+constexpr const char *kToLinalg =
+    "convert-nn-to-linalg,canonicalize,cse,"
+    "func.func(linalg-fuse-elementwise-ops),canonicalize,cse";
+
+// Buffers, loops, then LLVM. Results are returned as owned buffers that the
+// runtime frees; inputs are never written.
+constexpr const char *kToLLVM =
+    "one-shot-bufferize{bufferize-function-boundaries "
+    "function-boundary-type-conversion=identity-layout-map},"
+    "canonicalize,buffer-deallocation-pipeline,"
+    "func.func(convert-linalg-to-loops),"
+    "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
+    "func.func(math-expand-ops),"
+    "convert-math-to-llvm,convert-math-to-libm,finalize-memref-to-llvm,"
+    "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"
+    "convert-cf-to-llvm,reconcile-unrealized-casts,canonicalize";
+
+void addPipeline(OpPassManager &pm, StringRef text) {
+  // The textual pipelines name passes, so they must be registered.
+  static std::once_flag once;
+  std::call_once(once, [] {
+    registerAllPasses();
+    registerConversionPasses();
+  });
+  if (failed(parsePassPipeline(text, pm)))
+    llvm::report_fatal_error("sinter: invalid built-in pass pipeline");
+}
+} // namespace
+
+void buildLowerToLinalgPipeline(OpPassManager &pm) { addPipeline(pm, kToLinalg); }
+void buildLinalgToLLVMPipeline(OpPassManager &pm) { addPipeline(pm, kToLLVM); }
+
+void registerPipelines() {
+  PassPipelineRegistration<>("sinter-lower-to-linalg", "Lower nn to linalg on tensors",
+                             buildLowerToLinalgPipeline);
+  PassPipelineRegistration<>("sinter-lower-to-llvm", "Lower linalg on tensors to the LLVM dialect",
+                             buildLinalgToLLVMPipeline);
+}
+
+LogicalResult lowerModule(ModuleOp module, Stage stage) {
+  if (stage == Stage::NN)
+    return success();
+  PassManager pm(module.getContext());
+  buildLowerToLinalgPipeline(pm);
+  if (stage == Stage::LLVM)
+    buildLinalgToLLVMPipeline(pm);
+  return pm.run(module);
+}
+
+} // namespace sinter

@@ -1,0 +1,208 @@
+// sinter-compile: ONNX model → object, shared library, header, MLIR or LLVM IR.
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "sinter/Dialect/NN/NNDialect.h"
+#include "sinter/Frontend/ONNXImporter.h"
+#include "sinter/Target/ObjectEmitter.h"
+#include "sinter/Target/Pipeline.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <map>
+
+using namespace mlir;
+using sinter::Stage;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory cat("sinter-compile options");
+static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"), cl::Required, cl::cat(cat));
+static cl::opt<std::string> outputPath("o", cl::desc("Output: .so, .o (+ .h), .mlir or .ll"),
+                                       cl::value_desc("file"), cl::Required, cl::cat(cat));
+static cl::opt<std::string> emitStage("emit", cl::desc("Stage printed for .mlir output: nn, linalg or llvm"),
+                                      cl::init("nn"), cl::cat(cat));
+static cl::opt<std::string> targetTriple("target", cl::desc("Target triple (default: the host)"),
+                                         cl::init(""), cl::cat(cat));
+static cl::opt<std::string> targetCpu("mcpu", cl::desc("Target CPU (default: host)"), cl::init("host"),
+                                      cl::cat(cat));
+static cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0-3 (default 3)"), cl::Prefix,
+                                  cl::init(3), cl::cat(cat));
+static cl::opt<std::string> modelName("name", cl::desc("Name of the exported getter function"),
+                                      cl::init("sinter_model"), cl::cat(cat));
+static cl::opt<std::string> reportPath("report", cl::desc("Write a JSON compile report"),
+                                       cl::value_desc("file.json"), cl::init(""), cl::cat(cat));
+
+namespace {
+
+int die(const llvm::Twine &msg) {
+  llvm::errs() << "sinter-compile: error: " << msg << "\n";
+  return 1;
+}
+
+/// Prints diagnostics as one line each, naming the node or value at fault.
+void printDiagnostic(Diagnostic &diag) {
+  std::string where;
+  Location loc = diag.getLocation();
+  if (auto name = dyn_cast<NameLoc>(loc))
+    where = name.getName().str() + ": ";
+  else if (auto file = dyn_cast<FileLineColLoc>(loc))
+    where = file.getFilename().str() + ": ";
+  const char *kind = diag.getSeverity() == DiagnosticSeverity::Error     ? "error"
+                     : diag.getSeverity() == DiagnosticSeverity::Warning ? "warning"
+                                                                         : "note";
+  llvm::errs() << "sinter-compile: " << kind << ": " << where << diag.str() << "\n";
+  for (auto &note : diag.getNotes())
+    printDiagnostic(note);
+}
+
+int64_t weightBytes(ModuleOp module) {
+  int64_t bytes = 0;
+  module.walk([&](Operation *op) {
+    for (NamedAttribute a : op->getAttrs())
+      if (auto e = dyn_cast<ElementsAttr>(a.getValue()))
+        if (auto t = dyn_cast<ShapedType>(e.getType()))
+          bytes += t.getNumElements() * std::max<int64_t>(1, t.getElementTypeBitWidth() / 8);
+  });
+  return bytes;
+}
+
+std::map<std::string, int> opCounts(ModuleOp module) {
+  std::map<std::string, int> counts;
+  module.walk([&](Operation *op) {
+    if (op->getDialect() && op->getDialect()->getNamespace() == "nn")
+      counts[op->getName().getStringRef().str()]++;
+  });
+  return counts;
+}
+
+bool writeText(llvm::StringRef path, llvm::function_ref<void(llvm::raw_ostream &)> fn) {
+  std::error_code ec;
+  llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_Text);
+  if (ec) {
+    die("cannot write '" + path + "': " + ec.message());
+    return false;
+  }
+  fn(out.os());
+  out.keep();
+  return true;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(cat);
+  cl::ParseCommandLineOptions(argc, argv, "Sinter ahead-of-time ONNX compiler\n");
+  auto start = std::chrono::steady_clock::now();
+
+  llvm::StringRef ext = llvm::sys::path::extension(outputPath);
+  if (ext != ".so" && ext != ".o" && ext != ".mlir" && ext != ".ll")
+    return die("-o: unknown output extension '" + ext + "' (use .so, .o, .mlir or .ll)");
+  Stage emit;
+  if (emitStage == "nn")
+    emit = Stage::NN;
+  else if (emitStage == "linalg")
+    emit = Stage::Linalg;
+  else if (emitStage == "llvm")
+    emit = Stage::LLVM;
+  else
+    return die("--emit: unknown stage '" + emitStage + "' (use nn, linalg or llvm)");
+  if (optLevel > 3)
+    return die("-O: level must be 0..3");
+  if (modelName.empty() || !(std::isalpha((unsigned char)modelName[0]) || modelName[0] == '_') ||
+      !llvm::all_of(modelName, [](char c) { return std::isalnum((unsigned char)c) || c == '_'; }))
+    return die("--name: '" + modelName + "' is not a C identifier");
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registry.insert<sinter::nn::NNDialect>();
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  ScopedDiagnosticHandler handler(&ctx, [](Diagnostic &d) {
+    printDiagnostic(d);
+    return success();
+  });
+
+  sinter::TargetOptions topts{targetTriple, targetCpu, optLevel, modelName};
+  OwningOpRef<ModuleOp> module = sinter::importONNXFile(ctx, inputPath);
+  if (!module || failed(verify(*module)))
+    return 1;
+  auto abi = sinter::describeModel(*module);
+  if (failed(abi))
+    return 1;
+  auto counts = opCounts(*module);
+  int64_t weights = weightBytes(*module);
+
+  Stage stop = ext == ".mlir" ? emit : Stage::LLVM;
+  if (stop != Stage::NN) {
+    if (auto f = module->lookupSymbol<func::FuncOp>(sinter::kEntryName))
+      f->setAttr("llvm.emit_c_interface", UnitAttr::get(&ctx));
+  }
+  if (failed(sinter::lowerModule(*module, stop)))
+    return die("lowering failed");
+
+  if (ext == ".mlir") {
+    if (!writeText(outputPath, [&](llvm::raw_ostream &os) { module->print(os); }))
+      return 1;
+  } else {
+    llvm::LLVMContext llvmCtx;
+    auto llvmModule = sinter::buildLLVMModule(*module, *abi, topts, llvmCtx);
+    if (failed(llvmModule))
+      return 1;
+    std::string error;
+    if (ext == ".ll") {
+      if (!writeText(outputPath, [&](llvm::raw_ostream &os) { (*llvmModule)->print(os, nullptr); }))
+        return 1;
+    } else if (ext == ".o") {
+      if (failed(sinter::writeObject(**llvmModule, topts, outputPath, error)))
+        return die(error);
+      llvm::SmallString<256> header(outputPath);
+      llvm::sys::path::replace_extension(header, ".h");
+      if (!writeText(header, [&](llvm::raw_ostream &os) { os << sinter::generateHeader(*abi, topts); }))
+        return 1;
+    } else {
+      llvm::SmallString<256> tmp;
+      if (auto ec = llvm::sys::fs::createTemporaryFile("sinter", "o", tmp))
+        return die("cannot create a temporary file: " + ec.message());
+      llvm::FileRemover remover(tmp);
+      if (failed(sinter::writeObject(**llvmModule, topts, tmp, error)) ||
+          failed(sinter::linkSharedLibrary(tmp, outputPath, topts, error)))
+        return die(error);
+    }
+  }
+
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!reportPath.empty()) {
+    nlohmann::json report;
+    report["model"] = inputPath.getValue();
+    report["output"] = outputPath.getValue();
+    report["target"] = targetTriple.empty() ? "host" : targetTriple.getValue();
+    report["cpu"] = targetCpu.getValue();
+    report["opt_level"] = optLevel.getValue();
+    report["compile_seconds"] = seconds;
+    report["weight_bytes"] = weights;
+    report["ops"] = counts;
+    for (const auto *list : {&abi->inputs, &abi->outputs})
+      for (const auto &t : *list)
+        report[list == &abi->inputs ? "inputs" : "outputs"].push_back(
+            {{"name", t.name}, {"dtype", t.dtype}, {"dims", t.dims}, {"dim_names", t.dimNames}});
+    if (!writeText(reportPath, [&](llvm::raw_ostream &os) { os << report.dump(2) << "\n"; }))
+      return 1;
+  }
+  return 0;
+}
