@@ -74,10 +74,19 @@ def NN_GeluOp : NN_UnaryOp<"gelu", NN_FloatTensor,
   let hasVerifier = 1;
 }
 
-def NN_ClipOp : NN_UnaryOp<"clip", NN_NumTensor,
-    "ONNX Clip with compile-time bounds; an absent bound does not clip."> {
-  let arguments = (ins NN_NumTensor:$input,
-                       OptionalAttr<F64Attr>:$min, OptionalAttr<F64Attr>:$max);
+def NN_ClipOp : NN_Op<"clip", [Pure, AttrSizedOperandSegments]> {
+  let summary = "ONNX Clip: min(max(x, min), max); an absent bound does not clip";
+  let description = [{
+    Bounds are 0-D tensors of the input's element type, known at compile
+    time or not.
+  }];
+  let arguments = (ins NN_NumTensor:$input, Optional<NN_NumTensor>:$min,
+                       Optional<NN_NumTensor>:$max);
+  let results = (outs NN_NumTensor:$output);
+  let assemblyFormat = [{
+    $input (`min` $min^ `:` type($min))? (`max` $max^ `:` type($max))? attr-dict `:` type($input) `->` type($output)
+  }];
+  let hasVerifier = 1;
 }
 
 def NN_CastOp : NN_Op<"cast", [Pure]> {
@@ -312,11 +321,11 @@ def NN_RangeOp : NN_InferredOp<"range"> {
 }
 
 def NN_TriluOp : NN_InferredOp<"trilu"> {
-  let summary = "ONNX Trilu with a compile-time diagonal offset k";
-  let arguments = (ins NN_Tensor:$input, DefaultValuedAttr<I64Attr, "0">:$k,
+  let summary = "ONNX Trilu: keep the upper (or lower) triangle from diagonal k";
+  let arguments = (ins NN_Tensor:$input, Optional<NN_I64Tensor>:$k,
                        DefaultValuedAttr<BoolAttr, "true">:$upper);
   let results = (outs NN_Tensor:$output);
-  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let assemblyFormat = "$input (`k` $k^ `:` type($k))? attr-dict `:` type($input) `->` type($output)";
 }
 
 #endif

@@ -29,7 +29,6 @@ Type elementTypeOf(MLIRContext &ctx, int32_t t) {
   case onnx::TensorProto::FLOAT: return b.getF32Type();
   case onnx::TensorProto::DOUBLE: return b.getF64Type();
   case onnx::TensorProto::FLOAT16: return b.getF16Type();
-  case onnx::TensorProto::BFLOAT16: return b.getBF16Type();
   case onnx::TensorProto::INT8: return b.getIntegerType(8);
   case onnx::TensorProto::INT16: return b.getIntegerType(16);
   case onnx::TensorProto::INT32: return b.getI32Type();
@@ -245,7 +244,8 @@ std::optional<SmallVector<int64_t>> NodeImporter::attrInts(StringRef name) const
 FailureOr<SmallVector<int64_t>> NodeImporter::constInts(size_t i, StringRef what) const {
   auto v = nn::getConstantInts(input(i));
   if (!v)
-    return error() << what << " (input " << i << ") must be a compile-time constant";
+    return error() << what << " (input " << i
+                   << ") must be a compile-time constant; run-time values are not supported";
   return *v;
 }
 

@@ -130,24 +130,24 @@ LogicalResult importCast(NodeImporter &n) {
 LogicalResult importClip(NodeImporter &n) {
   if (failed(requireInputs(n, 1)))
     return failure();
-  std::optional<double> lo, hi;
+  Value lo = n.input(1), hi = n.input(2);
   if (n.opset < 11) {
-    if (n.attr("min"))
-      lo = n.attrFloat("min", 0);
-    if (n.attr("max"))
-      hi = n.attrFloat("max", 0);
-  } else {
-    for (size_t i : {1, 2}) {
-      if (!n.input(i))
-        continue;
-      auto v = n.constScalar(i);
-      if (!v)
-        return n.error() << (i == 1 ? "min" : "max") << " must be a compile-time constant scalar";
-      (i == 1 ? lo : hi) = v;
-    }
+    Type elem = typeOf(n.input(0)).getElementType();
+    auto bound = [&](StringRef name) -> Value {
+      if (!n.attr(name))
+        return nullptr;
+      auto type = RankedTensorType::get({}, elem);
+      return arith::ConstantOp::create(n.b, n.loc, DenseElementsAttr::get(type, n.b.getFloatAttr(elem, n.attrFloat(name, 0)).getValue()));
+    };
+    lo = bound("min");
+    hi = bound("max");
   }
-  auto f = [&](std::optional<double> v) { return v ? n.b.getF64FloatAttr(*v) : FloatAttr(); };
-  n.outputs.push_back(ClipOp::create(n.b, n.loc, typeOf(n.input(0)), n.input(0), f(lo), f(hi)));
+  auto op = ClipOp::create(n.b, n.loc, typeOf(n.input(0)), n.input(0), lo, hi);
+  if (failed(mlir::verify(op))) {
+    op->erase();
+    return failure();
+  }
+  n.outputs.push_back(op);
   return success();
 }
 
@@ -396,15 +396,7 @@ LogicalResult importRange(NodeImporter &n) {
 LogicalResult importTrilu(NodeImporter &n) {
   if (failed(requireInputs(n, 1)))
     return failure();
-  int64_t k = 0;
-  if (n.input(1)) {
-    auto v = n.constInts(1, "k");
-    if (failed(v))
-      return failure();
-    k = (*v)[0];
-  }
-  return push(n, n.make<TriluOp>(n.input(0), n.b.getI64IntegerAttr(k),
-                                 n.b.getBoolAttr(n.attrInt("upper", 1))));
+  return push(n, n.make<TriluOp>(n.input(0), n.input(1), n.b.getBoolAttr(n.attrInt("upper", 1))));
 }
 
 LogicalResult importDropout(NodeImporter &n) {
@@ -412,6 +404,11 @@ LogicalResult importDropout(NodeImporter &n) {
     return failure();
   if (n.node.output_size() > 1 && !n.node.output(1).empty())
     return n.error() << "the mask output of Dropout is not supported (inference only)";
+  if (n.input(2)) {
+    auto training = n.constScalar(2);
+    if (!training || *training != 0)
+      return n.error() << "training mode is not supported (inference only)";
+  }
   n.outputs.push_back(n.input(0));
   return success();
 }

@@ -181,7 +181,7 @@ struct SplitLowering : OpRewritePattern<SplitOp> {
     for (auto [size, result] : llvm::zip(op.getSizes(), op.getOutputs())) {
       SmallVector<OpFoldResult> offsets(in.getRank(), rewriter.getIndexAttr(0)), sizes, strides(in.getRank(), rewriter.getIndexAttr(1));
       for (int64_t i = 0; i < in.getRank(); ++i)
-        sizes.push_back(i == axis ? OpFoldResult(rewriter.getIndexAttr(size)) : OpFoldResult(dims[i]));
+        sizes.push_back(i == axis ? OpFoldResult(rewriter.getIndexAttr(size)) : getAsOpFoldResult(dims[i]));
       offsets[axis] = rewriter.getIndexAttr(offset);
       offset += size;
       results.push_back(tensor::ExtractSliceOp::create(rewriter, loc, cast<RankedTensorType>(result.getType()),
@@ -303,12 +303,7 @@ struct ShapeLowering : OpRewritePattern<ShapeOp> {
   LogicalResult matchAndRewrite(ShapeOp op, PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     int64_t r = rankedOf(op.getInput()).getRank();
-    int64_t s = op.getStart() < 0 ? op.getStart() + r : op.getStart();
-    int64_t e = op.getEnd() ? *op.getEnd() : r;
-    if (e < 0)
-      e += r;
-    s = std::clamp<int64_t>(s, 0, r);
-    e = std::clamp<int64_t>(e, 0, r);
+    auto [s, e] = shapeOpRange(r, (int64_t)op.getStart(), op.getEnd());
     SmallVector<Value> elems;
     for (int64_t i = s; i < e; ++i)
       elems.push_back(toI64(rewriter, loc, dimValue(rewriter, loc, op.getInput(), i)));
@@ -367,15 +362,16 @@ struct TriluLowering : OpRewritePattern<TriluOp> {
   LogicalResult matchAndRewrite(TriluOp op, PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     auto t = op.getType();
-    int64_t r = t.getRank(), k = op.getK();
+    int64_t r = t.getRank();
     bool upper = op.getUpper();
+    Value k = op.getK() ? extractIndex(rewriter, loc, op.getK(), 0) : cidx(rewriter, loc, 0);
     Value out = buildIndexed(
         rewriter, loc, t, allDims(rewriter, loc, op.getInput()), op.getInput(),
         rewriter.getMultiDimIdentityMap(r),
         [&](OpBuilder &b, Location l, ValueRange iv, ValueRange a) {
           Value diff = arith::SubIOp::create(b, l, iv[r - 1], iv[r - 2]);
           Value keep = arith::CmpIOp::create(b, l, upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle,
-                                             diff, cidx(b, l, k));
+                                             diff, k);
           return (Value)arith::SelectOp::create(b, l, keep, a[0], scalarConst(b, l, t.getElementType(), 0));
         });
     rewriter.replaceOp(op, out);

@@ -120,11 +120,13 @@ SCALAR(HardSigmoidOp) {
 }
 SCALAR(GeluOp) { return gelu(b, loc, a[0], op.getApproximate() == "tanh"); }
 SCALAR(ClipOp) {
+  // Operands in order: input, then min and max where present.
   Value y = a[0];
-  if (auto lo = op.getMin())
-    y = arith2<arith::MaximumFOp, arith::MaxSIOp>(b, loc, {y, fconst(b, loc, elem, lo->convertToDouble())});
-  if (auto hi = op.getMax())
-    y = arith2<arith::MinimumFOp, arith::MinSIOp>(b, loc, {y, fconst(b, loc, elem, hi->convertToDouble())});
+  size_t next = 1;
+  if (op.getMin())
+    y = arith2<arith::MaximumFOp, arith::MaxSIOp>(b, loc, {y, a[next++]});
+  if (op.getMax())
+    y = arith2<arith::MinimumFOp, arith::MinSIOp>(b, loc, {y, a[next++]});
   return y;
 }
 SCALAR(CastOp) { return castScalar(b, loc, a[0], elem); }

@@ -56,6 +56,17 @@ FailureOr<int64_t> normalizeAxis(int64_t axis, int64_t rank) {
   return axis < 0 ? axis + rank : axis;
 }
 
+std::pair<int64_t, int64_t> shapeOpRange(int64_t rank, int64_t start,
+                                         std::optional<int64_t> end) {
+  int64_t s = start < 0 ? start + rank : start;
+  int64_t e = end ? *end : rank;
+  if (e < 0)
+    e += rank;
+  s = std::clamp<int64_t>(s, 0, rank);
+  e = std::clamp<int64_t>(e, 0, rank);
+  return {s, std::max(s, e)};
+}
+
 std::optional<SmallVector<int64_t>> getConstantInts(Value v) {
   DenseIntElementsAttr attr;
   if (!v || !matchPattern(v, m_Constant(&attr)))

@@ -93,6 +93,16 @@ LogicalResult CastOp::verify() {
   return success();
 }
 
+LogicalResult ClipOp::verify() {
+  for (Value bound : {getMin(), getMax()})
+    if (bound && (rankedOf(bound).getNumElements() != 1 ||
+                  rankedOf(bound).getElementType() != getType().getElementType()))
+      return emitOpError("bounds must be one-element tensors of the input's element type");
+  if (getInput().getType() != getType())
+    return emitOpError("result type must equal the input type");
+  return success();
+}
+
 LogicalResult GeluOp::verify() {
   if (getApproximate() != "none" && getApproximate() != "tanh")
     return emitOpError("approximate must be \"none\" or \"tanh\", got \"")
@@ -104,7 +114,7 @@ LogicalResult SplitOp::verify() {
   auto t = rankedOf(getInput());
   auto axis = normalizeAxis(getAxis(), t.getRank());
   if (failed(axis))
-    return emitOpError("axis ") << getAxis() << " out of range for rank " << t.getRank();
+    return emitOpError("axis ") << (int64_t)getAxis() << " out of range for rank " << t.getRank();
   if (getSizes().size() != getNumResults())
     return emitOpError("has ") << getSizes().size() << " sizes for " << getNumResults() << " results";
   int64_t total = 0;
@@ -195,13 +205,8 @@ OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
 OpFoldResult ShapeOp::fold(FoldAdaptor) {
   auto in = rankedOf(getInput()).getShape();
   int64_t r = in.size();
-  int64_t s = getStart() < 0 ? getStart() + r : getStart();
-  int64_t e = getEnd() ? *getEnd() : r;
-  if (e < 0)
-    e += r;
-  s = std::clamp<int64_t>(s, 0, r);
-  e = std::clamp<int64_t>(e, 0, r);
-  SmallVector<int64_t> dims(in.begin() + s, in.begin() + std::max(s, e));
+  auto [s, e] = shapeOpRange(r, (int64_t)getStart(), getEnd());
+  SmallVector<int64_t> dims(in.begin() + s, in.begin() + e);
   if (llvm::any_of(dims, ShapedType::isDynamic))
     return {};
   return DenseIntElementsAttr::get(getType(), dims);

@@ -33,13 +33,7 @@ std::optional<Partial> getPartialInts(Value v, int depth = 0) {
   if (auto shape = dyn_cast<ShapeOp>(def)) {
     auto in = rankedOf(shape.getInput()).getShape();
     Partial out;
-    int64_t r = in.size();
-    int64_t s = shape.getStart() < 0 ? shape.getStart() + r : shape.getStart();
-    int64_t e = shape.getEnd() ? *shape.getEnd() : r;
-    if (e < 0)
-      e += r;
-    s = std::clamp<int64_t>(s, 0, r);
-    e = std::clamp<int64_t>(e, 0, r);
+    auto [s, e] = shapeOpRange(in.size(), (int64_t)shape.getStart(), shape.getEnd());
     for (int64_t i = s; i < e; ++i)
       out.push_back(ShapedType::isDynamic(in[i]) ? std::nullopt
                                                  : std::optional<int64_t>(in[i]));
@@ -425,7 +419,7 @@ NN_INFER(SliceOp) {
   if (a.getAxes()) {
     auto c = getConstantInts(a.getAxes());
     if (!c)
-      return fail(loc, "axes must be a constant");
+      return fail(loc, "axes must be a compile-time constant; run-time values are not supported");
     axes = *c;
   } else {
     for (int64_t i = 0; i < n; ++i)
@@ -498,13 +492,8 @@ NN_INFER(ExpandOp) {
 NN_INFER(ShapeOp) {
   Adaptor a(operands, attrs, props, regions);
   int64_t r = rankedOf(a.getInput()).getRank();
-  int64_t s = a.getStart() < 0 ? a.getStart() + r : a.getStart();
-  int64_t e = a.getEnd() ? *a.getEnd() : r;
-  if (e < 0)
-    e += r;
-  s = std::clamp<int64_t>(s, 0, r);
-  e = std::clamp<int64_t>(e, 0, r);
-  results.push_back(RankedTensorType::get({std::max<int64_t>(e - s, 0)}, IntegerType::get(ctx, 64)));
+  auto [s, e] = shapeOpRange(r, (int64_t)a.getStart(), a.getEnd());
+  results.push_back(RankedTensorType::get({e - s}, IntegerType::get(ctx, 64)));
   return success();
 }
 
@@ -542,6 +531,8 @@ NN_INFER(TriluOp) {
   auto t = rankedOf(a.getInput());
   if (t.getRank() < 2)
     return fail(loc, "input must have rank >= 2");
+  if (a.getK() && rankedOf(a.getK()).getNumElements() != 1)
+    return fail(loc, "k must be a one-element tensor");
   results.push_back(t);
   return success();
 }

@@ -23,6 +23,10 @@ llvm::LogicalResult broadcastShapes(llvm::ArrayRef<int64_t> a,
                                     llvm::SmallVectorImpl<int64_t> &out);
 /// Normalises a possibly negative axis into [0, rank); failure if outside.
 llvm::FailureOr<int64_t> normalizeAxis(int64_t axis, int64_t rank);
+/// The [begin, end) dims that Shape(start, end) returns for a given rank,
+/// with ONNX's negative indexing and clamping.
+std::pair<int64_t, int64_t> shapeOpRange(int64_t rank, int64_t start,
+                                         std::optional<int64_t> end);
 /// Reads a constant integer tensor operand (any int width), if it is one.
 std::optional<llvm::SmallVector<int64_t>> getConstantInts(mlir::Value v);
 } // namespace sinter::nn
