@@ -124,10 +124,26 @@ static void copy_strided(char *dst, const char *src, int32_t rank, const int64_t
                  strides + 1, elem);
 }
 
+static const descriptor *result_descriptor(const char *results, int32_t i) {
+  return (const descriptor *)(results + __sinter_internal.result_offsets[i]);
+}
+
+/* Whether output i's buffer is also returned as another output (the compiled
+ * function may return one buffer twice): such a buffer is copied out, and
+ * freed only at its last use. */
+static int buffer_shared(const char *results, int32_t i, int32_t n, int later_only) {
+  void *p = result_descriptor(results, i)->allocated;
+  for (int32_t j = later_only ? i + 1 : 0; j < n; ++j)
+    if (j != i && result_descriptor(results, j)->allocated == p)
+      return 1;
+  return 0;
+}
+
 static int take_output(const sinter_model *m, const char *results, int32_t i,
                        sinter_tensor *out, sinter_error *error) {
   const sinter_tensor_info *info = &m->outputs[i];
-  const descriptor *desc = (const descriptor *)(results + __sinter_internal.result_offsets[i]);
+  const descriptor *desc = result_descriptor(results, i);
+  int32_t n = m->num_outputs;
   const int64_t *sizes = desc->sizes_and_strides, *strides = desc->sizes_and_strides + info->rank;
   size_t elem = sinter_dtype_size(info->dtype);
   int64_t numel = 1, expect = 1;
@@ -142,7 +158,8 @@ static int take_output(const sinter_model *m, const char *results, int32_t i,
   }
   size_t bytes = (size_t)numel * elem;
   const char *src = (const char *)desc->aligned + desc->offset * (int64_t)elem;
-  if (!out->data && dense && desc->offset == 0 && desc->aligned == desc->allocated) {
+  if (!out->data && dense && desc->offset == 0 && desc->aligned == desc->allocated &&
+      !buffer_shared(results, i, n, 0)) {
     out->data = desc->allocated; /* hand the buffer over: no copy */
     out->capacity = bytes;
     return SINTER_OK;
@@ -158,7 +175,8 @@ static int take_output(const sinter_model *m, const char *results, int32_t i,
   }
   if (status == SINTER_OK)
     copy_strided((char *)out->data, src, info->rank, sizes, strides, elem);
-  free(desc->allocated);
+  if (!buffer_shared(results, i, n, 1))
+    free(desc->allocated);
   return status;
 }
 

@@ -184,6 +184,14 @@ struct SplitLowering : OpRewritePattern<SplitOp> {
         sizes.push_back(i == axis ? OpFoldResult(rewriter.getIndexAttr(size)) : getAsOpFoldResult(dims[i]));
       offsets[axis] = rewriter.getIndexAttr(offset);
       offset += size;
+      auto resultType = cast<RankedTensorType>(result.getType());
+      if (size == 0) {
+        // Empty parts: extract_slice rejects offsets at the end of a dim.
+        SmallVector<Value> partDims(dims);
+        partDims[axis] = cidx(rewriter, loc, 0);
+        results.push_back(emptyTensor(rewriter, loc, resultType, partDims));
+        continue;
+      }
       results.push_back(tensor::ExtractSliceOp::create(rewriter, loc, cast<RankedTensorType>(result.getType()),
                                                        op.getInput(), offsets, sizes, strides));
     }
