@@ -442,7 +442,12 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
       return fail();
     }
     ArrayAttr dims;
-    auto declared = valueInfoType(out, dims);
+    // An output declared without a type takes the inferred one.
+    bool typed = out.type().has_tensor_type() && out.type().tensor_type().elem_type() != 0 &&
+                 out.type().tensor_type().has_shape();
+    FailureOr<RankedTensorType> declared = failure();
+    if (typed && failed(declared = valueInfoType(out, dims)))
+      return fail();
     auto actual = cast<RankedTensorType>(v->second.getType());
     if (succeeded(declared) && (declared->getRank() != actual.getRank() ||
                                 declared->getElementType() != actual.getElementType())) {

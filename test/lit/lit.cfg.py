@@ -1,0 +1,16 @@
+# lit configuration for Sinter's FileCheck tests.
+import os
+
+import lit.formats
+
+config.name = "Sinter"
+config.test_format = lit.formats.ShTest(True)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["Inputs", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.sinter_build_dir, "test", "lit")
+config.environment["PATH"] = os.pathsep.join(
+    [config.sinter_bin_dir, config.llvm_tools_dir, config.environment.get("PATH", os.environ["PATH"])])
+config.substitutions.append(("%python", "/usr/bin/python3"))
+config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
+config.substitutions.append(("%onnxgen", "/usr/bin/python3 " + os.path.join(config.test_source_root, "Inputs", "make_onnx.py")))

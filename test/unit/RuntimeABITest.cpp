@@ -1,0 +1,202 @@
+// Every error path of the emitted object's C ABI, on a model compiled by
+// sinter-compile in the test fixture: a status and message per misuse.
+#include "TestModels.h"
+
+#include "sinter/runtime/sinter.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <fstream>
+#include <thread>
+
+namespace {
+
+class RuntimeABI : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    std::string dir = ::testing::TempDir();
+    std::string onnxPath = dir + "/abi_linear.onnx", soPath = dir + "/abi_linear.so";
+    std::ofstream(onnxPath, std::ios::binary) << sinter::test::serialize(sinter::test::linearModel());
+    std::string cmd = std::string(SINTER_BIN_DIR) + "/sinter-compile " + onnxPath + " -o " + soPath +
+                      " --name=linear_model";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    lib = dlopen(soPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+    ASSERT_NE(lib, nullptr) << dlerror();
+    auto getter = reinterpret_cast<const sinter_model *(*)()>(dlsym(lib, "linear_model"));
+    ASSERT_NE(getter, nullptr);
+    model = getter();
+  }
+  static void TearDownTestSuite() {
+    if (lib)
+      dlclose(lib);
+  }
+
+  void SetUp() override {
+    ASSERT_NE(model, nullptr);
+    std::memset(in, 0, sizeof(in));
+    std::memset(out, 0, sizeof(out));
+    in[0].data = x;
+    in[0].dtype = SINTER_FLOAT32;
+    in[0].rank = 2;
+    in[0].shape[0] = 2;
+    in[0].shape[1] = 3;
+    in[1].data = ids;
+    in[1].dtype = SINTER_INT64;
+    in[1].rank = 1;
+    in[1].shape[0] = 2;
+  }
+  void TearDown() override {
+    for (auto &o : out)
+      if (o.data && !callerOwned)
+        model->free_output(o.data);
+  }
+  int run() { return model->run(in, 2, out, 2, &err); }
+
+  static void *lib;
+  static const sinter_model *model;
+  float x[6] = {1, 2, 3, 4, 5, 6};
+  int64_t ids[2] = {7, -3};
+  sinter_tensor in[2], out[2];
+  sinter_error err;
+  bool callerOwned = false;
+};
+void *RuntimeABI::lib = nullptr;
+const sinter_model *RuntimeABI::model = nullptr;
+
+TEST_F(RuntimeABI, DescribesInputsAndOutputs) {
+  EXPECT_EQ(model->abi_version, (uint32_t)SINTER_ABI_VERSION);
+  EXPECT_STREQ(model->name, "linear_model");
+  ASSERT_EQ(model->num_inputs, 2);
+  ASSERT_EQ(model->num_outputs, 2);
+  EXPECT_STREQ(model->inputs[0].name, "x");
+  EXPECT_EQ(model->inputs[0].dtype, SINTER_FLOAT32);
+  EXPECT_EQ(model->inputs[0].dims[0], -1);
+  EXPECT_STREQ(model->inputs[0].dim_names[0], "batch");
+  EXPECT_EQ(model->inputs[0].dims[1], 3);
+  EXPECT_STREQ(model->outputs[0].name, "y");
+  EXPECT_EQ(model->outputs[1].dtype, SINTER_INT64);
+}
+
+TEST_F(RuntimeABI, RunsAndAllocatesOutputs) {
+  ASSERT_EQ(run(), SINTER_OK) << err.message;
+  ASSERT_EQ(out[0].rank, 2);
+  EXPECT_EQ(out[0].shape[0], 2);
+  EXPECT_EQ(out[0].shape[1], 4);
+  // y = x · W + b with W[k][j] = 0.5 (4k + j) - 2, b[j] = j.
+  const float *y = static_cast<float *>(out[0].data);
+  for (int r = 0; r < 2; ++r)
+    for (int j = 0; j < 4; ++j) {
+      float want = j;
+      for (int k = 0; k < 3; ++k)
+        want += x[r * 3 + k] * (0.5f * (4 * k + j) - 2.f);
+      EXPECT_FLOAT_EQ(y[r * 4 + j], want);
+    }
+  const int64_t *z = static_cast<int64_t *>(out[1].data);
+  EXPECT_EQ(z[0], 14);
+  EXPECT_EQ(z[1], -6);
+}
+
+TEST_F(RuntimeABI, WritesIntoCallerBuffers) {
+  float y[8];
+  int64_t z[2];
+  out[0].data = y;
+  out[0].capacity = sizeof(y);
+  out[1].data = z;
+  out[1].capacity = sizeof(z);
+  callerOwned = true;
+  ASSERT_EQ(run(), SINTER_OK) << err.message;
+  EXPECT_EQ(out[0].data, y);
+  EXPECT_EQ(z[0], 14);
+}
+
+TEST_F(RuntimeABI, CallerBufferTooSmall) {
+  float y[2];
+  out[0].data = y;
+  out[0].capacity = sizeof(y);
+  EXPECT_EQ(run(), SINTER_ERR_CAPACITY);
+  EXPECT_NE(std::strstr(err.message, "'y'"), nullptr) << err.message;
+  out[0].data = nullptr; // not ours to free
+}
+
+TEST_F(RuntimeABI, NullArrays) {
+  EXPECT_EQ(model->run(nullptr, 2, out, 2, &err), SINTER_ERR_NULL);
+  EXPECT_EQ(model->run(in, 2, nullptr, 2, &err), SINTER_ERR_NULL);
+  EXPECT_EQ(model->run(nullptr, 2, nullptr, 2, nullptr), SINTER_ERR_NULL);
+}
+
+TEST_F(RuntimeABI, WrongCounts) {
+  EXPECT_EQ(model->run(in, 1, out, 2, &err), SINTER_ERR_COUNT);
+  EXPECT_EQ(model->run(in, 2, out, 3, &err), SINTER_ERR_COUNT);
+}
+
+TEST_F(RuntimeABI, WrongDtype) {
+  in[1].dtype = SINTER_INT32;
+  EXPECT_EQ(run(), SINTER_ERR_DTYPE);
+  EXPECT_NE(std::strstr(err.message, "'ids'"), nullptr) << err.message;
+}
+
+TEST_F(RuntimeABI, WrongRank) {
+  in[0].rank = 3;
+  EXPECT_EQ(run(), SINTER_ERR_RANK);
+  EXPECT_NE(std::strstr(err.message, "'x'"), nullptr) << err.message;
+}
+
+TEST_F(RuntimeABI, WrongStaticDim) {
+  in[0].shape[1] = 5;
+  EXPECT_EQ(run(), SINTER_ERR_SHAPE);
+  EXPECT_NE(std::strstr(err.message, "dimension 1 is 5"), nullptr) << err.message;
+}
+
+TEST_F(RuntimeABI, NegativeDim) {
+  in[0].shape[0] = -2;
+  EXPECT_EQ(run(), SINTER_ERR_SHAPE);
+}
+
+TEST_F(RuntimeABI, SymbolicDimMustAgree) {
+  in[1].shape[0] = 3;
+  EXPECT_EQ(run(), SINTER_ERR_SHAPE);
+  EXPECT_NE(std::strstr(err.message, "'batch'"), nullptr) << err.message;
+}
+
+TEST_F(RuntimeABI, NullData) {
+  in[0].data = nullptr;
+  EXPECT_EQ(run(), SINTER_ERR_NULL);
+}
+
+TEST_F(RuntimeABI, ZeroBatchIsValid) {
+  in[0].shape[0] = 0;
+  in[1].shape[0] = 0;
+  ASSERT_EQ(run(), SINTER_OK) << err.message;
+  EXPECT_EQ(out[0].shape[0], 0);
+}
+
+TEST_F(RuntimeABI, ConcurrentRunsAgree) {
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        float xs[6];
+        int64_t is[2] = {t, i};
+        for (int k = 0; k < 6; ++k)
+          xs[k] = t + k;
+        sinter_tensor ti[2] = {in[0], in[1]}, to[2] = {};
+        ti[0].data = xs;
+        ti[1].data = is;
+        sinter_error e;
+        if (model->run(ti, 2, to, 2, &e) != SINTER_OK ||
+            static_cast<int64_t *>(to[1].data)[1] != 2 * i)
+          ++failures;
+        for (auto &o : to)
+          model->free_output(o.data);
+      }
+    });
+  for (auto &th : threads)
+    th.join();
+  EXPECT_EQ(failures.load(), 0);
+}
+
+} // namespace
