@@ -64,6 +64,23 @@ static std::unique_ptr<llvm::TargetMachine> createTargetMachine(const TargetOpti
       triple, cpu, features, to, llvm::Reloc::PIC_, std::nullopt, level));
 }
 
+LogicalResult checkTarget(const TargetOptions &opts, bool sharedLibrary, std::string &error) {
+  llvm::Triple triple(opts.triple.empty() ? llvm::sys::getDefaultTargetTriple() : opts.triple);
+  if (!createTargetMachine(opts, error)) {
+    error = (error.find("CPU") != std::string::npos ? "--mcpu: " : "--target: ") + error;
+    return failure();
+  }
+  if (triple.getArch() != llvm::Triple::x86_64 && triple.getArch() != llvm::Triple::aarch64) {
+    error = "--target: no Sinter runtime for '" + triple.str() + "' (x86_64 and aarch64 are supported)";
+    return failure();
+  }
+  if (sharedLibrary && triple.getArch() != llvm::Triple(llvm::sys::getDefaultTargetTriple()).getArch()) {
+    error = "-o: shared libraries are linked for the host only; emit a .o for '" + triple.str() + "'";
+    return failure();
+  }
+  return success();
+}
+
 LogicalResult prepareModuleForTarget(llvm::Module &m, const TargetOptions &opts, std::string &error) {
   auto tm = createTargetMachine(opts, error);
   if (!tm)

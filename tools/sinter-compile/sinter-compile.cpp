@@ -127,6 +127,13 @@ int main(int argc, char **argv) {
       !llvm::all_of(modelName, [](char c) { return std::isalnum((unsigned char)c) || c == '_'; }))
     return die("--name: '" + modelName + "' is not a C identifier");
 
+  sinter::TargetOptions topts{targetTriple, targetCpu, optLevel, modelName};
+  if (ext != ".mlir") {
+    std::string error;
+    if (failed(sinter::checkTarget(topts, ext == ".so", error)))
+      return die(error);
+  }
+
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
@@ -138,7 +145,6 @@ int main(int argc, char **argv) {
     return success();
   });
 
-  sinter::TargetOptions topts{targetTriple, targetCpu, optLevel, modelName};
   OwningOpRef<ModuleOp> module = sinter::importONNXFile(ctx, inputPath);
   if (!module || failed(verify(*module)))
     return 1;

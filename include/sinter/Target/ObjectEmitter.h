@@ -36,6 +36,10 @@ mlir::FailureOr<std::unique_ptr<llvm::Module>>
 buildLLVMModule(mlir::ModuleOp module, const ModelABI &abi,
                 const TargetOptions &opts, llvm::LLVMContext &llvmCtx);
 
+/// Checks the triple, CPU and that a runtime exists for the target, before
+/// any work is done; `error` names the flag at fault.
+mlir::LogicalResult checkTarget(const TargetOptions &opts, bool sharedLibrary,
+                                std::string &error);
 /// Sets the module's triple and data layout from the target options.
 mlir::LogicalResult prepareModuleForTarget(llvm::Module &module, const TargetOptions &opts,
                                            std::string &error);

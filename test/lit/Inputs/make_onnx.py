@@ -39,7 +39,7 @@ CASES = {
     "HardSigmoid": ("HardSigmoid", [x([3])], {"alpha": 0.3, "beta": 0.4}, 17, 1),
     "Clip": ("Clip", [x([3]), c("lo", np.float32(-1)), c("hi", np.float32(1))], {}, 17, 1),
     "Gelu": ("Gelu", [x([3])], {"approximate": "tanh"}, 17, 1),
-    "MatMul": ("MatMul", [x(["b", "s", 8]), c("w", np.ones((8, 4), np.float32))], {}, 17, 1),
+    "MatMul": ("MatMul", [x(["b", "s", 8]), c("w", np.ones((8, 16), np.float32))], {}, 17, 1),
     "Gemm": ("Gemm", [x([2, 8]), c("w", np.ones((4, 8), np.float32)), c("bias", np.ones(4, np.float32))],
              {"transB": 1, "alpha": 0.5}, 17, 1),
     "Softmax": ("Softmax", [x([2, 5])], {"axis": -1}, 17, 1),
