@@ -275,8 +275,8 @@ def NN_SliceOp : NN_InferredOp<"slice", [AttrSizedOperandSegments]> {
                        Optional<NN_IndexTensor>:$steps);
   let results = (outs NN_Tensor:$output);
   let assemblyFormat = [{
-    $data `,` $starts `,` $ends (`axes` $axes^)? (`steps` $steps^)? attr-dict `:`
-    type($data) `,` type($starts) `,` type($ends) (`,` type($axes)^)? (`,` type($steps)^)? `->` type($output)
+    $data `,` $starts `,` $ends (`axes` $axes^ `:` type($axes))? (`steps` $steps^ `:` type($steps))?
+    attr-dict `:` type($data) `,` type($starts) `,` type($ends) `->` type($output)
   }];
   let hasFolder = 1;
 }

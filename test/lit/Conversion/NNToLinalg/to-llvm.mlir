@@ -1,0 +1,14 @@
+// RUN: sinter-opt %s -sinter-lower-to-linalg -sinter-lower-to-llvm | FileCheck %s
+// The whole pipeline leaves only the LLVM dialect, with a C interface.
+
+// CHECK-NOT: linalg.
+// CHECK-NOT: memref.
+// CHECK-NOT: nn.
+// CHECK: llvm.func @main_graph
+// CHECK: llvm.call @malloc
+// CHECK: llvm.func @_mlir_ciface_main_graph
+func.func @main_graph(%x: tensor<?x8xf32>, %w: tensor<8x4xf32>) -> tensor<?x4xf32> attributes {llvm.emit_c_interface} {
+  %0 = nn.matmul %x, %w : tensor<?x8xf32>, tensor<8x4xf32> -> tensor<?x4xf32>
+  %1 = nn.gelu %0 : tensor<?x4xf32>
+  return %1 : tensor<?x4xf32>
+}
