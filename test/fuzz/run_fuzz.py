@@ -1,0 +1,25 @@
+#!/usr/bin/env python3
+"""Runs the importer fuzzer for a fixed time on a seed corpus of small ONNX
+models (the ONNX backend node tests); fails on any crash or leak."""
+import glob
+import os
+import shutil
+import subprocess
+import sys
+
+fuzzer, corpus, seconds = sys.argv[1], sys.argv[2], sys.argv[3]
+seeds = os.path.join(corpus, "seeds")
+os.makedirs(seeds, exist_ok=True)
+for path in sorted(glob.glob("/usr/share/libonnx-testdata/data/node/*/model.onnx"))[::8]:
+    if os.path.getsize(path) < 4096:
+        shutil.copy(path, os.path.join(seeds, os.path.basename(os.path.dirname(path)) + ".onnx"))
+work = os.path.join(corpus, "work")
+os.makedirs(work, exist_ok=True)
+cmd = [fuzzer, work, seeds, f"-max_total_time={seconds}", "-rss_limit_mb=2048",
+       "-timeout=20", "-max_len=8192", f"-artifact_prefix={corpus}/"]
+env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1")
+r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+tail = (r.stdout + r.stderr).strip().splitlines()[-15:]
+print("\n".join(tail))
+print(f"fuzz-importer: exit {r.returncode} ({len(os.listdir(seeds))} seeds, {seconds} s)")
+sys.exit(r.returncode)
