@@ -16,7 +16,7 @@ namespace {
 // Tensor level: lower nn, fuse elementwise producers into consumers.
 constexpr const char *kToLinalg =
     "convert-nn-to-linalg,canonicalize,cse,"
-    "func.func(linalg-fuse-elementwise-ops),canonicalize,cse";
+    "func.func(sinter-fuse-elementwise),canonicalize,cse";
 
 // Buffers, loops, then LLVM. Results are returned as owned buffers that the
 // runtime frees; inputs are never written.

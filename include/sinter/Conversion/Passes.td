@@ -20,4 +20,16 @@ def ConvertNNToLinalg : Pass<"convert-nn-to-linalg", "mlir::ModuleOp"> {
                            "mlir::math::MathDialect"];
 }
 
+def FuseElementwise : Pass<"sinter-fuse-elementwise", "mlir::func::FuncOp"> {
+  let summary = "Fuse elementwise producers into elementwise consumers only";
+  let description = [{
+    Upstream `linalg-fuse-elementwise-ops` also fuses an elementwise producer
+    into a contraction, which recomputes the producer once per reduction
+    step (a GELU fused into the next matmul evaluates erf K×N times). This
+    pass applies the same fusion patterns but only when the consumer has no
+    reduction loops, so each element is still computed once.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
 #endif

@@ -28,6 +28,15 @@ Value multiplyAdd(OpBuilder &b, Location loc, Value x, Value y, Value acc) {
   return arith::AddIOp::create(b, loc, acc, arith::MulIOp::create(b, loc, x, y));
 }
 
+AffineMap outputMap(MLIRContext *ctx, int64_t batch, AffineExpr m, AffineExpr n) {
+  SmallVector<AffineExpr> exprs;
+  for (int64_t i = 0; i < batch; ++i)
+    exprs.push_back(getAffineDimExpr(i, ctx));
+  exprs.push_back(m);
+  exprs.push_back(n);
+  return AffineMap::get(batch + 3, 0, exprs, ctx);
+}
+
 /// C[batch.., m, n] = Σ_k A[batch.., m, k] · B[batch.., k, n], batch dims
 /// of A and B broadcast against `batchShape`; `transA`/`transB` swap the
 /// last two dims of an operand.
@@ -36,8 +45,11 @@ Value buildContraction(OpBuilder &b, Location loc, Value lhs, Value rhs,
   MLIRContext *ctx = b.getContext();
   auto lt = rankedOf(lhs), rt = rankedOf(rhs);
   int64_t batch = resultType.getRank() - 2, loops = resultType.getRank() + 1;
-  AffineExpr m = getAffineDimExpr(batch, ctx), n = getAffineDimExpr(batch + 1, ctx),
-             k = getAffineDimExpr(batch + 2, ctx);
+  // Loop order (batch.., m, k, n): with n innermost the loop nest streams
+  // rows of B and C contiguously, which LLVM vectorizes; k innermost would
+  // be a strided dot product storing C every step.
+  AffineExpr m = getAffineDimExpr(batch, ctx), k = getAffineDimExpr(batch + 1, ctx),
+             n = getAffineDimExpr(batch + 2, ctx);
   auto operandMap = [&](RankedTensorType t, AffineExpr r, AffineExpr c) {
     SmallVector<AffineExpr> exprs;
     int64_t offset = batch - (t.getRank() - 2);
@@ -52,7 +64,7 @@ Value buildContraction(OpBuilder &b, Location loc, Value lhs, Value rhs,
   SmallVector<AffineMap> maps{
       transA ? operandMap(lt, k, m) : operandMap(lt, m, k),
       transB ? operandMap(rt, n, k) : operandMap(rt, k, n),
-      AffineMap::getMultiDimIdentityMap(loops, ctx).getMajorSubMap(batch + 2)};
+      outputMap(ctx, batch, m, n)};
   // Result sizes: batch dims from whichever operand has them, m/n/k as placed.
   SmallVector<Value> dims;
   for (int64_t i = 0; i < batch; ++i) {
@@ -70,8 +82,8 @@ Value buildContraction(OpBuilder &b, Location loc, Value lhs, Value rhs,
   Value init = linalg::FillOp::create(b, loc, scalarConst(b, loc, elem, 0),
                                       emptyTensor(b, loc, resultType, dims))
                    .getResult(0);
-  SmallVector<utils::IteratorType> iters(loops - 1, utils::IteratorType::parallel);
-  iters.push_back(utils::IteratorType::reduction);
+  SmallVector<utils::IteratorType> iters(loops, utils::IteratorType::parallel);
+  iters[batch + 1] = utils::IteratorType::reduction;
   return linalg::GenericOp::create(
              b, loc, resultType, ValueRange{lhs, rhs}, init, maps, iters,
              [&](OpBuilder &nb, Location nl, ValueRange a) {
