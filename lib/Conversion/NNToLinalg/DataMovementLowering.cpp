@@ -130,7 +130,8 @@ struct UnitDimReshapeLowering : OpRewritePattern<OpTy> {
       for (int64_t a : op.getAxes())
         unitInResult[*normalizeAxis(a, result.getRank())] = true;
     } else if (op.getAxes()) {
-      for (int64_t a : *op.getAxes())
+      ArrayRef<int64_t> axes = *op.getAxes();
+      for (int64_t a : axes)
         droppedFromInput[*normalizeAxis(a, in.getRank())] = true;
     } else {
       for (int64_t i = 0; i < in.getRank(); ++i)

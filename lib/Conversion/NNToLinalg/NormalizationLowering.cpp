@@ -148,7 +148,8 @@ struct ReduceLowering : OpRewritePattern<OpTy> {
     Type elem = t.getElementType();
     SmallVector<bool> reduced(t.getRank(), false);
     if (op.getAxes() && !op.getAxes()->empty()) {
-      for (Attribute a : *op.getAxes())
+      ArrayAttr axes = *op.getAxes();
+      for (Attribute a : axes)
         reduced[*normalizeAxis(cast<IntegerAttr>(a).getInt(), t.getRank())] = true;
     } else if (!op.getNoopWithEmptyAxes()) {
       reduced.assign(t.getRank(), true);

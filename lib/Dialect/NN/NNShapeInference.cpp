@@ -235,7 +235,8 @@ static LogicalResult inferReduce(Adaptor a, std::optional<Location> loc,
   auto t = rankedOf(a.getInput());
   SmallVector<bool> reduced(t.getRank(), false);
   if (a.getAxes() && !a.getAxes()->empty()) {
-    for (Attribute x : *a.getAxes()) {
+    ArrayAttr axes = *a.getAxes(); // a local: the optional is a temporary
+    for (Attribute x : axes) {
       auto axis = normalizeAxis(cast<IntegerAttr>(x).getInt(), t.getRank());
       if (failed(axis))
         return fail(loc, "reduction axis out of range");
@@ -340,7 +341,8 @@ NN_INFER(SqueezeOp) {
   auto t = rankedOf(a.getData());
   SmallVector<bool> drop(t.getRank(), false);
   if (a.getAxes()) {
-    for (int64_t x : *a.getAxes()) {
+    ArrayRef<int64_t> axes = *a.getAxes();
+    for (int64_t x : axes) {
       auto axis = normalizeAxis(x, t.getRank());
       if (failed(axis))
         return fail(loc, "squeeze axis out of range");
