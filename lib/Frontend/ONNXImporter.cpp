@@ -10,6 +10,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -370,8 +371,16 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
   }
   NodeImporter ni(b, node, opset, std::move(ins), baseDir);
   ni.loc = loc;
+  Block *block = b.getInsertionBlock();
+  Operation *before = block->empty() ? nullptr : &block->back();
   if (failed(it->second(ni)))
     return failure();
+  // Check what the handler built (operand types included) before anything
+  // later reads it: a bad model is an error here, never invalid IR.
+  for (Operation &op : llvm::make_range(before ? std::next(before->getIterator()) : block->begin(),
+                                        block->end()))
+    if (failed(mlir::verify(&op, /*verifyRecursively=*/false)))
+      return failure();
   if (ni.outputs.size() < (size_t)node.output_size()) {
     for (int i = ni.outputs.size(); i < node.output_size(); ++i)
       if (!node.output(i).empty())

@@ -13,6 +13,9 @@ os.makedirs(seeds, exist_ok=True)
 for path in sorted(glob.glob("/usr/share/libonnx-testdata/data/node/*/model.onnx"))[::8]:
     if os.path.getsize(path) < 4096:
         shutil.copy(path, os.path.join(seeds, os.path.basename(os.path.dirname(path)) + ".onnx"))
+# Inputs that once crashed the importer stay in the seed corpus.
+for path in glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "regressions", "*")):
+    shutil.copy(path, seeds)
 work = os.path.join(corpus, "work")
 os.makedirs(work, exist_ok=True)
 cmd = [fuzzer, work, seeds, f"-max_total_time={seconds}", "-rss_limit_mb=2048",
