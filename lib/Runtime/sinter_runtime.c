@@ -17,6 +17,9 @@ typedef struct sinter_internal {
   int64_t results_size;          /* bytes of the compiled function's result struct */
   const int64_t *result_offsets; /* byte offset of each output's descriptor */
   void (*invoke)(void **args, void *results);
+  int64_t status_offset; /* descriptor of the run-time check result, or -1 */
+  int32_t num_checks;
+  const char *const *check_names; /* each check's message, naming the node */
 } sinter_internal;
 
 extern const sinter_internal __sinter_internal;
@@ -180,6 +183,23 @@ static int take_output(const sinter_model *m, const char *results, int32_t i,
   return status;
 }
 
+/* The compiled function's run-time check result (0: all passed); frees it. */
+static int32_t read_status(const char *results) {
+  if (__sinter_internal.status_offset < 0)
+    return 0;
+  const descriptor *d = (const descriptor *)(results + __sinter_internal.status_offset);
+  int32_t v = ((const int32_t *)d->aligned)[d->offset];
+  free(d->allocated);
+  return v;
+}
+
+/* Frees every output buffer once (outputs may share one). */
+static void discard_outputs(const char *results, int32_t n) {
+  for (int32_t i = 0; i < n; ++i)
+    if (!buffer_shared(results, i, n, 1))
+      free(result_descriptor(results, i)->allocated);
+}
+
 int __sinter_run(const sinter_tensor *inputs, int32_t num_inputs, sinter_tensor *outputs,
                  int32_t num_outputs, sinter_error *error) {
   const sinter_model *m = __sinter_internal.model;
@@ -213,6 +233,16 @@ int __sinter_run(const sinter_tensor *inputs, int32_t num_inputs, sinter_tensor 
       args[i] = &descs[i];
     }
     __sinter_internal.invoke(args, results);
+    int32_t failed_check = read_status(results);
+    if (failed_check > 0) {
+      discard_outputs(results, num_outputs);
+      const char *node = failed_check <= __sinter_internal.num_checks
+                             ? __sinter_internal.check_names[failed_check - 1]
+                             : "?";
+      status = fail(error, SINTER_ERR_CHECK, "run-time check failed: ", node,
+                    " (inputs beyond what the model supports?)");
+      num_outputs = 0;
+    }
     for (int32_t i = 0; i < num_outputs; ++i) {
       int s = take_output(m, results, i, &outputs[i], error);
       if (s != SINTER_OK && status == SINTER_OK)

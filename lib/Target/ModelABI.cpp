@@ -7,6 +7,7 @@
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "sinter/Frontend/ONNXImporter.h"
+#include "sinter/Transforms/Passes.h"
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/Linker/Linker.h"
@@ -68,11 +69,19 @@ FailureOr<ModelABI> describeModel(ModuleOp module) {
     abi.inputs.push_back(*d);
   }
   for (auto [i, t] : llvm::enumerate(func.getResultTypes())) {
-    auto d = describe(t, func.getResultAttrDict(i), func.getLoc(), i);
+    DictionaryAttr attrs = func.getResultAttrDict(i);
+    if (attrs && attrs.get(kStatusAttr)) {
+      abi.statusResult = i;
+      continue;
+    }
+    auto d = describe(t, attrs, func.getLoc(), i);
     if (failed(d))
       return failure();
     abi.outputs.push_back(*d);
   }
+  if (auto names = func->getAttrOfType<ArrayAttr>(kCheckNamesAttr))
+    for (Attribute n : names)
+      abi.checkNames.push_back(cast<StringAttr>(n).str());
   return abi;
 }
 
@@ -176,22 +185,25 @@ FailureOr<std::unique_ptr<llvm::Module>> buildLLVMModule(ModuleOp module, const 
   llvm::Function *entry = m->getFunction(kEntryName);
   if (!ciface || !entry)
     return emitError(module.getLoc()) << "lowered module lacks " << cifaceName;
-  bool hasResults = !abi.outputs.empty();
+  size_t numResults = abi.outputs.size() + (abi.statusResult >= 0 ? 1 : 0);
+  bool hasResults = numResults > 0;
 
-  // Result struct layout: one descriptor, or a struct of descriptors.
+  // Result struct layout: one descriptor, or a struct of descriptors; the
+  // status (if any) is the last result.
   const llvm::DataLayout &dl = m->getDataLayout();
   std::vector<int64_t> offsets;
-  int64_t resultsSize = 0;
+  int64_t resultsSize = 0, statusOffset = -1;
   llvm::Type *retType = entry->getReturnType();
   if (hasResults) {
     auto *st = llvm::cast<llvm::StructType>(retType);
     resultsSize = dl.getTypeAllocSize(st);
-    if (abi.outputs.size() == 1) {
-      offsets.push_back(0);
-    } else {
-      const llvm::StructLayout *layout = dl.getStructLayout(st);
-      for (size_t i = 0; i < abi.outputs.size(); ++i)
-        offsets.push_back(layout->getElementOffset(i));
+    const llvm::StructLayout *layout = numResults > 1 ? dl.getStructLayout(st) : nullptr;
+    for (size_t i = 0; i < numResults; ++i) {
+      int64_t off = layout ? layout->getElementOffset(i) : 0;
+      if ((int)i == abi.statusResult)
+        statusOffset = off;
+      else
+        offsets.push_back(off);
     }
   }
 
@@ -210,11 +222,18 @@ FailureOr<std::unique_ptr<llvm::Module>> buildLLVMModule(ModuleOp module, const 
                   d.infos(abi.inputs, ".sinter.inputs"), d.infos(abi.outputs, ".sinter.outputs"), run, freeFn});
   auto *model = new llvm::GlobalVariable(*m, modelType, true, llvm::GlobalValue::InternalLinkage,
                                          modelInit, "__sinter_model");
-  auto *internalType = llvm::StructType::get(llvmCtx, {d.ptr, d.i64, d.ptr, d.ptr});
+  std::vector<llvm::Constant *> checkNames;
+  for (const auto &n : abi.checkNames)
+    checkNames.push_back(d.str(n));
+  auto *internalType = llvm::StructType::get(llvmCtx, {d.ptr, d.i64, d.ptr, d.ptr, d.i64, d.i32, d.ptr});
   new llvm::GlobalVariable(
       *m, internalType, true, llvm::GlobalValue::ExternalLinkage,
-      llvm::ConstantStruct::get(internalType, {model, llvm::ConstantInt::get(d.i64, resultsSize),
-                                               d.i64s(offsets, ".sinter.offsets"), invoke}),
+      llvm::ConstantStruct::get(internalType,
+                                {model, llvm::ConstantInt::get(d.i64, resultsSize),
+                                 d.i64s(offsets, ".sinter.offsets"), invoke,
+                                 llvm::ConstantInt::get(d.i64, statusOffset),
+                                 llvm::ConstantInt::get(d.i32, checkNames.size()),
+                                 d.array(d.ptr, checkNames, ".sinter.checks")}),
       "__sinter_internal");
 
   // The one exported symbol: `const sinter_model *NAME(void)`.

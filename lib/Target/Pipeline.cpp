@@ -7,6 +7,7 @@
 
 #include <mutex>
 #include "sinter/Conversion/Passes.h"
+#include "sinter/Transforms/Passes.h"
 
 using namespace mlir;
 
@@ -15,7 +16,7 @@ namespace sinter {
 namespace {
 // Tensor level: lower nn, fuse elementwise producers into consumers.
 constexpr const char *kToLinalg =
-    "convert-nn-to-linalg,canonicalize,cse,"
+    "sinter-insert-runtime-checks,convert-nn-to-linalg,canonicalize,cse,"
     "func.func(sinter-fuse-elementwise),canonicalize,cse";
 
 // Buffers, loops, then LLVM. Results are returned as owned buffers that the
@@ -37,6 +38,7 @@ void addPipeline(OpPassManager &pm, StringRef text) {
   std::call_once(once, [] {
     registerAllPasses();
     registerConversionPasses();
+    registerTransformsPasses();
   });
   if (failed(parsePassPipeline(text, pm)))
     llvm::report_fatal_error("sinter: invalid built-in pass pipeline");
@@ -53,12 +55,11 @@ void registerPipelines() {
                              buildLinalgToLLVMPipeline);
 }
 
-LogicalResult lowerModule(ModuleOp module, Stage stage) {
-  if (stage == Stage::NN)
-    return success();
+LogicalResult lowerModule(ModuleOp module, Stage from, Stage to) {
   PassManager pm(module.getContext());
-  buildLowerToLinalgPipeline(pm);
-  if (stage == Stage::LLVM)
+  if (from == Stage::NN && to != Stage::NN)
+    buildLowerToLinalgPipeline(pm);
+  if (from != Stage::LLVM && to == Stage::LLVM)
     buildLinalgToLLVMPipeline(pm);
   return pm.run(module);
 }

@@ -80,6 +80,22 @@ def main():
             good, err = compare(".o via C program", got_c, want)
             ok &= good
             worst = max(worst, err)
+        # Beyond the context the model cannot answer: an error, not garbage.
+        ids = np.zeros((1, CONTEXT + 1), dtype=np.int64)
+        data = os.path.join(args.work, f"{arch}_too_long")
+        os.makedirs(data, exist_ok=True)
+        with open(os.path.join(data, "input_0.pb"), "wb") as f:
+            f.write(numpy_helper.from_array(ids, "input_ids").SerializeToString())
+        r = subprocess.run([os.path.join(args.bin, "sinter-run"), so, data], capture_output=True, text=True)
+        raw_in = os.path.join(data, "ids.bin")
+        ids.tofile(raw_in)
+        rc = subprocess.run([exe, raw_in, "1", str(CONTEXT + 1), "--", os.path.join(data, "out.bin")],
+                            capture_output=True, text=True)
+        rejected = (r.returncode == 2 and "run-time check failed" in r.stderr and
+                    rc.returncode == 1 and "run failed (8)" in rc.stderr)
+        print(f"{arch} seq={CONTEXT + 1} (beyond the context): "
+              f"{'rejected: ' + r.stderr.strip() if rejected else 'NOT REJECTED'}")
+        ok &= rejected
     print(f"e2e: worst abs error vs onnxruntime {worst:.3g} (tolerance rtol={RTOL}, atol={ATOL})")
     print("e2e: " + ("all outputs match" if ok else "MISMATCH"))
     return 0 if ok else 1

@@ -148,19 +148,21 @@ int main(int argc, char **argv) {
   OwningOpRef<ModuleOp> module = sinter::importONNXFile(ctx, inputPath);
   if (!module || failed(verify(*module)))
     return 1;
-  auto abi = sinter::describeModel(*module);
-  if (failed(abi))
-    return 1;
   auto counts = opCounts(*module);
   int64_t weights = weightBytes(*module);
 
+  // Describe the ABI at the tensor level, after run-time checks are added.
   Stage stop = ext == ".mlir" ? emit : Stage::LLVM;
-  if (stop != Stage::NN) {
-    if (auto f = module->lookupSymbol<func::FuncOp>(sinter::kEntryName))
-      f->setAttr("llvm.emit_c_interface", UnitAttr::get(&ctx));
-  }
-  if (failed(sinter::lowerModule(*module, stop)))
-    return die("lowering failed");
+  auto entry = module->lookupSymbol<func::FuncOp>(sinter::kEntryName);
+  if (entry && stop != Stage::NN)
+    entry->setAttr("llvm.emit_c_interface", UnitAttr::get(&ctx));
+  if (stop != Stage::NN && failed(sinter::lowerModule(*module, Stage::NN, Stage::Linalg)))
+    return die("lowering to linalg failed");
+  auto abi = sinter::describeModel(*module);
+  if (failed(abi))
+    return 1;
+  if (stop == Stage::LLVM && failed(sinter::lowerModule(*module, Stage::Linalg, Stage::LLVM)))
+    return die("lowering to LLVM failed");
 
   if (ext == ".mlir") {
     if (!writeText(outputPath, [&](llvm::raw_ostream &os) { module->print(os); }))

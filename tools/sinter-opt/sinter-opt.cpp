@@ -6,12 +6,14 @@
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
 #include "sinter/Conversion/Passes.h"
+#include "sinter/Transforms/Passes.h"
 #include "sinter/Dialect/NN/NNDialect.h"
 #include "sinter/Target/Pipeline.h"
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   sinter::registerConversionPasses();
+  sinter::registerTransformsPasses();
   sinter::registerPipelines();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

@@ -25,9 +25,14 @@ struct TensorABI {
 };
 struct ModelABI {
   std::vector<TensorABI> inputs, outputs;
+  /// Index of the entry function's run-time check result, or -1.
+  int statusResult = -1;
+  /// The node each run-time check guards, by check number - 1.
+  std::vector<std::string> checkNames;
 };
 
-/// Reads the ABI from the nn-level entry function (before lowering).
+/// Reads the ABI from the entry function while it still has tensor types
+/// (nn or linalg level).
 mlir::FailureOr<ModelABI> describeModel(mlir::ModuleOp module);
 
 /// Translates an LLVM-dialect module to LLVM IR, adds the ABI (model

@@ -17,8 +17,8 @@ void buildLinalgToLLVMPipeline(mlir::OpPassManager &pm);
 /// (for sinter-opt).
 void registerPipelines();
 
-/// Runs the pipeline up to `stage` on `module`.
-mlir::LogicalResult lowerModule(mlir::ModuleOp module, Stage stage);
+/// Runs the pipeline from `from` up to `to` on `module`.
+mlir::LogicalResult lowerModule(mlir::ModuleOp module, Stage from, Stage to);
 
 } // namespace sinter
 

@@ -43,7 +43,12 @@ typedef enum sinter_status {
   SINTER_ERR_SHAPE = 5,    /* a dimension differs, is negative, or two uses
                               of one symbolic dimension disagree */
   SINTER_ERR_CAPACITY = 6, /* a caller-provided output buffer is too small */
-  SINTER_ERR_ALLOC = 7     /* out of memory */
+  SINTER_ERR_ALLOC = 7,    /* out of memory */
+  SINTER_ERR_CHECK = 8     /* a run-time check failed: an index computed
+                              from the inputs is out of range, or symbolic
+                              dimensions disagree (e.g. a sequence longer
+                              than the model's context); the message names
+                              the node */
 } sinter_status;
 
 /* Static description of one input or output. */

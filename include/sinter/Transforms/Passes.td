@@ -1,0 +1,24 @@
+#ifndef SINTER_TRANSFORMS_PASSES
+#define SINTER_TRANSFORMS_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def InsertRuntimeChecks : Pass<"sinter-insert-runtime-checks", "mlir::ModuleOp"> {
+  let summary = "Check at run time what only the inputs decide";
+  let description = [{
+    Shapes with symbolic dimensions are only known when the model runs. The
+    lowering assumes that symbolic dimensions it pairs up agree (broadcast
+    operands, matmul contraction and batch sizes, concat's other dimensions,
+    layer-norm scale against the input) and clamps Gather indices to stay
+    memory safe. This pass adds an nn-level check for each such assumption
+    that the inputs could break, and returns a failing check's number
+    (1-based, 0 when all pass) as an extra i32 result of `main_graph` marked
+    `sinter.status`, with one message per check (naming the node) in the
+    function's `sinter.check_names` attribute. The emitted object then
+    answers SINTER_ERR_CHECK instead of reading out of bounds or returning a
+    wrong answer (a sequence longer than the model's context, say).
+  }];
+  let dependentDialects = ["sinter::nn::NNDialect", "mlir::arith::ArithDialect"];
+}
+
+#endif
