@@ -318,8 +318,8 @@ LogicalResult GraphImporter::readOpsets() {
       opset = imp.version();
   if (opset == 0)
     return emitError(fileLoc) << "model imports no version of the default ONNX opset";
-  if (opset < 7 || opset > 22)
-    return emitError(fileLoc) << "opset " << opset << " is not supported (7..22)";
+  if (opset > 22)
+    return emitError(fileLoc) << "opset " << opset << " is not supported (1..22)";
   return success();
 }
 

@@ -41,10 +41,32 @@ Handler unary() {
   };
 }
 
+/// Before opset 7, broadcasting ops took `broadcast`/`axis` attributes:
+/// B's dims align with A's starting at `axis`. Appending unit dims to B
+/// turns that into numpy broadcasting (which is the rule without `axis`).
+LogicalResult checkLegacyBroadcast(NodeImporter &n, size_t bIndex = 1) {
+  if (n.opset >= 7 || !n.attr("axis") || !n.attrInt("broadcast", 0) || !n.input(bIndex))
+    return success();
+  int64_t ra = typeOf(n.input(0)).getRank(), rb = typeOf(n.input(bIndex)).getRank();
+  auto axis = normalizeAxis(n.attrInt("axis", 0), ra);
+  if (failed(axis) || *axis + rb > ra)
+    return n.error() << "legacy broadcast axis " << n.attrInt("axis", 0) << " does not fit";
+  SmallVector<int64_t> trailing;
+  for (int64_t i = rb; i < ra - *axis; ++i)
+    trailing.push_back(i);
+  if (trailing.empty())
+    return success();
+  auto b = n.make<UnsqueezeOp>(n.input(bIndex), n.b.getDenseI64ArrayAttr(trailing));
+  if (failed(b))
+    return failure();
+  n.inputs[bIndex] = *b;
+  return success();
+}
+
 template <typename OpTy>
 Handler binary() {
   return [](NodeImporter &n) -> LogicalResult {
-    if (failed(requireInputs(n, 2)))
+    if (failed(requireInputs(n, 2)) || failed(checkLegacyBroadcast(n)))
       return failure();
     return push(n, n.make<OpTy>(n.input(0), n.input(1)));
   };
@@ -111,6 +133,8 @@ LogicalResult importConstant(NodeImporter &n) {
 LogicalResult importCast(NodeImporter &n) {
   if (failed(requireInputs(n, 1)))
     return failure();
+  if (n.opset < 6)
+    return n.error() << "Cast with a string 'to' (before opset 6) is not supported";
   Type elem = elementTypeOf(*n.b.getContext(), n.attrInt("to", 0));
   if (!elem)
     return n.error() << "cast to unsupported element type " << n.attrInt("to", 0);
@@ -167,7 +191,7 @@ LogicalResult importAttrUnary(NodeImporter &n) {
 }
 
 LogicalResult importGemm(NodeImporter &n) {
-  if (failed(requireInputs(n, 2)))
+  if (failed(requireInputs(n, 2)) || failed(checkLegacyBroadcast(n, 2)))
     return failure();
   return push(n, n.make<GemmOp>(n.input(0), n.input(1), n.input(2),
                                 n.b.getF32FloatAttr(n.attrFloat("alpha", 1)),
@@ -192,13 +216,39 @@ LogicalResult importSoftmax(NodeImporter &n) {
 LogicalResult importLayerNorm(NodeImporter &n) {
   if (failed(requireInputs(n, 2)))
     return failure();
-  if (n.node.output_size() > 1 && llvm::any_of(llvm::drop_begin(n.node.output()), [](auto &s) { return !s.empty(); }))
-    return n.error() << "the Mean and InvStdDev outputs are not supported";
   if (n.attrInt("stash_type", 1) != 1)
     return n.error() << "stash_type other than float is not supported";
-  return push(n, n.make<LayerNormOp>(n.input(0), n.input(1), n.input(2),
-                                     n.b.getI64IntegerAttr(n.attrInt("axis", -1)),
-                                     n.b.getF32FloatAttr(n.attrFloat("epsilon", 1e-5f))));
+  int64_t axisAttr = n.attrInt("axis", -1);
+  float eps = n.attrFloat("epsilon", 1e-5f);
+  if (failed(push(n, n.make<LayerNormOp>(n.input(0), n.input(1), n.input(2),
+                                         n.b.getI64IntegerAttr(axisAttr), n.b.getF32FloatAttr(eps)))))
+    return failure();
+  if (n.node.output_size() < 2)
+    return success();
+  // The optional Mean and InvStdDev outputs, composed from nn ops (their
+  // dims are kept as 1 over the normalised axes).
+  auto t = typeOf(n.input(0));
+  int64_t axis = *normalizeAxis(axisAttr, t.getRank());
+  SmallVector<int64_t> axes;
+  for (int64_t i = axis; i < t.getRank(); ++i)
+    axes.push_back(i);
+  auto mean = [&](Value v) {
+    return n.make<ReduceMeanOp>(v, n.b.getI64ArrayAttr(axes), n.b.getBoolAttr(true), n.b.getBoolAttr(false));
+  };
+  auto mu = mean(n.input(0));
+  if (failed(mu))
+    return failure();
+  auto centered = n.make<SubOp>(n.input(0), *mu);
+  auto sq = n.make<MulOp>(*centered, *centered);
+  auto var = mean(*sq);
+  auto epsT = arith::ConstantOp::create(
+      n.b, n.loc, DenseElementsAttr::get(RankedTensorType::get({}, t.getElementType()),
+                                         n.b.getFloatAttr(t.getElementType(), eps).getValue()));
+  auto shifted = n.make<AddOp>(*var, epsT.getResult());
+  Value invStd = ReciprocalOp::create(n.b, n.loc, SqrtOp::create(n.b, n.loc, *shifted));
+  n.outputs.push_back(*mu);
+  n.outputs.push_back(invStd);
+  return success();
 }
 
 /// Axes from the attribute (older opsets) or the optional second input.
@@ -245,6 +295,8 @@ LogicalResult importGather(NodeImporter &n) {
 }
 
 LogicalResult importReshape(NodeImporter &n) {
+  if (n.opset < 5)
+    return n.error() << "Reshape with a 'shape' attribute (before opset 5) is not supported";
   if (failed(requireInputs(n, 2)))
     return failure();
   return push(n, n.make<ReshapeOp>(n.input(0), n.input(1), n.b.getBoolAttr(n.attrInt("allowzero", 0))));
@@ -291,7 +343,8 @@ LogicalResult importConcat(NodeImporter &n) {
       ins.push_back(v);
   if (ins.empty())
     return n.error() << "Concat needs inputs";
-  return push(n, n.make<ConcatOp>(ins, n.b.getI64IntegerAttr(n.attrInt("axis", 0))));
+  // Before opset 4 the axis defaulted to 1.
+  return push(n, n.make<ConcatOp>(ins, n.b.getI64IntegerAttr(n.attrInt("axis", n.opset < 4 ? 1 : 0))));
 }
 
 LogicalResult importSlice(NodeImporter &n) {
@@ -402,14 +455,19 @@ LogicalResult importTrilu(NodeImporter &n) {
 LogicalResult importDropout(NodeImporter &n) {
   if (failed(requireInputs(n, 1)))
     return failure();
-  if (n.node.output_size() > 1 && !n.node.output(1).empty())
-    return n.error() << "the mask output of Dropout is not supported (inference only)";
   if (n.input(2)) {
     auto training = n.constScalar(2);
     if (!training || *training != 0)
       return n.error() << "training mode is not supported (inference only)";
   }
   n.outputs.push_back(n.input(0));
+  if (n.node.output_size() > 1) {
+    // In inference every element is kept: the mask is all true.
+    auto shape = n.make<ShapeOp>(n.input(0), n.b.getI64IntegerAttr(0), IntegerAttr());
+    if (failed(shape))
+      return failure();
+    return push(n, n.make<ConstantOfShapeOp>(*shape, n.b.getIntegerAttr(n.b.getI1Type(), 1)));
+  }
   return success();
 }
 

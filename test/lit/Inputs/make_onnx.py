@@ -81,7 +81,7 @@ CASES = {
     "Unsupported": ("Conv", [x([1, 1, 4, 4]), c("k", np.ones((1, 1, 3, 3), np.float32))], {}, 17, 1),
     "BadMatMul": ("MatMul", [x([2, 3]), x([4, 5], name="y")], {}, 17, 1),
     "RuntimeAxes": ("Squeeze", [x([2, 1]), x([1], I64, "axes")], {}, 17, 1),
-    "OldOpset": ("Relu", [x([3])], {}, 5, 1),
+    "NewOpset": ("Relu", [x([3])], {}, 23, 1),
 }
 
 
