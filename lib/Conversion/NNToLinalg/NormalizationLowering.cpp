@@ -146,14 +146,7 @@ struct ReduceLowering : OpRewritePattern<OpTy> {
     Value x = op.getInput();
     auto t = rankedOf(x);
     Type elem = t.getElementType();
-    SmallVector<bool> reduced(t.getRank(), false);
-    if (op.getAxes() && !op.getAxes()->empty()) {
-      ArrayAttr axes = *op.getAxes();
-      for (Attribute a : axes)
-        reduced[*normalizeAxis(cast<IntegerAttr>(a).getInt(), t.getRank())] = true;
-    } else if (!op.getNoopWithEmptyAxes()) {
-      reduced.assign(t.getRank(), true);
-    }
+    SmallVector<bool> reduced = *reductionMask(t.getRank(), op.getAxes(), op.getNoopWithEmptyAxes());
     Value init = Kind == ReduceKind::Max ? lowest(rewriter, loc, elem) : scalarConst(rewriter, loc, elem, 0);
     Value r = buildReduction(rewriter, loc, x, reduced, init, [](OpBuilder &b, Location l, ValueRange a) {
       return Kind == ReduceKind::Max ? maxOf(b, l, a[0], a[1]) : add(b, l, a[0], a[1]);

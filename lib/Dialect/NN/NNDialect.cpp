@@ -67,6 +67,20 @@ std::pair<int64_t, int64_t> shapeOpRange(int64_t rank, int64_t start,
   return {s, std::max(s, e)};
 }
 
+FailureOr<SmallVector<bool>> reductionMask(int64_t rank, std::optional<ArrayAttr> axes,
+                                           bool noopWithEmptyAxes) {
+  if (!axes || axes->empty())
+    return SmallVector<bool>(rank, !noopWithEmptyAxes);
+  SmallVector<bool> mask(rank, false);
+  for (Attribute x : *axes) {
+    auto axis = normalizeAxis(cast<IntegerAttr>(x).getInt(), rank);
+    if (failed(axis))
+      return failure();
+    mask[*axis] = true;
+  }
+  return mask;
+}
+
 std::optional<SmallVector<int64_t>> getConstantInts(Value v) {
   DenseIntElementsAttr attr;
   if (!v || !matchPattern(v, m_Constant(&attr)))

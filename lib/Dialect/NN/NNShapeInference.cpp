@@ -233,18 +233,10 @@ template <typename Adaptor>
 static LogicalResult inferReduce(Adaptor a, std::optional<Location> loc,
                                  SmallVectorImpl<Type> &results) {
   auto t = rankedOf(a.getInput());
-  SmallVector<bool> reduced(t.getRank(), false);
-  if (a.getAxes() && !a.getAxes()->empty()) {
-    ArrayAttr axes = *a.getAxes(); // a local: the optional is a temporary
-    for (Attribute x : axes) {
-      auto axis = normalizeAxis(cast<IntegerAttr>(x).getInt(), t.getRank());
-      if (failed(axis))
-        return fail(loc, "reduction axis out of range");
-      reduced[*axis] = true;
-    }
-  } else if (!a.getNoopWithEmptyAxes()) {
-    reduced.assign(t.getRank(), true);
-  }
+  auto mask = reductionMask(t.getRank(), a.getAxes(), a.getNoopWithEmptyAxes());
+  if (failed(mask))
+    return fail(loc, "reduction axis out of range");
+  ArrayRef<bool> reduced = *mask;
   Shape out;
   for (int64_t i = 0; i < t.getRank(); ++i)
     if (!reduced[i])

@@ -27,6 +27,11 @@ llvm::FailureOr<int64_t> normalizeAxis(int64_t axis, int64_t rank);
 /// with ONNX's negative indexing and clamping.
 std::pair<int64_t, int64_t> shapeOpRange(int64_t rank, int64_t start,
                                          std::optional<int64_t> end);
+/// Which dims a Reduce* op reduces: `axes` (possibly negative), or all dims
+/// when absent or empty unless `noopWithEmptyAxes`. Failure if an axis is
+/// out of range.
+llvm::FailureOr<llvm::SmallVector<bool>>
+reductionMask(int64_t rank, std::optional<mlir::ArrayAttr> axes, bool noopWithEmptyAxes);
 /// Reads a constant integer tensor operand (any int width), if it is one.
 std::optional<llvm::SmallVector<int64_t>> getConstantInts(mlir::Value v);
 } // namespace sinter::nn
