@@ -1,0 +1,148 @@
+"""Loading and running a Sinter-compiled model from Python, through the C
+ABI in include/sinter/runtime/sinter.h (ctypes: numpy in, numpy out)."""
+import ctypes
+import os
+import subprocess
+
+import numpy as np
+
+MAX_RANK = 8
+ABI_VERSION = 1
+
+# ONNX TensorProto codes, as sinter.h uses them.
+_TO_NUMPY = {1: np.float32, 3: np.int8, 5: np.int16, 6: np.int32, 7: np.int64, 9: np.bool_,
+             10: np.float16, 11: np.float64}
+_FROM_NUMPY = {np.dtype(v): k for k, v in _TO_NUMPY.items()}
+STATUS_NAMES = {1: "SINTER_ERR_NULL", 2: "SINTER_ERR_COUNT", 3: "SINTER_ERR_DTYPE",
+                4: "SINTER_ERR_RANK", 5: "SINTER_ERR_SHAPE", 6: "SINTER_ERR_CAPACITY",
+                7: "SINTER_ERR_ALLOC", 8: "SINTER_ERR_CHECK"}
+
+
+class SinterError(RuntimeError):
+    """A run rejected by the model; `status` is the sinter_status code."""
+
+    def __init__(self, status, message):
+        super().__init__(f"{STATUS_NAMES.get(status, status)}: {message}")
+        self.status = status
+
+
+class _TensorInfo(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("dtype", ctypes.c_int32), ("rank", ctypes.c_int32),
+                ("dims", ctypes.POINTER(ctypes.c_int64)), ("dim_names", ctypes.POINTER(ctypes.c_char_p))]
+
+
+class _Tensor(ctypes.Structure):
+    _fields_ = [("data", ctypes.c_void_p), ("dtype", ctypes.c_int32), ("rank", ctypes.c_int32),
+                ("shape", ctypes.c_int64 * MAX_RANK), ("capacity", ctypes.c_size_t)]
+
+
+class _Error(ctypes.Structure):
+    _fields_ = [("message", ctypes.c_char * 256)]
+
+
+_RunFn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(_Tensor), ctypes.c_int32,
+                          ctypes.POINTER(_Tensor), ctypes.c_int32, ctypes.POINTER(_Error))
+_FreeFn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+
+
+class _Model(ctypes.Structure):
+    _fields_ = [("abi_version", ctypes.c_uint32), ("name", ctypes.c_char_p),
+                ("num_inputs", ctypes.c_int32), ("num_outputs", ctypes.c_int32),
+                ("inputs", ctypes.POINTER(_TensorInfo)), ("outputs", ctypes.POINTER(_TensorInfo)),
+                ("run", _RunFn), ("free_output", _FreeFn)]
+
+
+class TensorSpec:
+    """Name, numpy dtype and shape of an input or output; symbolic dims are
+    their names (str), static dims ints."""
+
+    def __init__(self, info):
+        self.name = info.name.decode()
+        self.dtype = np.dtype(_TO_NUMPY[info.dtype])
+        self.shape = tuple(info.dim_names[i].decode() if info.dims[i] < 0 else int(info.dims[i])
+                           for i in range(info.rank))
+
+    def __repr__(self):
+        return f"TensorSpec({self.name!r}, {self.dtype}, {self.shape})"
+
+
+class Model:
+    """A compiled model: call it with arrays (positional, in input order, or
+    by name); returns one array, or a tuple when there are several outputs."""
+
+    def __init__(self, path, name="sinter_model"):
+        self._lib = ctypes.CDLL(os.path.abspath(path), mode=os.RTLD_LOCAL)
+        try:
+            getter = getattr(self._lib, name)
+        except AttributeError:
+            raise ValueError(f"{path} does not export '{name}' (the --name given to sinter-compile)")
+        getter.restype = ctypes.POINTER(_Model)
+        self._m = getter().contents
+        if self._m.abi_version != ABI_VERSION:
+            raise ValueError(f"{path}: ABI version {self._m.abi_version}, expected {ABI_VERSION}")
+        self.name = self._m.name.decode()
+        self.inputs = [TensorSpec(self._m.inputs[i]) for i in range(self._m.num_inputs)]
+        self.outputs = [TensorSpec(self._m.outputs[i]) for i in range(self._m.num_outputs)]
+
+    def __call__(self, *args, **kwargs):
+        arrays = list(args)
+        for spec in self.inputs[len(args):]:
+            if spec.name not in kwargs:
+                raise TypeError(f"missing input '{spec.name}'")
+            arrays.append(kwargs.pop(spec.name))
+        if kwargs:
+            raise TypeError(f"unknown inputs {sorted(kwargs)}")
+        if len(arrays) != len(self.inputs):
+            raise TypeError(f"{self.name} takes {len(self.inputs)} inputs, got {len(arrays)}")
+        keep = []
+        ins = (_Tensor * max(1, len(arrays)))()
+        for i, a in enumerate(arrays):
+            a = np.ascontiguousarray(a)
+            if a.ndim > MAX_RANK:
+                raise ValueError(f"input '{self.inputs[i].name}': rank {a.ndim} > {MAX_RANK}")
+            keep.append(a)
+            ins[i].data = a.ctypes.data
+            ins[i].dtype = _FROM_NUMPY.get(a.dtype, 0)
+            ins[i].rank = a.ndim
+            for d, s in enumerate(a.shape):
+                ins[i].shape[d] = s
+        outs = (_Tensor * max(1, len(self.outputs)))()
+        err = _Error()
+        status = self._m.run(ins, len(arrays), outs, len(self.outputs), ctypes.byref(err))
+        if status != 0:
+            raise SinterError(status, err.message.decode(errors="replace"))
+        results = []
+        for i, spec in enumerate(self.outputs):
+            o = outs[i]
+            shape = tuple(o.shape[d] for d in range(o.rank))
+            n = int(np.prod(shape, dtype=np.int64))
+            buf = (ctypes.c_char * (n * spec.dtype.itemsize)).from_address(o.data) if n else b""
+            results.append(np.frombuffer(bytes(buf), dtype=spec.dtype).reshape(shape))
+            self._m.free_output(o.data)
+        return results[0] if len(results) == 1 else tuple(results)
+
+
+def load(path, name="sinter_model"):
+    """Loads a compiled model (.so)."""
+    return Model(path, name)
+
+
+def _tool(name):
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    for d in [os.environ.get("SINTER_BIN", ""), os.path.join(root, "build", "bin")]:
+        p = os.path.join(d, name)
+        if d and os.path.exists(p):
+            return p
+    raise FileNotFoundError(f"{name} not found (build the project or set SINTER_BIN)")
+
+
+def compile(onnx_path, out_path, **options):
+    """Runs sinter-compile; options become flags (emit='linalg' → --emit=linalg,
+    O=2 → -O2). Raises RuntimeError with the compiler's message on failure."""
+    cmd = [_tool("sinter-compile"), str(onnx_path), "-o", str(out_path)]
+    for key, value in options.items():
+        cmd.append(f"-O{value}" if key == "O" else f"--{key.replace('_', '-')}={value}")
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr.strip())
+    return out_path

@@ -1,0 +1,58 @@
+"""sinter.load / sinter.compile through the C ABI, against numpy."""
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import sinter
+
+W = (np.arange(12, dtype=np.float32).reshape(3, 4) - 5) / 4
+
+
+@pytest.fixture(scope="module")
+def linear(tmp_path_factory):
+    d = tmp_path_factory.mktemp("linear")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["y"], name="mm"),
+         helper.make_node("Gather", ["table", "ids"], ["e"], name="emb")],
+        "linear",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3]),
+         helper.make_tensor_value_info("ids", TensorProto.INT64, ["n"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4]),
+         helper.make_tensor_value_info("e", TensorProto.FLOAT, ["n", 2])],
+        [numpy_helper.from_array(W, "W"),
+         numpy_helper.from_array(np.arange(10, dtype=np.float32).reshape(5, 2), "table")])
+    path = d / "linear.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return sinter.load(sinter.compile(path, d / "linear.so"))
+
+
+def test_describes_inputs_and_outputs(linear):
+    assert [s.name for s in linear.inputs] == ["x", "ids"]
+    assert linear.inputs[0].shape == ("batch", 3)
+    assert linear.outputs[1].dtype == np.float32
+
+
+def test_matches_numpy(linear):
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    y, e = linear(x, ids=np.array([4, 0, -1]))
+    np.testing.assert_allclose(y, x @ W, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(e, np.arange(10, dtype=np.float32).reshape(5, 2)[[4, 0, -1]])
+
+
+def test_errors_carry_the_abi_message(linear):
+    with pytest.raises(sinter.SinterError, match="SINTER_ERR_SHAPE.*'x'"):
+        linear(np.zeros((2, 4), np.float32), np.array([0]))
+    with pytest.raises(sinter.SinterError, match="SINTER_ERR_DTYPE.*'ids'"):
+        linear(np.zeros((2, 3), np.float32), np.array([0], np.int32))
+    with pytest.raises(sinter.SinterError, match="SINTER_ERR_CHECK.*'emb'.*index out of range"):
+        linear(np.zeros((2, 3), np.float32), np.array([7]))
+    with pytest.raises(TypeError, match="missing input 'ids'"):
+        linear(np.zeros((2, 3), np.float32))
+
+
+def test_compile_errors_are_raised(tmp_path):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(RuntimeError, match="not a valid ONNX model"):
+        sinter.compile(bad, tmp_path / "bad.so")
