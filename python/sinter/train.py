@@ -1,0 +1,98 @@
+"""Trains a byte-level language model on the King James text (kjv-train)
+and writes a checkpoint, the ONNX export and the training log.
+
+    python3 -m sinter.train --arch gpt2 --out examples/models/kjv-gpt \
+        --d 192 --layers 4 --heads 4 --context 128 --minutes 25
+
+CPU only, fixed seeds (torch, numpy), 2 threads. Random windows of
+`context` + 1 bytes from kjv-train; AdamW with linear warm-up and cosine
+decay; stops at --steps or --minutes, whichever comes first."""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import corpora, eval as sinter_eval, testmodels
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python3 -m sinter.train")
+    ap.add_argument("--arch", default="gpt2", choices=["gpt2", "llama"])
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--d", type=int, default=192)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--context", type=int, default=128)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--steps", type=int, default=100000)
+    ap.add_argument("--minutes", type=float, default=25.0)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(2)
+    rng = np.random.default_rng(args.seed)
+    config = {"d": args.d, "heads": args.heads, "layers": args.layers, "ctx": args.context}
+    if args.arch == "llama":
+        config["ff"] = int(8 * args.d / 3) // 8 * 8
+    model = testmodels.build(args.arch, seed=args.seed, **config)
+    params = sum(p.numel() for p in model.parameters())
+    data = torch.from_numpy(np.frombuffer(corpora.split("kjv-train"), dtype=np.uint8).astype(np.int64))
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
+    warmup = 200
+    budget = args.minutes * 60
+    start = time.time()
+    log = []
+    model.train()
+    step = 0
+    est_steps = args.steps
+    while step < args.steps and time.time() - start < budget:
+        # Cosine over the steps the time budget allows, estimated as we go.
+        if step == 50:
+            est_steps = min(args.steps, int(budget / ((time.time() - start) / 50)))
+        lr = args.lr * min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, step / max(est_steps, 1))))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        idx = torch.from_numpy(rng.integers(0, len(data) - args.context - 1, args.batch))
+        batch = torch.stack([data[i:i + args.context + 1] for i in idx])
+        logits = model(batch[:, :-1])
+        loss = F.cross_entropy(logits.reshape(-1, 256), batch[:, 1:].reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if step % 100 == 0:
+            entry = {"step": step, "seconds": round(time.time() - start, 1), "lr": lr,
+                     "train_bits_per_byte": loss.item() / math.log(2)}
+            log.append(entry)
+            print(json.dumps(entry), file=sys.stderr, flush=True)
+        step += 1
+    seconds = time.time() - start
+    model.eval()
+    os.makedirs(args.out, exist_ok=True)
+    torch.save({"arch": args.arch, "config": config, "state_dict": model.state_dict()},
+               os.path.join(args.out, "model.pt"))
+    testmodels.export(model, os.path.join(args.out, "model.onnx"), ctx=args.context)
+
+    def run(ids):
+        with torch.no_grad():
+            return model(torch.from_numpy(ids)).numpy()
+    heldout, _ = sinter_eval.bits_per_byte(run, corpora.split("kjv-heldout"), args.context, 32)
+    summary = {"arch": args.arch, "config": config, "parameters": params, "steps": step,
+               "train_seconds": round(seconds, 1), "batch": args.batch, "lr": args.lr,
+               "seed": args.seed, "heldout_bits_per_byte": round(heldout, 4)}
+    with open(os.path.join(args.out, "train.json"), "w") as f:
+        json.dump({"summary": summary, "log": log}, f, indent=1)
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
