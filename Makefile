@@ -7,7 +7,7 @@ JOBS ?= 2
 LLVM_DIR ?= /usr/lib/llvm-22
 export CCACHE_DIR ?= $(CURDIR)/.cache/ccache
 
-.PHONY: all setup configure build demo check clean
+.PHONY: all setup configure build demo check clean kjv-gpt
 
 all: build
 
@@ -31,6 +31,11 @@ demo: build
 
 check: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Retrains the bundled kjv-gpt (fixed seeds; about 22 minutes on 2 cores).
+kjv-gpt: setup
+	cd python && /usr/bin/python3 -m sinter.train --arch gpt2 --out ../examples/models/kjv-gpt \
+	  --d 192 --layers 4 --heads 4 --context 128 --minutes 22
 
 clean:
 	rm -rf $(BUILD)
