@@ -100,7 +100,7 @@ FailureOr<AsmResourceBlob> mapExternal(const onnx::TensorProto &t, StringRef bas
 }
 
 /// Copies typed repeated fields (float_data, int64_data, ...) into bytes.
-std::string typedFieldBytes(const onnx::TensorProto &t, Type elem) {
+std::string typedFieldBytes(const onnx::TensorProto &t) {
   std::string out;
   auto append = [&](auto v) { out.append(reinterpret_cast<const char *>(&v), sizeof(v)); };
   switch (t.data_type()) {
@@ -130,7 +130,6 @@ std::string typedFieldBytes(const onnx::TensorProto &t, Type elem) {
     for (int32_t v : t.int32_data()) append((uint16_t)v);
     break;
   }
-  (void)elem;
   return out;
 }
 } // namespace
@@ -166,7 +165,7 @@ FailureOr<ElementsAttr> tensorToAttr(MLIRContext &ctx, onnx::TensorProto &t,
   } else if (t.has_raw_data()) {
     raw = ArrayRef<char>(t.raw_data().data(), t.raw_data().size());
   } else {
-    copied = typedFieldBytes(t, elem);
+    copied = typedFieldBytes(t);
     raw = ArrayRef<char>(copied.data(), copied.size());
   }
   if ((int64_t)raw.size() != bytes)
