@@ -4,13 +4,7 @@
  * model by sinter-compile; everything here becomes internal to the object.
  * The compiler supplies `__sinter_internal`, describing the model. */
 #include "sinter/runtime/sinter.h"
-
-/* Declared here rather than included so that the runtime compiles for any
- * target without that target's libc headers (clang provides stddef/stdint). */
-void *malloc(size_t size);
-void free(void *ptr);
-void *memcpy(void *dst, const void *src, size_t n);
-int strcmp(const char *a, const char *b);
+#include "sinter_internal.h"
 
 typedef struct sinter_internal {
   const sinter_model *model;
@@ -179,7 +173,7 @@ static int take_output(const sinter_model *m, const char *results, int32_t i,
   if (status == SINTER_OK)
     copy_strided((char *)out->data, src, info->rank, sizes, strides, elem);
   if (!buffer_shared(results, i, n, 1))
-    free(desc->allocated);
+    _mlir_memref_to_llvm_free(desc->allocated);
   return status;
 }
 
@@ -189,7 +183,7 @@ static int32_t read_status(const char *results) {
     return 0;
   const descriptor *d = (const descriptor *)(results + __sinter_internal.status_offset);
   int32_t v = ((const int32_t *)d->aligned)[d->offset];
-  free(d->allocated);
+  _mlir_memref_to_llvm_free(d->allocated);
   return v;
 }
 
@@ -197,7 +191,7 @@ static int32_t read_status(const char *results) {
 static void discard_outputs(const char *results, int32_t n) {
   for (int32_t i = 0; i < n; ++i)
     if (!buffer_shared(results, i, n, 1))
-      free(result_descriptor(results, i)->allocated);
+      _mlir_memref_to_llvm_free(result_descriptor(results, i)->allocated);
 }
 
 int __sinter_run(const sinter_tensor *inputs, int32_t num_inputs, sinter_tensor *outputs,
@@ -273,6 +267,10 @@ static void copy_dims(char *dst, const int64_t *dst_strides, const char *src,
                       int64_t elem) {
   if (rank == 0) {
     memcpy(dst, src, (size_t)elem);
+    return;
+  }
+  if (rank == 1 && dst_strides[0] == 1 && src_strides[0] == 1) {
+    memcpy(dst, src, (size_t)(sizes[0] * elem)); /* a contiguous row at once */
     return;
   }
   for (int64_t i = 0; i < sizes[0]; ++i)

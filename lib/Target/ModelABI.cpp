@@ -7,6 +7,7 @@
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "sinter/Frontend/ONNXImporter.h"
+#include "sinter/runtime/sinter.h"
 #include "sinter/Transforms/Passes.h"
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/IR/IRBuilder.h"
@@ -20,7 +21,7 @@ using namespace mlir;
 namespace sinter {
 
 namespace {
-#include "RuntimeBitcode.inc" // kRuntimeBitcode_x86_64, kRuntimeBitcode_aarch64
+#include "RuntimeBitcode.inc" // kRuntimeBitcode_<variant>
 
 int32_t onnxDType(Type t) {
   if (t.isF32()) return 1;
@@ -148,13 +149,19 @@ llvm::Function *buildInvoke(llvm::Module &m, llvm::Function *ciface, size_t numI
   return fn;
 }
 
-FailureOr<std::unique_ptr<llvm::Module>> loadRuntime(llvm::LLVMContext &ctx, const llvm::Triple &triple) {
+} // namespace
+
+FailureOr<std::unique_ptr<llvm::Module>> loadRuntime(llvm::LLVMContext &ctx, llvm::StringRef variant) {
+#define SINTER_RUNTIME(NAME) {#NAME, llvm::StringRef(reinterpret_cast<const char *>(kRuntimeBitcode_##NAME), sizeof(kRuntimeBitcode_##NAME))}
+  static const std::pair<llvm::StringRef, llvm::StringRef> variants[] = {
+      SINTER_RUNTIME(x86_64), SINTER_RUNTIME(x86_64_avx2), SINTER_RUNTIME(x86_64_avx512),
+      SINTER_RUNTIME(aarch64)};
+#undef SINTER_RUNTIME
   llvm::StringRef bc;
-  if (triple.getArch() == llvm::Triple::x86_64)
-    bc = llvm::StringRef(reinterpret_cast<const char *>(kRuntimeBitcode_x86_64), sizeof(kRuntimeBitcode_x86_64));
-  else if (triple.getArch() == llvm::Triple::aarch64)
-    bc = llvm::StringRef(reinterpret_cast<const char *>(kRuntimeBitcode_aarch64), sizeof(kRuntimeBitcode_aarch64));
-  else
+  for (auto [name, bits] : variants)
+    if (name == variant)
+      bc = bits;
+  if (bc.empty())
     return failure();
   auto mod = llvm::parseBitcodeFile(llvm::MemoryBufferRef(bc, "sinter_runtime.bc"), ctx);
   if (!mod) {
@@ -164,7 +171,15 @@ FailureOr<std::unique_ptr<llvm::Module>> loadRuntime(llvm::LLVMContext &ctx, con
   return std::move(*mod);
 }
 
-} // namespace
+int64_t gemmPanelWidth(llvm::StringRef variant) {
+  llvm::LLVMContext ctx;
+  auto runtime = loadRuntime(ctx, variant);
+  if (failed(runtime))
+    return 0;
+  auto *g = (*runtime)->getGlobalVariable("__sinter_gemm_panel_width");
+  auto *value = g && g->hasInitializer() ? llvm::dyn_cast<llvm::ConstantInt>(g->getInitializer()) : nullptr;
+  return value ? value->getSExtValue() : 0;
+}
 
 FailureOr<std::unique_ptr<llvm::Module>> buildLLVMModule(ModuleOp module, const ModelABI &abi,
                                                          const TargetOptions &opts,
@@ -214,12 +229,17 @@ FailureOr<std::unique_ptr<llvm::Module>> buildLLVMModule(ModuleOp module, const 
   auto *freeType = llvm::FunctionType::get(llvm::Type::getVoidTy(llvmCtx), {d.ptr}, false);
   auto *freeFn = llvm::Function::Create(freeType, llvm::GlobalValue::ExternalLinkage, "__sinter_free_output", *m);
 
-  auto *modelType = llvm::StructType::get(llvmCtx, {d.i32, d.ptr, d.i32, d.i32, d.ptr, d.ptr, d.ptr, d.ptr});
+  auto *threadsType = llvm::FunctionType::get(d.i32, {d.i32}, false);
+  auto *threadsFn = llvm::Function::Create(threadsType, llvm::GlobalValue::ExternalLinkage,
+                                           "__sinter_set_num_threads", *m);
+
+  auto *modelType = llvm::StructType::get(llvmCtx, {d.i32, d.ptr, d.i32, d.i32, d.ptr, d.ptr, d.ptr, d.ptr, d.ptr});
   auto *modelInit = llvm::ConstantStruct::get(
-      modelType, {llvm::ConstantInt::get(d.i32, 1), d.str(opts.modelName),
+      modelType, {llvm::ConstantInt::get(d.i32, SINTER_ABI_VERSION), d.str(opts.modelName),
                   llvm::ConstantInt::get(d.i32, abi.inputs.size()),
                   llvm::ConstantInt::get(d.i32, abi.outputs.size()),
-                  d.infos(abi.inputs, ".sinter.inputs"), d.infos(abi.outputs, ".sinter.outputs"), run, freeFn});
+                  d.infos(abi.inputs, ".sinter.inputs"), d.infos(abi.outputs, ".sinter.outputs"), run,
+                  freeFn, threadsFn});
   auto *model = new llvm::GlobalVariable(*m, modelType, true, llvm::GlobalValue::InternalLinkage,
                                          modelInit, "__sinter_model");
   std::vector<llvm::Constant *> checkNames;
@@ -242,7 +262,7 @@ FailureOr<std::unique_ptr<llvm::Module>> buildLLVMModule(ModuleOp module, const 
   llvm::IRBuilder<> b(llvm::BasicBlock::Create(llvmCtx, "entry", getter));
   b.CreateRet(model);
 
-  auto runtime = loadRuntime(llvmCtx, triple);
+  auto runtime = loadRuntime(llvmCtx, runtimeVariant(opts));
   if (failed(runtime))
     return emitError(module.getLoc()) << "no Sinter runtime for target '" << triple.str()
                                       << "' (x86_64 and aarch64 are supported)";
@@ -256,8 +276,10 @@ FailureOr<std::unique_ptr<llvm::Module>> buildLLVMModule(ModuleOp module, const 
   for (llvm::Function &f : *m)
     if (!f.isDeclaration() && f.getName() != opts.modelName)
       f.setLinkage(llvm::GlobalValue::InternalLinkage);
+  // llvm.global_dtors (the runtime's shutdown on dlclose) keeps its
+  // appending linkage.
   for (llvm::GlobalVariable &g : m->globals())
-    if (!g.isDeclaration())
+    if (!g.isDeclaration() && !g.hasAppendingLinkage())
       g.setLinkage(g.hasPrivateLinkage() ? g.getLinkage() : llvm::GlobalValue::InternalLinkage);
   return std::move(m);
 }

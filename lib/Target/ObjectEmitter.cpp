@@ -29,6 +29,7 @@ static std::unique_ptr<llvm::TargetMachine> createTargetMachine(const TargetOpti
     llvm::InitializeAllTargets();
     llvm::InitializeAllTargetMCs();
     llvm::InitializeAllAsmPrinters();
+    llvm::InitializeAllAsmParsers(); // inline asm in linked bitcode
   });
   llvm::Triple triple(opts.triple.empty() ? llvm::sys::getDefaultTargetTriple() : opts.triple);
   const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
@@ -56,6 +57,9 @@ static std::unique_ptr<llvm::TargetMachine> createTargetMachine(const TargetOpti
     }
   }
   llvm::TargetOptions to;
+  // Constructors and destructors (the runtime's pool shutdown) go in
+  // .init_array/.fini_array: modern C runtimes do not run .ctors/.dtors.
+  to.UseInitArray = true;
   auto level = opts.optLevel == 0 ? llvm::CodeGenOptLevel::None
                : opts.optLevel == 1 ? llvm::CodeGenOptLevel::Less
                : opts.optLevel == 2 ? llvm::CodeGenOptLevel::Default
@@ -88,6 +92,26 @@ LogicalResult prepareModuleForTarget(llvm::Module &m, const TargetOptions &opts,
   m.setDataLayout(tm->createDataLayout());
   m.setTargetTriple(tm->getTargetTriple());
   return success();
+}
+
+std::string runtimeVariant(const TargetOptions &opts) {
+  std::string error;
+  auto tm = createTargetMachine(opts, error);
+  if (!tm)
+    return "";
+  const llvm::MCSubtargetInfo *sti = tm->getMCSubtargetInfo();
+  switch (tm->getTargetTriple().getArch()) {
+  case llvm::Triple::aarch64:
+    return "aarch64";
+  case llvm::Triple::x86_64:
+    if (sti->checkFeatures("+avx512f,+avx2,+fma"))
+      return "x86_64_avx512";
+    if (sti->checkFeatures("+avx2,+fma"))
+      return "x86_64_avx2";
+    return "x86_64";
+  default:
+    return "";
+  }
 }
 
 static void optimize(llvm::Module &m, llvm::TargetMachine &tm, unsigned level) {

@@ -4,6 +4,7 @@
 
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <mutex>
 #include "sinter/Conversion/Passes.h"
@@ -19,16 +20,18 @@ constexpr const char *kToLinalg =
     "sinter-insert-runtime-checks,convert-nn-to-linalg,canonicalize,cse,"
     "func.func(sinter-fuse-elementwise),canonicalize,cse";
 
-// Buffers, loops, then LLVM. Results are returned as owned buffers that the
-// runtime frees; inputs are never written.
-constexpr const char *kToLLVM =
-    "one-shot-bufferize{bufferize-function-boundaries "
+// Buffers, then f32 contractions to the runtime's GEMM kernel (constant
+// weights packed for it; formatv's {0} is the panel width), loops, LLVM.
+// Results are returned as owned buffers that the runtime frees; inputs are
+// never written.
+constexpr const char *kToLLVMFormat =
+    "one-shot-bufferize{{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     "canonicalize,buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-    "func.func(convert-linalg-to-loops),"
+    "sinter-linalg-to-ukernel{{panel-width={0}},symbol-dce,func.func(convert-linalg-to-loops),"
     "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
-    "func.func(math-expand-ops),"
-    "convert-math-to-llvm,convert-math-to-libm,finalize-memref-to-llvm,"
+    "func.func(sinter-approximate-math,math-expand-ops),"
+    "convert-math-to-llvm,convert-math-to-libm,finalize-memref-to-llvm{{use-generic-functions=1},"
     "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"
     "convert-cf-to-llvm,reconcile-unrealized-casts,canonicalize";
 
@@ -46,21 +49,23 @@ void addPipeline(OpPassManager &pm, StringRef text) {
 } // namespace
 
 void buildLowerToLinalgPipeline(OpPassManager &pm) { addPipeline(pm, kToLinalg); }
-void buildLinalgToLLVMPipeline(OpPassManager &pm) { addPipeline(pm, kToLLVM); }
+void buildLinalgToLLVMPipeline(OpPassManager &pm, int64_t gemmPanelWidth) {
+  addPipeline(pm, llvm::formatv(kToLLVMFormat, gemmPanelWidth).str());
+}
 
 void registerPipelines() {
   PassPipelineRegistration<>("sinter-lower-to-linalg", "Lower nn to linalg on tensors",
                              buildLowerToLinalgPipeline);
   PassPipelineRegistration<>("sinter-lower-to-llvm", "Lower linalg on tensors to the LLVM dialect",
-                             buildLinalgToLLVMPipeline);
+                             [](OpPassManager &pm) { buildLinalgToLLVMPipeline(pm, 0); });
 }
 
-LogicalResult lowerModule(ModuleOp module, Stage from, Stage to) {
+LogicalResult lowerModule(ModuleOp module, Stage from, Stage to, int64_t gemmPanelWidth) {
   PassManager pm(module.getContext());
   if (from == Stage::NN && to != Stage::NN)
     buildLowerToLinalgPipeline(pm);
   if (from != Stage::LLVM && to == Stage::LLVM)
-    buildLinalgToLLVMPipeline(pm);
+    buildLinalgToLLVMPipeline(pm, gemmPanelWidth);
   return pm.run(module);
 }
 

@@ -7,7 +7,7 @@ import subprocess
 import numpy as np
 
 MAX_RANK = 8
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 # ONNX TensorProto codes, as sinter.h uses them.
 _TO_NUMPY = {1: np.float32, 3: np.int8, 5: np.int16, 6: np.int32, 7: np.int64, 9: np.bool_,
@@ -43,13 +43,14 @@ class _Error(ctypes.Structure):
 _RunFn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(_Tensor), ctypes.c_int32,
                           ctypes.POINTER(_Tensor), ctypes.c_int32, ctypes.POINTER(_Error))
 _FreeFn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+_ThreadsFn = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_int32)
 
 
 class _Model(ctypes.Structure):
     _fields_ = [("abi_version", ctypes.c_uint32), ("name", ctypes.c_char_p),
                 ("num_inputs", ctypes.c_int32), ("num_outputs", ctypes.c_int32),
                 ("inputs", ctypes.POINTER(_TensorInfo)), ("outputs", ctypes.POINTER(_TensorInfo)),
-                ("run", _RunFn), ("free_output", _FreeFn)]
+                ("run", _RunFn), ("free_output", _FreeFn), ("set_num_threads", _ThreadsFn)]
 
 
 class TensorSpec:
@@ -70,7 +71,7 @@ class Model:
     """A compiled model: call it with arrays (positional, in input order, or
     by name); returns one array, or a tuple when there are several outputs."""
 
-    def __init__(self, path, name="sinter_model"):
+    def __init__(self, path, name="sinter_model", threads=0):
         self._lib = ctypes.CDLL(os.path.abspath(path), mode=os.RTLD_LOCAL)
         try:
             getter = getattr(self._lib, name)
@@ -83,6 +84,15 @@ class Model:
         self.name = self._m.name.decode()
         self.inputs = [TensorSpec(self._m.inputs[i]) for i in range(self._m.num_inputs)]
         self.outputs = [TensorSpec(self._m.outputs[i]) for i in range(self._m.num_outputs)]
+        self.threads = self.set_num_threads(threads)
+
+    def set_num_threads(self, n):
+        """Caps the threads of later calls (0: all cores or SINTER_NUM_THREADS);
+        returns the number in effect."""
+        if n < 0:
+            raise ValueError("threads must be >= 0")
+        self.threads = self._m.set_num_threads(n)
+        return self.threads
 
     def __call__(self, *args, **kwargs):
         arrays = list(args)
@@ -122,9 +132,10 @@ class Model:
         return results[0] if len(results) == 1 else tuple(results)
 
 
-def load(path, name="sinter_model"):
-    """Loads a compiled model (.so)."""
-    return Model(path, name)
+def load(path, name="sinter_model", threads=0):
+    """Loads a compiled model (.so); `threads` caps its thread pool (0: all
+    cores)."""
+    return Model(path, name, threads)
 
 
 def _tool(name):

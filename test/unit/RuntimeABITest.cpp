@@ -5,10 +5,15 @@
 #include "sinter/runtime/sinter.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -17,8 +22,11 @@ namespace {
 class RuntimeABI : public ::testing::Test {
 protected:
   static void SetUpTestSuite() {
-    std::string dir = ::testing::TempDir();
-    std::string onnxPath = dir + "/abi_linear.onnx", soPath = dir + "/abi_linear.so";
+    // One file per process: ctest runs each test in its own process, in
+    // parallel, and one must not load a library another is rewriting.
+    std::string dir = ::testing::TempDir() + "/abi_linear_" + std::to_string(getpid());
+    std::string onnxPath = dir + ".onnx";
+    soPath = dir + ".so";
     std::ofstream(onnxPath, std::ios::binary) << sinter::test::serialize(sinter::test::linearModel());
     std::string cmd = std::string(SINTER_BIN_DIR) + "/sinter-compile " + onnxPath + " -o " + soPath +
                       " --name=linear_model";
@@ -55,6 +63,7 @@ protected:
   }
   int run() { return model->run(in, 2, out, 2, &err); }
 
+  static std::string soPath;
   static void *lib;
   static const sinter_model *model;
   float x[6] = {1, 2, 3, 4, 5, 6};
@@ -63,6 +72,7 @@ protected:
   sinter_error err;
   bool callerOwned = false;
 };
+std::string RuntimeABI::soPath;
 void *RuntimeABI::lib = nullptr;
 const sinter_model *RuntimeABI::model = nullptr;
 
@@ -197,6 +207,42 @@ TEST_F(RuntimeABI, ConcurrentRunsAgree) {
   for (auto &th : threads)
     th.join();
   EXPECT_EQ(failures.load(), 0);
+}
+
+// The threads of this process. An exiting thread can stay listed for a
+// moment after it has been joined, so a lower count is waited for.
+size_t threadCount(size_t atMost = SIZE_MAX) {
+  size_t n = 0;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    n = 0;
+    for (const auto &e : std::filesystem::directory_iterator("/proc/self/task"))
+      n += e.is_directory() ? 1 : 0;
+    if (n <= atMost)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return n;
+}
+
+// Unloading an object must stop its workers: left running, they would
+// execute unmapped code (this crashed a test process at exit once).
+TEST_F(RuntimeABI, UnloadJoinsTheWorkerThreads) {
+  // A private copy, so that this dlopen maps (and dlclose unmaps) its own
+  // instance rather than sharing the fixture's.
+  std::string copy = soPath + ".unload.so";
+  std::filesystem::copy_file(soPath, copy, std::filesystem::copy_options::overwrite_existing);
+  ASSERT_EQ(setenv("SINTER_NUM_THREADS", "3", 1), 0);
+  size_t before = threadCount();
+  void *h = dlopen(copy.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(h, nullptr) << dlerror();
+  auto getter = reinterpret_cast<const sinter_model *(*)()>(dlsym(h, "linear_model"));
+  ASSERT_NE(getter, nullptr);
+  EXPECT_EQ(getter()->set_num_threads(0), 3); // starts the pool: two workers
+  EXPECT_EQ(threadCount(), before + 2);
+  ASSERT_EQ(dlclose(h), 0);
+  EXPECT_EQ(threadCount(before), before);
+  unsetenv("SINTER_NUM_THREADS");
+  std::filesystem::remove(copy);
 }
 
 } // namespace

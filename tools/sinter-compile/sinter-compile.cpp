@@ -161,7 +161,8 @@ int main(int argc, char **argv) {
   auto abi = sinter::describeModel(*module);
   if (failed(abi))
     return 1;
-  if (stop == Stage::LLVM && failed(sinter::lowerModule(*module, Stage::Linalg, Stage::LLVM)))
+  int64_t panelWidth = sinter::gemmPanelWidth(sinter::runtimeVariant(topts));
+  if (stop == Stage::LLVM && failed(sinter::lowerModule(*module, Stage::Linalg, Stage::LLVM, panelWidth)))
     return die("lowering to LLVM failed");
 
   if (ext == ".mlir") {

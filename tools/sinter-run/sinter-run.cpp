@@ -234,6 +234,9 @@ int main(int argc, char **argv) {
   const sinter_model *m = getter();
   if (!m || m->abi_version != SINTER_ABI_VERSION)
     die("'" + libPath + "' has an incompatible ABI version");
+  int threads = m->set_num_threads(opt.threads);
+  if (opt.bench > 0)
+    std::cout << "threads " << threads << "\n";
 
   std::vector<HostTensor> ins;
   std::vector<sinter_tensor> inTensors(m->num_inputs);

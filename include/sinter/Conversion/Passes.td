@@ -32,4 +32,33 @@ def FuseElementwise : Pass<"sinter-fuse-elementwise", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def LinalgToUkernel : Pass<"sinter-linalg-to-ukernel", "mlir::ModuleOp"> {
+  let summary = "Call the runtime's f32 GEMM microkernel for every f32 contraction on buffers";
+  let description = [{
+    Matches `linalg.generic` ops on memrefs of f32 whose body is
+    `out + a * b` and whose indexing maps make one operand (batch.., m, k),
+    the other (batch.., k, n) and the output (batch.., m, n), in any order
+    of the two trailing dims (so transposed operands and broadcast batch
+    dims, indexed by a constant 0, are absorbed as strides). Each becomes a
+    call to the runtime's `__sinter_sgemm`, which tiles, vectorizes and
+    multithreads the product; the innermost batch dim goes to the kernel and
+    outer ones become `scf.for` loops. The pointers and strides are read with
+    `memref.extract_strided_metadata`, so any strided layout works. Anything
+    else (integer contractions, reductions of other shapes) is left to the
+    loop lowering.
+
+    With `panel-width=W` (sinter-compile passes the width of the runtime
+    variant it links), a right-hand side that is a whole constant global
+    indexed (k, n) or (n, k), a weight, is packed at compile time into a new
+    global of column panels [ceil(N/W)][K][W] (zero past N) and the call
+    goes to `__sinter_sgemm_packed`, which streams each panel contiguously.
+  }];
+  let options = [
+    Option<"panelWidth", "panel-width", "int64_t", "0",
+           "Pack constant weights into column panels of this width (0: no packing)">
+  ];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect", "mlir::arith::ArithDialect"];
+}
+
 #endif

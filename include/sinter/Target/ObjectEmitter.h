@@ -48,6 +48,16 @@ mlir::LogicalResult checkTarget(const TargetOptions &opts, bool sharedLibrary,
 /// Sets the module's triple and data layout from the target options.
 mlir::LogicalResult prepareModuleForTarget(llvm::Module &module, const TargetOptions &opts,
                                            std::string &error);
+/// The runtime variant (lib/Runtime/CMakeLists.txt) whose instruction set
+/// the target CPU has: x86_64_avx512, x86_64_avx2, x86_64 or aarch64; empty
+/// if the target is invalid or has no runtime.
+std::string runtimeVariant(const TargetOptions &opts);
+/// That variant's runtime bitcode, parsed into `ctx`.
+mlir::FailureOr<std::unique_ptr<llvm::Module>> loadRuntime(llvm::LLVMContext &ctx,
+                                                           llvm::StringRef variant);
+/// The column-panel width the variant's GEMM kernel wants constant weights
+/// packed into (its `__sinter_gemm_panel_width`); 0 if unknown.
+int64_t gemmPanelWidth(llvm::StringRef variant);
 /// Writes `module` as an object file for the target.
 mlir::LogicalResult writeObject(llvm::Module &module, const TargetOptions &opts,
                                 llvm::StringRef path, std::string &error);

@@ -11,14 +11,17 @@ enum class Stage { NN, Linalg, LLVM };
 
 /// Adds nn → linalg (and the tensor-level clean-ups) to `pm`.
 void buildLowerToLinalgPipeline(mlir::OpPassManager &pm);
-/// Adds linalg-on-tensors → bufferization → loops → LLVM dialect to `pm`.
-void buildLinalgToLLVMPipeline(mlir::OpPassManager &pm);
+/// Adds linalg-on-tensors → bufferization → loops → LLVM dialect to `pm`;
+/// constant weights are packed for a GEMM kernel with panels of
+/// `gemmPanelWidth` columns (0: not packed).
+void buildLinalgToLLVMPipeline(mlir::OpPassManager &pm, int64_t gemmPanelWidth);
 /// Registers `sinter-lower-to-linalg` and `sinter-lower-to-llvm` pipelines
 /// (for sinter-opt).
 void registerPipelines();
 
 /// Runs the pipeline from `from` up to `to` on `module`.
-mlir::LogicalResult lowerModule(mlir::ModuleOp module, Stage from, Stage to);
+mlir::LogicalResult lowerModule(mlir::ModuleOp module, Stage from, Stage to,
+                                int64_t gemmPanelWidth = 0);
 
 } // namespace sinter
 

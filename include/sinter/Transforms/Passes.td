@@ -21,4 +21,19 @@ def InsertRuntimeChecks : Pass<"sinter-insert-runtime-checks", "mlir::ModuleOp">
   let dependentDialects = ["sinter::nn::NNDialect", "mlir::arith::ArithDialect"];
 }
 
+def ApproximateMath : Pass<"sinter-approximate-math"> {
+  let summary = "Replace f32 erf, exp, tanh and log with inline polynomials";
+  let description = [{
+    Lowered as they are, `math.erf`, `math.exp`, `math.tanh` and `math.log`
+    become one libm call per element, which LLVM cannot vectorize: the erf
+    of a GELU over a 128×3072 activation is 400 k scalar calls. This pass
+    applies MLIR's polynomial approximations (Cephes-style range reduction
+    and minimax polynomials, a few ulp from libm on f32) to those ops only,
+    so the loops around them vectorize. Other math ops and other element
+    types are left for the libm lowering.
+  }];
+  let dependentDialects = ["mlir::math::MathDialect", "mlir::arith::ArithDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 #endif

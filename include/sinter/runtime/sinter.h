@@ -2,8 +2,11 @@
  *
  * An emitted object defines one function, `const sinter_model *NAME(void)`
  * (NAME is sinter-compile's --name, default "sinter_model"), describing the
- * model and giving its entry point. The object holds no mutable global
- * state: concurrent `run` calls from several threads are safe.
+ * model and giving its entry point. Concurrent `run` calls from several
+ * threads are safe. The object's only mutable global state is its thread
+ * pool: workers start on the first run that can use them, one fewer than the
+ * cores the process may run on (or SINTER_NUM_THREADS - 1), and one run at a
+ * time uses them (a concurrent run computes on its own thread).
  *
  * Outputs: set `data` to a buffer of `capacity` bytes, or to NULL to have
  * `run` allocate it; free such buffers with the model's `free_output`.
@@ -18,7 +21,7 @@
 extern "C" {
 #endif
 
-#define SINTER_ABI_VERSION 1
+#define SINTER_ABI_VERSION 2
 #define SINTER_MAX_RANK 8
 
 /* Element types use ONNX TensorProto.DataType codes. */
@@ -84,6 +87,10 @@ typedef struct sinter_model {
   int (*run)(const sinter_tensor *inputs, int32_t num_inputs,
              sinter_tensor *outputs, int32_t num_outputs, sinter_error *error);
   void (*free_output)(void *data);
+  /* ABI 2: caps the threads later runs of this object use (1: the calling
+   * thread only; 0: the default, all cores or SINTER_NUM_THREADS). Returns
+   * the number now in effect. */
+  int32_t (*set_num_threads)(int32_t n);
 } sinter_model;
 
 /* Bytes per element of a dtype, 0 if unknown. */

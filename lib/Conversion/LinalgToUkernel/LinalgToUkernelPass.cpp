@@ -1,0 +1,307 @@
+// f32 contractions on buffers → calls to the runtime GEMM microkernel, with
+// constant weights packed at compile time into the kernel's panel layout.
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "sinter/Conversion/Passes.h"
+
+#include <cstring>
+#include <functional>
+
+namespace sinter {
+#define GEN_PASS_DEF_LINALGTOUKERNEL
+#include "sinter/Conversion/Passes.h.inc"
+} // namespace sinter
+
+using namespace mlir;
+
+namespace sinter {
+namespace {
+
+constexpr llvm::StringLiteral kSgemm = "__sinter_sgemm";
+constexpr llvm::StringLiteral kSgemmPacked = "__sinter_sgemm_packed";
+
+/// Which loop of the generic plays which part in C[b.., m, n] += A·B.
+struct ContractionLoops {
+  unsigned m, n, k;
+  SmallVector<unsigned> batch; // outermost first, as the output indexes them
+};
+
+bool isMulAddBody(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  if (body.getOperations().size() != 3)
+    return false;
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add)
+    return false;
+  Value acc = body.getArgument(2);
+  Value other = add.getLhs() == acc ? add.getRhs() : add.getRhs() == acc ? add.getLhs() : Value();
+  auto mul = other ? other.getDefiningOp<arith::MulFOp>() : nullptr;
+  if (!mul)
+    return false;
+  Value a = body.getArgument(0), b = body.getArgument(1);
+  return (mul.getLhs() == a && mul.getRhs() == b) || (mul.getLhs() == b && mul.getRhs() == a);
+}
+
+/// Whether every result of `map` is a distinct loop dim in `allowed` or the
+/// constant 0 (a broadcast batch dim), and every dim in `required` appears.
+bool indexesOnly(AffineMap map, ArrayRef<unsigned> allowed, ArrayRef<unsigned> required) {
+  llvm::SmallDenseSet<unsigned> seen;
+  for (AffineExpr e : map.getResults()) {
+    if (auto c = dyn_cast<AffineConstantExpr>(e)) {
+      if (c.getValue() != 0)
+        return false;
+      continue;
+    }
+    auto d = dyn_cast<AffineDimExpr>(e);
+    if (!d || !llvm::is_contained(allowed, d.getPosition()) || !seen.insert(d.getPosition()).second)
+      return false;
+  }
+  return llvm::all_of(required, [&](unsigned r) { return seen.contains(r); });
+}
+
+std::optional<ContractionLoops> matchContraction(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1)
+    return std::nullopt;
+  for (Value v : op->getOperands()) {
+    auto t = dyn_cast<MemRefType>(v.getType());
+    if (!t || !t.getElementType().isF32())
+      return std::nullopt;
+  }
+  if (op.getNumReductionLoops() != 1 || op.getNumLoops() < 3 || !isMulAddBody(op))
+    return std::nullopt;
+  AffineMap out = op.getIndexingMapsArray()[2];
+  if (out.getNumResults() != op.getNumLoops() - 1 || !out.isProjectedPermutation())
+    return std::nullopt;
+  ContractionLoops loops;
+  for (unsigned i = 0; i < out.getNumResults(); ++i) {
+    unsigned d = out.getDimPosition(i);
+    if (i + 2 < out.getNumResults())
+      loops.batch.push_back(d);
+  }
+  loops.m = out.getDimPosition(out.getNumResults() - 2);
+  loops.n = out.getDimPosition(out.getNumResults() - 1);
+  SmallVector<unsigned> reductions;
+  op.getReductionDims(reductions);
+  loops.k = reductions.front();
+  SmallVector<unsigned> aDims(loops.batch), bDims(loops.batch);
+  aDims.append({loops.m, loops.k});
+  bDims.append({loops.k, loops.n});
+  auto maps = op.getIndexingMapsArray();
+  if (!indexesOnly(maps[0], aDims, {loops.m, loops.k}) || !indexesOnly(maps[1], bDims, {loops.k, loops.n}))
+    return std::nullopt;
+  return loops;
+}
+
+/// An operand's address and its element stride along each loop (0 where
+/// the operand does not depend on the loop).
+struct OperandView {
+  Value address;
+  SmallVector<Value> loopStrides;
+};
+
+OperandView viewOperand(OpBuilder &b, Location loc, Value memref, AffineMap map, unsigned numLoops) {
+  auto meta = memref::ExtractStridedMetadataOp::create(b, loc, memref);
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+  Value four = arith::ConstantIndexOp::create(b, loc, 4);
+  Value byteOffset = arith::MulIOp::create(b, loc, meta.getOffset(), four);
+  OperandView view{arith::AddIOp::create(b, loc, base, byteOffset), {}};
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  view.loopStrides.assign(numLoops, zero);
+  for (auto [i, e] : llvm::enumerate(map.getResults()))
+    if (auto d = dyn_cast<AffineDimExpr>(e))
+      view.loopStrides[d.getPosition()] = meta.getStrides()[i];
+  return view;
+}
+
+/// The f32 values of a constant's initializer, dense or a resource blob.
+std::optional<std::function<float(int64_t)>> constantValues(Attribute init) {
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(init)) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() != (size_t)res.getNumElements() * sizeof(float))
+      return std::nullopt;
+    const char *data = blob->getData().data();
+    return [data](int64_t i) {
+      float v;
+      std::memcpy(&v, data + i * sizeof(float), sizeof(float));
+      return v;
+    };
+  }
+  if (auto dense = dyn_cast<DenseFPElementsAttr>(init)) {
+    if (dense.isSplat()) {
+      float v = dense.getSplatValue<float>();
+      return [v](int64_t) { return v; };
+    }
+    ArrayRef<char> raw = dense.getRawData();
+    return [raw](int64_t i) {
+      float v;
+      std::memcpy(&v, raw.data() + i * sizeof(float), sizeof(float));
+      return v;
+    };
+  }
+  return std::nullopt;
+}
+
+/// Packs constant right-hand sides into the kernel's column panels, one
+/// packed global per (weight, orientation), shared by all its uses.
+class WeightPacker {
+public:
+  WeightPacker(ModuleOp module, int64_t width) : module(module), symbols(module), width(width) {}
+
+  /// The packed global for `b` if it is a whole constant weight, indexed
+  /// (k, n) or, transposed, (n, k).
+  memref::GlobalOp packed(Value b, AffineMap map, const ContractionLoops &loops) {
+    auto get = b.getDefiningOp<memref::GetGlobalOp>();
+    if (width <= 0 || !get || map.getNumResults() != 2)
+      return nullptr;
+    bool transposed = map.getResult(0) == getAffineDimExpr(loops.n, map.getContext());
+    auto global = symbols.lookup<memref::GlobalOp>(get.getName());
+    auto type = cast<MemRefType>(b.getType());
+    if (!global || !global.getConstant() || !global.getInitialValue() || !type.hasStaticShape() ||
+        !type.getLayout().isIdentity())
+      return nullptr;
+    std::string key = (global.getSymName() + (transposed ? ":t" : "")).str();
+    if (auto it = cache.find(key); it != cache.end())
+      return it->second;
+    auto values = constantValues(*global.getInitialValue());
+    if (!values)
+      return nullptr;
+    int64_t k = type.getDimSize(transposed ? 1 : 0), n = type.getDimSize(transposed ? 0 : 1);
+    int64_t panels = (n + width - 1) / width;
+    auto f32 = Float32Type::get(module.getContext());
+    auto packedType = RankedTensorType::get({panels, k, width}, f32);
+    std::string name = (global.getSymName() + "_packed" + std::to_string(width)).str();
+    // Large weights go in a resource blob (not uniqued, not hashed), small
+    // ones in a readable dense attribute.
+    bool large = packedType.getNumElements() * sizeof(float) >= 256;
+    AsmResourceBlob blob = HeapAsmResourceBlob::allocate(packedType.getNumElements() * sizeof(float), 64);
+    auto *out = reinterpret_cast<float *>(blob.getMutableData().data());
+    for (int64_t p = 0; p < panels; ++p)
+      for (int64_t r = 0; r < k; ++r)
+        for (int64_t j = 0; j < width; ++j) {
+          int64_t col = p * width + j;
+          *out++ = col >= n ? 0.0f : (*values)(transposed ? col * k + r : r * n + col);
+        }
+    ElementsAttr attr;
+    if (large)
+      attr = DenseResourceElementsAttr::get(packedType, name, std::move(blob));
+    else
+      attr = DenseElementsAttr::get(
+          packedType, llvm::ArrayRef(reinterpret_cast<const float *>(blob.getData().data()),
+                                     packedType.getNumElements()));
+    OpBuilder builder = OpBuilder::atBlockBegin(module.getBody());
+    auto packedGlobal = memref::GlobalOp::create(
+        builder, global.getLoc(), name, builder.getStringAttr("private"),
+        MemRefType::get({panels, k, width}, f32), attr, /*constant=*/true,
+        builder.getI64IntegerAttr(64));
+    symbols.insert(packedGlobal);
+    return cache[key] = packedGlobal;
+  }
+
+private:
+  ModuleOp module;
+  SymbolTable symbols;
+  int64_t width;
+  llvm::StringMap<memref::GlobalOp> cache;
+};
+
+struct ContractionToUkernelCall : OpRewritePattern<linalg::GenericOp> {
+  ContractionToUkernelCall(MLIRContext *ctx, WeightPacker &packer)
+      : OpRewritePattern(ctx), packer(packer) {}
+  WeightPacker &packer;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op, PatternRewriter &rewriter) const override {
+    auto loops = matchContraction(op);
+    if (!loops)
+      return rewriter.notifyMatchFailure(op, "not an f32 contraction on buffers");
+    Location loc = op.getLoc();
+    unsigned numLoops = op.getNumLoops();
+    SmallVector<Range, 4> ranges = cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(rewriter, loc);
+    auto size = [&](unsigned d) { return getValueOrCreateConstantIndexOp(rewriter, loc, ranges[d].size); };
+    auto maps = op.getIndexingMapsArray();
+    memref::GlobalOp packedB = packer.packed(op.getDpsInputs()[1], maps[1], *loops);
+    SmallVector<OperandView> views;
+    for (auto [i, operand] : llvm::enumerate(op->getOperands())) {
+      if (i != 1 || !packedB) {
+        views.push_back(viewOperand(rewriter, loc, operand, maps[i], numLoops));
+        continue;
+      }
+      // A packed weight: its own global, the same for every batch index.
+      Value get = memref::GetGlobalOp::create(rewriter, loc, packedB.getType(), packedB.getSymName());
+      Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+      views.push_back({memref::ExtractAlignedPointerAsIndexOp::create(rewriter, loc, get),
+                       SmallVector<Value>(numLoops, zero)});
+    }
+
+    // Outer batch dims become loops that advance the three addresses; the
+    // innermost goes to the kernel.
+    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value four = arith::ConstantIndexOp::create(rewriter, loc, 4);
+    SmallVector<unsigned> outer(loops->batch);
+    std::optional<unsigned> inner;
+    if (!outer.empty())
+      inner = outer.pop_back_val();
+    SmallVector<Value> addresses = llvm::map_to_vector(views, [](const OperandView &v) { return v.address; });
+    for (unsigned d : outer) {
+      auto loop = scf::ForOp::create(rewriter, loc, zero, size(d), one);
+      rewriter.setInsertionPointToStart(loop.getBody());
+      for (auto [addr, view] : llvm::zip(addresses, views)) {
+        Value step = arith::MulIOp::create(rewriter, loc, view.loopStrides[d], four);
+        addr = arith::AddIOp::create(rewriter, loc, addr,
+                                     arith::MulIOp::create(rewriter, loc, loop.getInductionVar(), step));
+      }
+    }
+    SmallVector<Value> args{inner ? size(*inner) : one, size(loops->m), size(loops->n), size(loops->k)};
+    // Per operand: address, then strides along batch, its row and its column
+    // (a packed weight: its address only).
+    std::array<std::pair<unsigned, unsigned>, 3> rowCol{
+        std::pair(loops->m, loops->k), std::pair(loops->k, loops->n), std::pair(loops->m, loops->n)};
+    for (auto [i, addr, view, rc] : llvm::enumerate(addresses, views, rowCol)) {
+      if (i == 1 && packedB) {
+        args.push_back(addr);
+        continue;
+      }
+      args.push_back(addr);
+      args.push_back(inner ? view.loopStrides[*inner] : zero);
+      args.push_back(view.loopStrides[rc.first]);
+      args.push_back(view.loopStrides[rc.second]);
+    }
+    func::CallOp::create(rewriter, loc, packedB ? kSgemmPacked : kSgemm, TypeRange{}, args);
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct LinalgToUkernelPass : impl::LinalgToUkernelBase<LinalgToUkernelPass> {
+  using LinalgToUkernelBase::LinalgToUkernelBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    WeightPacker packer(module, panelWidth);
+    RewritePatternSet patterns(&getContext());
+    patterns.add<ContractionToUkernelCall>(&getContext(), packer);
+    if (failed(applyPatternsGreedily(module, std::move(patterns))))
+      return signalPassFailure();
+    declareIfCalled(module, kSgemm, 16);
+    declareIfCalled(module, kSgemmPacked, 13);
+  }
+
+  /// `func.func private @name(index x arity)` if something calls it.
+  static void declareIfCalled(ModuleOp module, StringRef name, unsigned arity) {
+    bool called = false;
+    module.walk([&](func::CallOp call) { called |= call.getCallee() == name; });
+    if (!called || module.lookupSymbol(name))
+      return;
+    OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+    auto decl = func::FuncOp::create(b, module.getLoc(), name,
+                                     b.getFunctionType(SmallVector<Type>(arity, b.getIndexType()), {}));
+    decl.setPrivate();
+  }
+};
+
+} // namespace
+} // namespace sinter

@@ -1,0 +1,59 @@
+/* Declarations shared by the runtime's C files. The runtime compiles for any
+ * target without that target's libc headers (clang provides stddef/stdint),
+ * so the few libc functions it uses are declared here. */
+#ifndef SINTER_RUNTIME_INTERNAL_H
+#define SINTER_RUNTIME_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void *malloc(size_t size);
+void free(void *ptr);
+void *memcpy(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int strcmp(const char *a, const char *b);
+
+/* A spin-wait hint (no inline asm: the in-process assembler may lack the
+ * target's parser). */
+#if defined(__x86_64__)
+#define SINTER_CPU_RELAX() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define SINTER_CPU_RELAX() __builtin_arm_yield()
+#else
+#error "sinter runtime: unsupported architecture"
+#endif
+
+/* The compiled code's buffer allocator (sinter_alloc.c): malloc blocks,
+ * recycled through a small cache. */
+void *_mlir_memref_to_llvm_alloc(size_t size);
+void _mlir_memref_to_llvm_free(void *ptr);
+
+/* Runs fn(ctx, begin, end) over [0, n) in chunks of `grain` items on the
+ * thread pool (sinter_threads.c); returns when every chunk has run. Runs on
+ * the calling thread alone when the pool is busy (a concurrent or nested
+ * call), when one thread is allowed, or when n <= grain. */
+typedef void (*sinter_task_fn)(void *ctx, int64_t begin, int64_t end);
+void __sinter_parallel_for(int64_t n, int64_t grain, sinter_task_fn fn, void *ctx);
+
+/* Threads a parallel_for may use now (the cap, limited by the cores). */
+int32_t __sinter_available_threads(void);
+
+/* Caps the threads used by later runs; 0 restores the default (all the cores
+ * this process may run on, or SINTER_NUM_THREADS). Returns the new cap. */
+int32_t __sinter_set_num_threads(int32_t n);
+
+/* C[b] += A[b] · B[b] for b < batch, f32, arbitrary element strides
+ * (sinter_sgemm.c). Addresses are of element [0, 0, 0]. */
+void __sinter_sgemm(int64_t batch, int64_t m, int64_t n, int64_t k,
+                    int64_t a, int64_t a_bs, int64_t a_rs, int64_t a_cs,
+                    int64_t b, int64_t b_bs, int64_t b_rs, int64_t b_cs,
+                    int64_t c, int64_t c_bs, int64_t c_rs, int64_t c_cs);
+
+/* The same with B a constant packed by the compiler into column panels of
+ * __sinter_gemm_panel_width floats: [ceil(n / width)][k][width], zero past n. */
+void __sinter_sgemm_packed(int64_t batch, int64_t m, int64_t n, int64_t k,
+                           int64_t a, int64_t a_bs, int64_t a_rs, int64_t a_cs, int64_t b,
+                           int64_t c, int64_t c_bs, int64_t c_rs, int64_t c_cs);
+extern const int32_t __sinter_gemm_panel_width;
+
+#endif

@@ -1,0 +1,228 @@
+/* The f32 matrix-multiply microkernel that sinter-linalg-to-ukernel calls for
+ * every f32 contraction: C[b] += A[b] · B[b] with arbitrary strides.
+ *
+ * The work is split over (batch, row block, column block) tasks on the
+ * thread pool. A task walks K in blocks of KC; for each NR-column panel of B
+ * it packs the KC×NR block contiguously (zero-padded past N) once and runs
+ * the MR×NR register tile down its rows of A. With very few rows (decode)
+ * packing would double B's traffic, so rows of B are read in place.
+ *
+ * The tile is written with clang's vector extension, so one source serves
+ * every target: the build compiles this file once per instruction set
+ * (SINTER_VL floats per vector) and sinter-compile links the variant that
+ * the target CPU supports. */
+#include "sinter_internal.h"
+
+#ifndef SINTER_VL
+#define SINTER_VL 4 /* SSE2 / NEON */
+#endif
+#ifndef SINTER_MR
+#define SINTER_MR 6
+#endif
+#define VL SINTER_VL
+#define MR SINTER_MR
+#define NV 2 /* vectors per tile row */
+#define NR (VL * NV)
+#define KC 256
+#define DIRECT_MAX_ROWS 4 /* up to this many rows, B is not packed */
+
+typedef float vf __attribute__((vector_size(VL * 4)));
+typedef float vfu __attribute__((vector_size(VL * 4), aligned(4)));
+
+typedef struct gemm {
+  int64_t batch, m, n, k;
+  const float *a;
+  int64_t a_bs, a_rs, a_cs;
+  const float *b;
+  int64_t b_bs, b_rs, b_cs;
+  float *c;
+  int64_t c_bs, c_rs, c_cs;
+  int packed; /* b is pre-packed panels: [ceil(n / NR)][k][NR] */
+  int64_t row_block, col_block, row_blocks, col_blocks;
+} gemm;
+
+/* C[0:mr, 0:nr] += A[0:mr, 0:kc] · B[0:kc, 0:NR]; B rows are `b_rs` apart
+ * and hold NR readable floats (packed or in place). `mr` is a constant in
+ * each instantiation below, so the accumulators live in registers. */
+static inline __attribute__((always_inline)) void
+tile(const int mr, int64_t kc, const float *a, int64_t a_rs, int64_t a_cs, const float *b,
+     int64_t b_rs, float *c, int64_t c_rs, int64_t nr) {
+  vf acc[MR][NV];
+  for (int i = 0; i < mr; ++i)
+    for (int j = 0; j < NV; ++j)
+      acc[i][j] = (vf){0};
+  for (int64_t p = 0; p < kc; ++p) {
+    vf bv[NV];
+    for (int j = 0; j < NV; ++j)
+      bv[j] = *(const vfu *)(b + p * b_rs + j * VL);
+    for (int i = 0; i < mr; ++i) {
+      float av = a[i * a_rs + p * a_cs];
+      for (int j = 0; j < NV; ++j)
+        acc[i][j] += bv[j] * av;
+    }
+  }
+  if (nr == NR) {
+    for (int i = 0; i < mr; ++i)
+      for (int j = 0; j < NV; ++j)
+        *(vfu *)(c + i * c_rs + j * VL) += acc[i][j];
+    return;
+  }
+  for (int i = 0; i < mr; ++i) {
+    float row[NR];
+    for (int j = 0; j < NV; ++j)
+      *(vfu *)(row + j * VL) = acc[i][j];
+    for (int64_t j = 0; j < nr; ++j)
+      c[i * c_rs + j] += row[j];
+  }
+}
+
+#define TILE_CASE(R)                                                                   \
+  case R:                                                                              \
+    tile(R, kc, a, a_rs, a_cs, b, b_rs, c, c_rs, nr);                                  \
+    break;
+
+static void tile_rows(int64_t mr, int64_t kc, const float *a, int64_t a_rs, int64_t a_cs,
+                      const float *b, int64_t b_rs, float *c, int64_t c_rs, int64_t nr) {
+  switch (mr) {
+    TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) TILE_CASE(4)
+#if MR > 4
+    TILE_CASE(5) TILE_CASE(6)
+#endif
+#if MR > 6
+    TILE_CASE(7) TILE_CASE(8)
+#endif
+#if MR > 8
+#error "SINTER_MR above 8 needs more TILE_CASEs"
+#endif
+  }
+}
+
+/* Copies B[0:kc, 0:nr] into dst as kc rows of NR floats, zero past nr. */
+static void pack_panel(float *dst, const float *b, int64_t b_rs, int64_t b_cs, int64_t kc,
+                       int64_t nr) {
+  for (int64_t p = 0; p < kc; ++p) {
+    const float *src = b + p * b_rs;
+    float *row = dst + p * NR;
+    if (nr == NR && b_cs == 1) {
+      for (int j = 0; j < NV; ++j)
+        *(vf *)(row + j * VL) = *(const vfu *)(src + j * VL);
+      continue;
+    }
+    for (int64_t j = 0; j < NR; ++j)
+      row[j] = j < nr ? src[j * b_cs] : 0.0f;
+  }
+}
+
+static void run_task(const gemm *g, int64_t t) {
+  int64_t per_batch = g->row_blocks * g->col_blocks;
+  int64_t bi = t / per_batch, rb = t % per_batch / g->col_blocks, cb = t % g->col_blocks;
+  int64_t m0 = rb * g->row_block, m1 = m0 + g->row_block < g->m ? m0 + g->row_block : g->m;
+  int64_t n0 = cb * g->col_block, n1 = n0 + g->col_block < g->n ? n0 + g->col_block : g->n;
+  const float *a = g->a + bi * g->a_bs;
+  const float *b = g->b + bi * g->b_bs;
+  float *c = g->c + bi * g->c_bs;
+  int direct = m1 - m0 <= DIRECT_MAX_ROWS && g->b_cs == 1;
+  float packed[KC * NR] __attribute__((aligned(64)));
+  for (int64_t p0 = 0; p0 < g->k; p0 += KC) {
+    int64_t kc = g->k - p0 < KC ? g->k - p0 : KC;
+    for (int64_t n = n0; n < n1; n += NR) {
+      int64_t nr = n1 - n < NR ? n1 - n : NR;
+      const float *bp = b + p0 * g->b_rs + n * g->b_cs;
+      int64_t bp_rs = g->b_rs;
+      if (g->packed) {
+        bp = b + (n / NR * g->k + p0) * NR;
+        bp_rs = NR;
+      } else if (!direct || nr < NR) {
+        pack_panel(packed, bp, g->b_rs, g->b_cs, kc, nr);
+        bp = packed;
+        bp_rs = NR;
+      }
+      for (int64_t m = m0; m < m1; m += MR) {
+        int64_t mr = m1 - m < MR ? m1 - m : MR;
+        tile_rows(mr, kc, a + m * g->a_rs + p0 * g->a_cs, g->a_rs, g->a_cs, bp, bp_rs,
+                  c + m * g->c_rs + n, g->c_rs, nr);
+      }
+    }
+  }
+}
+
+static void run_tasks(void *ctx, int64_t begin, int64_t end) {
+  for (int64_t t = begin; t < end; ++t)
+    run_task((const gemm *)ctx, t);
+}
+
+static float b_elem(const gemm *g, int64_t bi, int64_t p, int64_t j) {
+  if (g->packed)
+    return g->b[(j / NR * g->k + p) * NR + j % NR];
+  return g->b[bi * g->b_bs + p * g->b_rs + j * g->b_cs];
+}
+
+/* C with non-unit column stride: plain loops (no lowering produces it for a
+ * hot path; kept for completeness). */
+static void sgemm_strided(const gemm *g) {
+  for (int64_t bi = 0; bi < g->batch; ++bi)
+    for (int64_t i = 0; i < g->m; ++i)
+      for (int64_t p = 0; p < g->k; ++p) {
+        float av = g->a[bi * g->a_bs + i * g->a_rs + p * g->a_cs];
+        for (int64_t j = 0; j < g->n; ++j)
+          g->c[bi * g->c_bs + i * g->c_rs + j * g->c_cs] += av * b_elem(g, bi, p, j);
+      }
+}
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* Splits the work into enough tasks to balance the threads: column panels
+ * first (each task then owns its panels of B), rows only when panels run
+ * short. */
+static void run_gemm(gemm *g) {
+  if (g->c_cs != 1) {
+    sgemm_strided(g);
+    return;
+  }
+  int64_t threads = __sinter_available_threads();
+  if (2 * g->m * g->n * g->k * g->batch < (1 << 18))
+    threads = 1; /* not worth a wake-up */
+  int64_t want = 4 * threads;
+  int64_t panels = ceil_div(g->n, NR);
+  int64_t col_blocks = panels < ceil_div(want, g->batch) ? panels : ceil_div(want, g->batch);
+  g->col_block = ceil_div(panels, col_blocks) * NR;
+  g->col_blocks = ceil_div(g->n, g->col_block);
+  int64_t row_tiles = ceil_div(g->m, MR);
+  int64_t row_blocks = ceil_div(want, g->batch * g->col_blocks);
+  if (row_blocks > row_tiles)
+    row_blocks = row_tiles;
+  g->row_block = ceil_div(row_tiles, row_blocks) * MR;
+  g->row_blocks = ceil_div(g->m, g->row_block);
+  int64_t tasks = g->batch * g->row_blocks * g->col_blocks;
+  if (threads == 1)
+    run_tasks(g, 0, tasks);
+  else
+    __sinter_parallel_for(tasks, 1, run_tasks, g);
+}
+
+void __sinter_sgemm(int64_t batch, int64_t m, int64_t n, int64_t k,
+                    int64_t a, int64_t a_bs, int64_t a_rs, int64_t a_cs,
+                    int64_t b, int64_t b_bs, int64_t b_rs, int64_t b_cs,
+                    int64_t c, int64_t c_bs, int64_t c_rs, int64_t c_cs) {
+  if (batch <= 0 || m <= 0 || n <= 0 || k <= 0)
+    return;
+  gemm g = {batch, m, n, k, (const float *)(intptr_t)a, a_bs, a_rs, a_cs,
+            (const float *)(intptr_t)b, b_bs, b_rs, b_cs, (float *)(intptr_t)c,
+            c_bs, c_rs, c_cs, 0, 0, 0, 0, 0};
+  run_gemm(&g);
+}
+
+/* The panel width the compiler packs constant weights for; sinter-compile
+ * reads it from this variant's bitcode. */
+__attribute__((used)) const int32_t __sinter_gemm_panel_width = NR;
+
+void __sinter_sgemm_packed(int64_t batch, int64_t m, int64_t n, int64_t k,
+                           int64_t a, int64_t a_bs, int64_t a_rs, int64_t a_cs, int64_t b,
+                           int64_t c, int64_t c_bs, int64_t c_rs, int64_t c_cs) {
+  if (batch <= 0 || m <= 0 || n <= 0 || k <= 0)
+    return;
+  gemm g = {batch, m, n, k, (const float *)(intptr_t)a, a_bs, a_rs, a_cs,
+            (const float *)(intptr_t)b, 0, NR, 1, (float *)(intptr_t)c,
+            c_bs, c_rs, c_cs, 1, 0, 0, 0, 0};
+  run_gemm(&g);
+}

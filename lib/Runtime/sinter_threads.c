@@ -1,0 +1,210 @@
+/* A small fork-join thread pool for the kernels of one emitted object.
+ *
+ * Workers start on the first parallel call (one fewer than the cores this
+ * process may run on), spin briefly after each job so that back-to-back
+ * kernels (a decode step is dozens of them) do not pay a wake-up each, then
+ * sleep on a futex. Each worker has its own wake word, so a job wakes only
+ * the workers it uses. One job runs at a time; a parallel_for that finds the
+ * pool busy (another thread's run, or a nested call) runs serially, which is
+ * always correct. When the object is unloaded (dlclose) or the process
+ * exits, a destructor stops and joins the workers: they must not be left
+ * running in code that is about to be unmapped. The object needs only
+ * pthread_create, pthread_join and syscall from libc. */
+#include "sinter_internal.h"
+
+typedef unsigned long pthread_t;
+int pthread_create(pthread_t *thread, const void *attr, void *(*start)(void *), void *arg);
+int pthread_join(pthread_t thread, void **result);
+long syscall(long number, ...);
+int sched_getaffinity(int pid, size_t size, void *mask);
+char *getenv(const char *name);
+
+#if defined(__x86_64__)
+#define SYS_FUTEX 202
+#else
+#define SYS_FUTEX 98 /* aarch64 */
+#endif
+#define FUTEX_WAIT_PRIVATE 128
+#define FUTEX_WAKE_PRIVATE 129
+#define MAX_WORKERS 255
+#define SPIN_ROUNDS 4000 /* pauses before sleeping: ~0.1 ms where pause is slow (Intel since Skylake), less elsewhere */
+
+#define LOAD(p) __atomic_load_n(p, __ATOMIC_ACQUIRE)
+#define STORE(p, v) __atomic_store_n(p, v, __ATOMIC_RELEASE)
+
+typedef struct worker_slot {
+  uint32_t go;       /* futex word: bumped to hand the worker a job */
+  uint32_t sleeping; /* set while the worker may be in futex_wait */
+  char pad[56];      /* one cache line per worker */
+} worker_slot;
+
+static struct {
+  int32_t state; /* 0 not started, 1 starting, 2 ready, 3 shut down */
+  int32_t stop;  /* set by the destructor: workers return when woken */
+  int32_t workers;
+  int32_t busy;
+  int32_t cap; /* 0: default */
+  int32_t default_threads;
+  /* The current job; written before the workers' go words are bumped. */
+  sinter_task_fn fn;
+  void *ctx;
+  int64_t n, grain;
+  int64_t next;
+  int32_t pending;
+  worker_slot slot[MAX_WORKERS];
+  pthread_t thread[MAX_WORKERS];
+} pool;
+
+static void futex_wait(uint32_t *addr, uint32_t expected) {
+  syscall(SYS_FUTEX, addr, FUTEX_WAIT_PRIVATE, expected, (void *)0, (void *)0, 0);
+}
+
+static void futex_wake(uint32_t *addr) {
+  syscall(SYS_FUTEX, addr, FUTEX_WAKE_PRIVATE, 1, (void *)0, (void *)0, 0);
+}
+
+static void run_chunks(void) {
+  for (;;) {
+    int64_t begin = __atomic_fetch_add(&pool.next, pool.grain, __ATOMIC_RELAXED);
+    if (begin >= pool.n)
+      return;
+    int64_t end = begin + pool.grain < pool.n ? begin + pool.grain : pool.n;
+    pool.fn(pool.ctx, begin, end);
+  }
+}
+
+static void *worker_main(void *arg) {
+  worker_slot *s = (worker_slot *)arg;
+  uint32_t seen = 0;
+  for (;;) {
+    for (int spin = 0; LOAD(&s->go) == seen; ++spin) {
+      if (spin < SPIN_ROUNDS) {
+        SINTER_CPU_RELAX();
+        continue;
+      }
+      /* Announce the sleep before re-checking `go` (both sequentially
+       * consistent), so a job posted meanwhile is seen or woken. */
+      __atomic_store_n(&s->sleeping, 1, __ATOMIC_SEQ_CST);
+      if (__atomic_load_n(&s->go, __ATOMIC_SEQ_CST) == seen)
+        futex_wait(&s->go, seen);
+      __atomic_store_n(&s->sleeping, 0, __ATOMIC_SEQ_CST);
+    }
+    if (LOAD(&pool.stop))
+      return 0;
+    seen = LOAD(&s->go);
+    run_chunks();
+    __atomic_fetch_sub(&pool.pending, 1, __ATOMIC_RELEASE);
+  }
+  return 0;
+}
+
+static int32_t parse_threads(const char *s) {
+  int32_t v = 0;
+  for (; s && *s >= '0' && *s <= '9' && v < 100000; ++s)
+    v = v * 10 + (*s - '0');
+  return s && *s == 0 ? v : 0;
+}
+
+/* The cores this process may run on (glibc's sched_getaffinity returns 0
+ * and fills the mask). */
+static int32_t online_cores(void) {
+  uint64_t mask[16] = {0};
+  if (sched_getaffinity(0, sizeof(mask), mask) != 0)
+    return 1;
+  int32_t count = 0;
+  for (int i = 0; i < 16; ++i)
+    count += __builtin_popcountll(mask[i]);
+  return count > 0 ? count : 1;
+}
+
+/* Starts the workers once; callers that lose the race run serially. */
+static int pool_ready(void) {
+  int32_t state = LOAD(&pool.state);
+  if (state == 2)
+    return 1;
+  int32_t expected = 0;
+  if (state != 0 ||
+      !__atomic_compare_exchange_n(&pool.state, &expected, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    return 0;
+  int32_t env = parse_threads(getenv("SINTER_NUM_THREADS"));
+  int32_t cores = online_cores();
+  pool.default_threads = env > 0 ? env : cores;
+  int32_t want = (env > cores ? env : cores) - 1;
+  if (want > MAX_WORKERS)
+    want = MAX_WORKERS;
+  int32_t started = 0;
+  for (; started < want; ++started) {
+    if (pthread_create(&pool.thread[started], 0, worker_main, &pool.slot[started]) != 0)
+      break;
+  }
+  pool.workers = started;
+  STORE(&pool.state, 2);
+  return 1;
+}
+
+int32_t __sinter_set_num_threads(int32_t n) {
+  STORE(&pool.cap, n > 0 ? n : 0);
+  return __sinter_available_threads();
+}
+
+int32_t __sinter_available_threads(void) {
+  if (!pool_ready())
+    return 1;
+  int32_t cap = LOAD(&pool.cap);
+  int32_t t = cap > 0 ? cap : pool.default_threads;
+  return t < pool.workers + 1 ? t : pool.workers + 1;
+}
+
+void __sinter_parallel_for(int64_t n, int64_t grain, sinter_task_fn fn, void *ctx) {
+  if (n <= 0)
+    return;
+  if (grain < 1)
+    grain = 1;
+  int64_t chunks = (n + grain - 1) / grain;
+  int32_t threads = chunks > 1 ? __sinter_available_threads() : 1;
+  int32_t expected = 0;
+  if (threads <= 1 ||
+      !__atomic_compare_exchange_n(&pool.busy, &expected, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+    fn(ctx, 0, n);
+    return;
+  }
+  int32_t helpers = (int64_t)threads - 1 < chunks - 1 ? threads - 1 : (int32_t)(chunks - 1);
+  pool.fn = fn;
+  pool.ctx = ctx;
+  pool.n = n;
+  pool.grain = grain;
+  pool.next = 0;
+  pool.pending = helpers;
+  for (int32_t i = 0; i < helpers; ++i) {
+    worker_slot *s = &pool.slot[i];
+    __atomic_fetch_add(&s->go, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&s->sleeping, __ATOMIC_SEQ_CST))
+      futex_wake(&s->go);
+  }
+  run_chunks();
+  while (LOAD(&pool.pending) != 0)
+    SINTER_CPU_RELAX();
+  STORE(&pool.busy, 0);
+}
+
+/* Runs at dlclose and at exit. Taking `busy` first waits out a job in
+ * flight on another thread and leaves later calls to run serially, so no
+ * worker is ever waited for again. */
+__attribute__((destructor)) static void pool_shutdown(void) {
+  if (LOAD(&pool.state) != 2)
+    return;
+  int32_t expected = 0;
+  while (!__atomic_compare_exchange_n(&pool.busy, &expected, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+    expected = 0;
+    SINTER_CPU_RELAX();
+  }
+  __atomic_store_n(&pool.stop, 1, __ATOMIC_SEQ_CST);
+  for (int32_t i = 0; i < pool.workers; ++i) {
+    __atomic_fetch_add(&pool.slot[i].go, 1, __ATOMIC_SEQ_CST);
+    futex_wake(&pool.slot[i].go);
+  }
+  for (int32_t i = 0; i < pool.workers; ++i)
+    pthread_join(pool.thread[i], 0);
+  pool.workers = 0;
+  STORE(&pool.state, 3);
+}
