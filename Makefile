@@ -7,7 +7,7 @@ JOBS ?= 2
 LLVM_DIR ?= /usr/lib/llvm-22
 export CCACHE_DIR ?= $(CURDIR)/.cache/ccache
 
-.PHONY: all setup configure build demo check clean kjv-gpt
+.PHONY: all setup configure build demo check bench clean kjv-gpt kjv-opt kjv-llama model-table
 
 all: build
 
@@ -32,10 +32,24 @@ demo: build
 check: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-# Retrains the bundled kjv-gpt (fixed seeds; about 22 minutes on 2 cores).
+# Dense CPU benchmark against onnxruntime and the machine's limits
+# (docs/performance.md); writes bench/results/dense_cpu.{json,png}.
+bench: build
+	PYTHONPATH=python /usr/bin/python3 bench/bench_dense.py
+
+# Retrain the reference models (fixed seeds and step counts; about 25
+# minutes each on 2 cores). See docs/models.md.
+TRAIN = cd python && /usr/bin/python3 -m sinter.train --d 192 --layers 4 --heads 4 --context 128
 kjv-gpt: setup
-	cd python && /usr/bin/python3 -m sinter.train --arch gpt2 --out ../examples/models/kjv-gpt \
-	  --d 192 --layers 4 --heads 4 --context 128 --minutes 22
+	$(TRAIN) --arch gpt2 --out ../examples/models/kjv-gpt --steps 1150
+kjv-opt: setup
+	$(TRAIN) --arch opt --out ../examples/models/kjv-opt --steps 1900 --batch 16
+kjv-llama: setup
+	$(TRAIN) --arch llama --out ../examples/models/kjv-llama --steps 1050
+
+# The accuracy table of docs/models.md, from a real run.
+model-table: build
+	PYTHONPATH=python /usr/bin/python3 scripts/model_table.py
 
 clean:
 	rm -rf $(BUILD)

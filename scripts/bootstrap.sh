@@ -12,7 +12,7 @@ PKGS=(
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libfmt-dev zlib1g-dev libzstd-dev libedit-dev libxml2-dev libcurl4-openssl-dev
   # python side: references and training
-  python3 python3-numpy python3-onnx python3-torch python3-pytest
+  python3 python3-numpy python3-onnx python3-torch python3-pytest python3-matplotlib
   # an optimized BLAS: without it Debian's torch and numpy fall back to the
   # reference BLAS (about 5 GFLOP/s instead of 130+ on 2 cores)
   libopenblas0-pthread

@@ -1,11 +1,23 @@
 """Small transformer models exported with torch.onnx.export, used by the
-end-to-end tests and the demo. Random weights with fixed seeds: these check
-the compiler's numerics, not language modelling (issue 3 trains real ones)."""
+end-to-end tests (random weights, fixed seeds) and trained by sinter.train
+into the reference models under examples/models/: GPT2 (LayerNorm, learned
+positions, GELU FFN), OPT (the same with separate q/k/v and a ReLU FFN) and
+Llama (RMSNorm, RoPE, SwiGLU)."""
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+
+def causal_attention(q, k, v, heads, mask):
+    """softmax(q kᵀ / √(d/heads)) v per head under a boolean lower-triangular
+    mask; q, k, v and the result are [batch, seq, d]."""
+    b, t, d = q.shape
+    q, k, v = (z.view(b, t, heads, d // heads).transpose(1, 2) for z in (q, k, v))
+    att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d // heads))
+    att = att.masked_fill(~mask[:t, :t], float("-inf"))
+    return (F.softmax(att, dim=-1) @ v).transpose(1, 2).reshape(b, t, d)
 
 
 class GPT2Block(nn.Module):
@@ -21,17 +33,8 @@ class GPT2Block(nn.Module):
         self.register_buffer("mask", torch.tril(torch.ones(ctx, ctx)).bool())
 
     def forward(self, x):
-        b, t, d = x.shape
-        h = self.heads
-        q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)
-        q = q.view(b, t, h, d // h).transpose(1, 2)
-        k = k.view(b, t, h, d // h).transpose(1, 2)
-        v = v.view(b, t, h, d // h).transpose(1, 2)
-        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d // h))
-        att = att.masked_fill(~self.mask[:t, :t], float("-inf"))
-        att = F.softmax(att, dim=-1)
-        y = (att @ v).transpose(1, 2).reshape(b, t, d)
-        x = x + self.proj(y)
+        q, k, v = self.qkv(self.ln1(x)).split(x.shape[2], dim=2)
+        x = x + self.proj(causal_attention(q, k, v, self.heads, self.mask))
         return x + self.out(F.gelu(self.fc(self.ln2(x))))
 
 
@@ -51,6 +54,37 @@ class GPT2(nn.Module):
         for blk in self.blocks:
             x = blk(x)
         return self.head(self.lnf(x))
+
+
+class OPTBlock(nn.Module):
+    """OPT's decoder layer with pre-LayerNorm: separate q/k/v/out projections
+    with biases and a ReLU FFN (fc1 -> ReLU -> fc2)."""
+
+    def __init__(self, d, heads, ctx):
+        super().__init__()
+        self.attn_ln = nn.LayerNorm(d)
+        self.ffn_ln = nn.LayerNorm(d)
+        self.q = nn.Linear(d, d)
+        self.k = nn.Linear(d, d)
+        self.v = nn.Linear(d, d)
+        self.o = nn.Linear(d, d)
+        self.fc1 = nn.Linear(d, 4 * d)
+        self.fc2 = nn.Linear(4 * d, d)
+        self.heads = heads
+        self.register_buffer("mask", torch.tril(torch.ones(ctx, ctx)).bool())
+
+    def forward(self, x):
+        y = self.attn_ln(x)
+        x = x + self.o(causal_attention(self.q(y), self.k(y), self.v(y), self.heads, self.mask))
+        return x + self.fc2(F.relu(self.fc1(self.ffn_ln(x))))
+
+
+class OPT(GPT2):
+    """GPT2's embeddings, final norm and head around OPT blocks."""
+
+    def __init__(self, vocab=256, d=64, heads=4, layers=2, ctx=64):
+        super().__init__(vocab, d, heads, layers, ctx)
+        self.blocks = nn.ModuleList([OPTBlock(d, heads, ctx) for _ in range(layers)])
 
 
 class RMSNorm(nn.Module):
@@ -130,9 +164,12 @@ def export(model, path, ctx=64, opset=17):
         opset_version=opset, do_constant_folding=True)
 
 
+ARCHS = {"gpt2": GPT2, "opt": OPT, "llama": Llama}
+
+
 def build(name, seed=0, **kw):
     torch.manual_seed(seed)
-    return {"gpt2": GPT2, "llama": Llama}[name](**kw)
+    return ARCHS[name](**kw)
 
 
 if __name__ == "__main__":

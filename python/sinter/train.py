@@ -1,12 +1,15 @@
 """Trains a byte-level language model on the King James text (kjv-train)
 and writes a checkpoint, the ONNX export and the training log.
 
-    python3 -m sinter.train --arch gpt2 --out examples/models/kjv-gpt \
-        --d 192 --layers 4 --heads 4 --context 128 --minutes 25
+    python3 -m sinter.train --arch opt --out examples/models/kjv-opt \
+        --d 192 --layers 4 --heads 4 --context 128 --steps 1100
 
 CPU only, fixed seeds (torch, numpy), 2 threads. Random windows of
 `context` + 1 bytes from kjv-train; AdamW with linear warm-up and cosine
-decay; stops at --steps or --minutes, whichever comes first."""
+decay over --steps, so a run is the same on any machine up to floating-point
+summation order. --minutes instead of --steps fits the cosine to the steps
+a time budget allows (measured over the first 50 steps): faster, but the
+weights then depend on the machine's speed."""
 import argparse
 import json
 import math
@@ -23,7 +26,7 @@ from . import corpora, eval as sinter_eval, testmodels
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python3 -m sinter.train")
-    ap.add_argument("--arch", default="gpt2", choices=["gpt2", "llama"])
+    ap.add_argument("--arch", default="gpt2", choices=sorted(testmodels.ARCHS))
     ap.add_argument("--out", required=True)
     ap.add_argument("--d", type=int, default=192)
     ap.add_argument("--layers", type=int, default=4)
@@ -31,10 +34,12 @@ def main(argv=None):
     ap.add_argument("--context", type=int, default=128)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--steps", type=int, default=100000)
-    ap.add_argument("--minutes", type=float, default=25.0)
+    ap.add_argument("--steps", type=int, default=0, help="fixed schedule length")
+    ap.add_argument("--minutes", type=float, default=0.0, help="time budget instead of --steps")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
+    if (args.steps > 0) == (args.minutes > 0):
+        ap.error("give exactly one of --steps and --minutes")
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(2)
@@ -47,16 +52,15 @@ def main(argv=None):
     data = torch.from_numpy(np.frombuffer(corpora.split("kjv-train"), dtype=np.uint8).astype(np.int64))
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
     warmup = 200
-    budget = args.minutes * 60
+    budget = args.minutes * 60 or math.inf
     start = time.time()
     log = []
     model.train()
     step = 0
-    est_steps = args.steps
-    while step < args.steps and time.time() - start < budget:
-        # Cosine over the steps the time budget allows, estimated as we go.
-        if step == 50:
-            est_steps = min(args.steps, int(budget / ((time.time() - start) / 50)))
+    est_steps = args.steps or 100000
+    while step < est_steps and time.time() - start < budget:
+        if step == 50 and not args.steps:
+            est_steps = int(budget / ((time.time() - start) / 50))
         lr = args.lr * min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, step / max(est_steps, 1))))
         for g in opt.param_groups:
             g["lr"] = lr
@@ -86,6 +90,7 @@ def main(argv=None):
             return model(torch.from_numpy(ids)).numpy()
     heldout, _ = sinter_eval.bits_per_byte(run, corpora.split("kjv-heldout"), args.context, 32)
     summary = {"arch": args.arch, "config": config, "parameters": params, "steps": step,
+               "schedule": "steps" if args.steps else "minutes",
                "train_seconds": round(seconds, 1), "batch": args.batch, "lr": args.lr,
                "seed": args.seed, "heldout_bits_per_byte": round(heldout, 4)}
     with open(os.path.join(args.out, "train.json"), "w") as f:

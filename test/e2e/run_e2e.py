@@ -44,7 +44,7 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     ok, worst = True, 0.0
     clang = "clang-22"
-    for arch in ["gpt2", "llama"]:
+    for arch in ["gpt2", "opt", "llama"]:
         model_path = os.path.join(args.work, f"{arch}.onnx")
         testmodels.export(testmodels.build(arch, ctx=CONTEXT), model_path, ctx=CONTEXT)
         so = os.path.join(args.work, f"{arch}.so")
