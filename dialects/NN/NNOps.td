@@ -328,4 +328,40 @@ def NN_TriluOp : NN_InferredOp<"trilu"> {
   let assemblyFormat = "$input (`k` $k^ `:` type($k))? attr-dict `:` type($input) `->` type($output)";
 }
 
+//===----------------------------------------------------------------------===//
+// Compression (Sinter's own; not ONNX)
+//===----------------------------------------------------------------------===//
+
+def NN_F32Tensor : RankedTensorOf<[F32]>;
+
+def NN_FFNOutlierCorrectionOp : NN_Op<"ffn_outlier_correction", [Pure]> {
+  let summary = "TARDIS: exact FFN correction for neurons predicted to leave their linear range";
+  let description = [{
+    Written by `sinter-linearize-ffn`. `linear` is the folded FFN,
+    x·W_f + b_f, in which every neuron i's activation σ was replaced by
+    a_i·z + c_i. For each of the K neurons kept exactly, a low-bit copy of
+    its up-projection predicts z_i ≈ b_u,i + s_i · Σ_j q_ij x_j (q_ij the
+    odd level 2k − (2^bits − 1) of code k, packed little-endian
+    `8 / bits` codes per byte along `predictor`'s rows). Where that
+    estimate leaves [lower_i, upper_i], the exact z_i = x·up_weight_i +
+    up_bias_i is computed and `down_weight_i` · (σ(z_i) − a_i z_i − c_i)
+    is added to the row. The result is `linear` with those corrections.
+  }];
+  let arguments = (ins NN_F32Tensor:$input, NN_F32Tensor:$linear,
+                       TensorOf<[I8]>:$predictor, NN_F32Tensor:$predictor_scale,
+                       NN_F32Tensor:$lower, NN_F32Tensor:$upper,
+                       NN_F32Tensor:$up_weight, NN_F32Tensor:$up_bias,
+                       NN_F32Tensor:$slope, NN_F32Tensor:$intercept,
+                       NN_F32Tensor:$down_weight,
+                       StrAttr:$activation, I64Attr:$predictor_bits);
+  let results = (outs NN_F32Tensor:$output);
+  let assemblyFormat = [{
+    $input `,` $linear `predictor` `(` $predictor `,` $predictor_scale `)`
+    `range` `(` $lower `,` $upper `)` `exact` `(` $up_weight `,` $up_bias `,`
+    $down_weight `)` `fit` `(` $slope `,` $intercept `)` attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif

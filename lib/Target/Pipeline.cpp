@@ -15,9 +15,10 @@ using namespace mlir;
 namespace sinter {
 
 namespace {
-// Tensor level: lower nn, fuse elementwise producers into consumers.
+// Tensor level: raise decomposed activations, lower nn, fuse elementwise
+// producers into consumers.
 constexpr const char *kToLinalg =
-    "sinter-insert-runtime-checks,convert-nn-to-linalg,canonicalize,cse,"
+    "sinter-raise-activations,sinter-insert-runtime-checks,convert-nn-to-linalg,canonicalize,cse,"
     "func.func(sinter-fuse-elementwise),canonicalize,cse";
 
 // Buffers, then f32 contractions to the runtime's GEMM kernel (constant

@@ -5,6 +5,7 @@
 #include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
+#include "sinter/Compression/Passes.h"
 #include "sinter/Conversion/Passes.h"
 #include "sinter/Transforms/Passes.h"
 #include "sinter/Dialect/NN/NNDialect.h"
@@ -14,6 +15,7 @@ int main(int argc, char **argv) {
   mlir::registerAllPasses();
   sinter::registerConversionPasses();
   sinter::registerTransformsPasses();
+  sinter::registerCompressionPasses();
   sinter::registerPipelines();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

@@ -12,6 +12,9 @@ namespace sinter {
 inline constexpr llvm::StringLiteral kStatusAttr = "sinter.status";
 inline constexpr llvm::StringLiteral kCheckNamesAttr = "sinter.check_names";
 
+/// The rewrites of sinter-raise-activations, for passes that need nn.gelu.
+void populateRaiseActivationsPatterns(mlir::RewritePatternSet &patterns);
+
 #define GEN_PASS_DECL
 #include "sinter/Transforms/Passes.h.inc"
 

@@ -36,4 +36,18 @@ def ApproximateMath : Pass<"sinter-approximate-math"> {
                            "mlir::vector::VectorDialect"];
 }
 
+def RaiseActivations : Pass<"sinter-raise-activations"> {
+  let summary = "Recognise GELU written as erf arithmetic and make it nn.gelu";
+  let description = [{
+    Exporters such as torch.onnx below opset 20 write the exact GELU as
+    `x · (erf(x/√2) + 1) · 0.5`: five elementwise ops. This pass rewrites
+    that product (its three factors in any order, x/√2 also as x·(1/√2))
+    into one `nn.gelu` with `approximate = "none"`, which is what the FFN
+    compression passes match and what lowers to one fused loop. Constants
+    must agree with 0.5, 1 and √2 to a relative 1e-5; anything else is
+    left alone.
+  }];
+  let dependentDialects = ["sinter::nn::NNDialect"];
+}
+
 #endif

@@ -1,14 +1,12 @@
 // f32 contractions on buffers → calls to the runtime GEMM microkernel, with
 // constant weights packed at compile time into the kernel's panel layout.
 #include "mlir/Dialect/Arith/Utils/Utils.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "sinter/Conversion/Passes.h"
+#include "sinter/Support/ConstantData.h"
 
-#include <cstring>
-#include <functional>
 
 namespace sinter {
 #define GEN_PASS_DEF_LINALGTOUKERNEL
@@ -117,34 +115,6 @@ OperandView viewOperand(OpBuilder &b, Location loc, Value memref, AffineMap map,
   return view;
 }
 
-/// The f32 values of a constant's initializer, dense or a resource blob.
-std::optional<std::function<float(int64_t)>> constantValues(Attribute init) {
-  if (auto res = dyn_cast<DenseResourceElementsAttr>(init)) {
-    AsmResourceBlob *blob = res.getRawHandle().getBlob();
-    if (!blob || blob->getData().size() != (size_t)res.getNumElements() * sizeof(float))
-      return std::nullopt;
-    const char *data = blob->getData().data();
-    return [data](int64_t i) {
-      float v;
-      std::memcpy(&v, data + i * sizeof(float), sizeof(float));
-      return v;
-    };
-  }
-  if (auto dense = dyn_cast<DenseFPElementsAttr>(init)) {
-    if (dense.isSplat()) {
-      float v = dense.getSplatValue<float>();
-      return [v](int64_t) { return v; };
-    }
-    ArrayRef<char> raw = dense.getRawData();
-    return [raw](int64_t i) {
-      float v;
-      std::memcpy(&v, raw.data() + i * sizeof(float), sizeof(float));
-      return v;
-    };
-  }
-  return std::nullopt;
-}
-
 /// Packs constant right-hand sides into the kernel's column panels, one
 /// packed global per (weight, orientation), shared by all its uses.
 class WeightPacker {
@@ -166,7 +136,7 @@ public:
     std::string key = (global.getSymName() + (transposed ? ":t" : "")).str();
     if (auto it = cache.find(key); it != cache.end())
       return it->second;
-    auto values = constantValues(*global.getInitialValue());
+    auto values = f32Values(*global.getInitialValue());
     if (!values)
       return nullptr;
     int64_t k = type.getDimSize(transposed ? 1 : 0), n = type.getDimSize(transposed ? 0 : 1);
@@ -174,24 +144,15 @@ public:
     auto f32 = Float32Type::get(module.getContext());
     auto packedType = RankedTensorType::get({panels, k, width}, f32);
     std::string name = (global.getSymName() + "_packed" + std::to_string(width)).str();
-    // Large weights go in a resource blob (not uniqued, not hashed), small
-    // ones in a readable dense attribute.
-    bool large = packedType.getNumElements() * sizeof(float) >= 256;
-    AsmResourceBlob blob = HeapAsmResourceBlob::allocate(packedType.getNumElements() * sizeof(float), 64);
-    auto *out = reinterpret_cast<float *>(blob.getMutableData().data());
+    std::vector<float> packedValues(packedType.getNumElements());
+    float *out = packedValues.data();
     for (int64_t p = 0; p < panels; ++p)
       for (int64_t r = 0; r < k; ++r)
         for (int64_t j = 0; j < width; ++j) {
           int64_t col = p * width + j;
           *out++ = col >= n ? 0.0f : (*values)(transposed ? col * k + r : r * n + col);
         }
-    ElementsAttr attr;
-    if (large)
-      attr = DenseResourceElementsAttr::get(packedType, name, std::move(blob));
-    else
-      attr = DenseElementsAttr::get(
-          packedType, llvm::ArrayRef(reinterpret_cast<const float *>(blob.getData().data()),
-                                     packedType.getNumElements()));
+    ElementsAttr attr = makeF32Elements(packedType, packedValues, name);
     OpBuilder builder = OpBuilder::atBlockBegin(module.getBody());
     auto packedGlobal = memref::GlobalOp::create(
         builder, global.getLoc(), name, builder.getStringAttr("private"),

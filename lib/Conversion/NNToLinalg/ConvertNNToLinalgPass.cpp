@@ -1,6 +1,8 @@
 #include "LoweringUtils.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Transforms/DialectConversion.h"
 #include "sinter/Conversion/Passes.h"
 #include "sinter/Dialect/NN/NNDialect.h"
@@ -19,6 +21,7 @@ void populateNNToLinalgPatterns(RewritePatternSet &patterns) {
   lowering::populateContractionPatterns(patterns);
   lowering::populateNormalizationPatterns(patterns);
   lowering::populateDataMovementPatterns(patterns);
+  lowering::populateCompressionPatterns(patterns);
 }
 
 namespace {
@@ -29,7 +32,8 @@ struct ConvertNNToLinalgPass
     target.addIllegalDialect<nn::NNDialect>();
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
                            arith::ArithDialect, math::MathDialect,
-                           func::FuncDialect>();
+                           func::FuncDialect, bufferization::BufferizationDialect,
+                           memref::MemRefDialect>();
     RewritePatternSet patterns(&getContext());
     populateNNToLinalgPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))

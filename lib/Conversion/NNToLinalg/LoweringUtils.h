@@ -70,6 +70,7 @@ void populateElementwisePatterns(mlir::RewritePatternSet &patterns);
 void populateContractionPatterns(mlir::RewritePatternSet &patterns);
 void populateNormalizationPatterns(mlir::RewritePatternSet &patterns);
 void populateDataMovementPatterns(mlir::RewritePatternSet &patterns);
+void populateCompressionPatterns(mlir::RewritePatternSet &patterns);
 } // namespace sinter::lowering
 
 #endif

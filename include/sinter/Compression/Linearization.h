@@ -1,0 +1,37 @@
+// The arithmetic of FFN linearization (TARDIS, docs/compression.md): fitting
+// each neuron's activation by a line on its frequent range, and the low-bit
+// predictor of when a neuron leaves that range. Kept apart from the pass so
+// that tests and the numpy reference can follow it step by step.
+#ifndef SINTER_COMPRESSION_LINEARIZATION_H
+#define SINTER_COMPRESSION_LINEARIZATION_H
+
+#include "sinter/Compression/FFNBlocks.h"
+
+#include <cstdint>
+
+namespace sinter {
+
+struct NeuronFit {
+  float lower = 0, upper = 0;      // the range holding `coverage` of the samples
+  float slope = 0, intercept = 0;  // σ(z) ≈ slope·z + intercept on it
+  double outsideError = 0;         // E[(σ(z) − fit)² ; z outside the range]
+};
+
+/// Fits one neuron from its calibration quantiles (`levels` of them, evenly
+/// spaced, ascending). The range is the narrowest [Q_j, Q_{j+k}] with
+/// k = round(coverage·(levels−1)) quantile steps; the line is the least
+/// squares fit of σ over the samples in it, each quantile step taken as
+/// equal mass spread evenly (8 points per step).
+NeuronFit fitNeuron(const float *quantiles, int64_t levels, double coverage, FFNActivation activation);
+
+/// The value of predictor code `k`: the odd level 2k − (2^bits − 1).
+inline int predictorLevel(int k, int bits) { return 2 * k - ((1 << bits) - 1); }
+
+/// Quantizes `n` weights (`w[i·stride]`) to `bits`-bit codes packed
+/// little-endian into `codes` ((n·bits + 7)/8 bytes); returns the scale,
+/// chosen from a grid to minimise the squared error.
+float quantizePredictorRow(const float *w, int64_t n, int64_t stride, int bits, uint8_t *codes);
+
+} // namespace sinter
+
+#endif

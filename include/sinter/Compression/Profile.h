@@ -1,0 +1,51 @@
+// Calibration profiles: per-layer, per-neuron statistics of FFN
+// pre-activations, collected once (sinter-compile --calibration) and reused
+// by every compile that names them (--profile). Format: docs/compression.md.
+#ifndef SINTER_COMPRESSION_PROFILE_H
+#define SINTER_COMPRESSION_PROFILE_H
+
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sinter {
+
+struct LayerProfile {
+  std::string name;       // the FFN's up-projection node
+  std::string activation; // "gelu" or "relu"
+  int64_t neurons = 0;
+  int64_t samples = 0;     // tokens seen
+  std::vector<float> mean; // [neurons]
+  /// [neurons][levels]: quantile q of neuron n at level j/(levels-1), as
+  /// numpy's default (linear) interpolation of the sorted samples gives it.
+  std::vector<float> quantiles;
+
+  const float *neuronQuantiles(int64_t n, int64_t levels) const { return quantiles.data() + n * levels; }
+};
+
+struct Profile {
+  static constexpr int kVersion = 1;
+  static constexpr int64_t kDefaultLevels = 201; // steps of 0.5%
+  std::string source; // the calibration file
+  int64_t tokens = 0;
+  int64_t levels = kDefaultLevels;
+  std::vector<LayerProfile> layers;
+
+  const LayerProfile *find(llvm::StringRef name) const;
+};
+
+/// Writes `profile` as JSON; false with `error` set on failure.
+bool writeProfile(const Profile &profile, llvm::StringRef path, std::string &error);
+/// Reads a profile, checking its version and every array's length.
+std::optional<Profile> readProfile(llvm::StringRef path, std::string &error);
+
+/// The quantiles at `levels` evenly spaced levels of `samples` (sorted in
+/// place), numpy's linear interpolation.
+void computeQuantiles(std::vector<float> &samples, int64_t levels, float *out);
+
+} // namespace sinter
+
+#endif

@@ -1,0 +1,36 @@
+// Reading and making the constant tensors that hold weights: dense
+// attributes for small ones, resource blobs (not uniqued, not hashed) for
+// large ones.
+#ifndef SINTER_SUPPORT_CONSTANTDATA_H
+#define SINTER_SUPPORT_CONSTANTDATA_H
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+#include <functional>
+#include <optional>
+#include <vector>
+
+namespace sinter {
+
+/// The f32 values of a constant's initializer, dense or a resource blob,
+/// read in place; nullopt for any other element type or an unloaded blob.
+std::optional<std::function<float(int64_t)>> f32Values(mlir::Attribute init);
+
+/// The same values copied out.
+std::optional<std::vector<float>> readF32(mlir::Attribute init);
+
+/// Elements of `type` holding `bytes` (the element type's raw layout):
+/// a resource blob named `name` from 256 bytes up, else a dense attribute.
+mlir::ElementsAttr makeElements(mlir::ShapedType type, llvm::ArrayRef<char> bytes,
+                                llvm::StringRef name);
+
+inline mlir::ElementsAttr makeF32Elements(mlir::ShapedType type, llvm::ArrayRef<float> values,
+                                          llvm::StringRef name) {
+  return makeElements(type, {reinterpret_cast<const char *>(values.data()), values.size() * sizeof(float)},
+                      name);
+}
+
+} // namespace sinter
+
+#endif

@@ -1,0 +1,252 @@
+// sinter-linearize-ffn: TARDIS-style FFN folding with predicted-outlier
+// correction (the method: include/sinter/Compression/Passes.td and
+// docs/compression.md).
+#include "sinter/Compression/Linearization.h"
+#include "sinter/Compression/Passes.h"
+#include "sinter/Compression/Profile.h"
+#include "sinter/Support/ConstantData.h"
+#include "sinter/Transforms/Passes.h"
+
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace sinter {
+#define GEN_PASS_DEF_LINEARIZEFFN
+#include "sinter/Compression/Passes.h.inc"
+} // namespace sinter
+
+using namespace mlir;
+using namespace sinter::nn;
+
+namespace sinter {
+namespace {
+
+/// A block's weights as plain arrays, biases zero where absent.
+struct FFNWeights {
+  std::vector<float> wu, bu, wd, bd; // [d][h], [h], [h][dOut], [dOut]
+};
+
+std::optional<FFNWeights> readWeights(const FFNBlock &b) {
+  FFNWeights w;
+  auto wu = readF32(b.wu), wd = readF32(b.wd);
+  if (!wu || !wd)
+    return std::nullopt;
+  w.wu = std::move(*wu);
+  w.wd = std::move(*wd);
+  auto bias = [](ElementsAttr attr, int64_t n) -> std::optional<std::vector<float>> {
+    return attr ? readF32(attr) : std::vector<float>(n, 0.0f);
+  };
+  auto bu = bias(b.bu, b.hidden), bd = bias(b.bd, b.dOut);
+  if (!bu || !bd)
+    return std::nullopt;
+  w.bu = std::move(*bu);
+  w.bd = std::move(*bd);
+  return w;
+}
+
+/// The `fraction` of neurons with the largest positive importance, in
+/// index order.
+std::vector<int64_t> pickExact(const std::vector<double> &importance, double fraction) {
+  std::vector<int64_t> order(importance.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return importance[a] != importance[b] ? importance[a] > importance[b] : a < b;
+  });
+  size_t count = std::min<size_t>(std::llround(fraction * importance.size()), order.size());
+  while (count > 0 && importance[order[count - 1]] <= 0)
+    --count;
+  order.resize(count);
+  std::sort(order.begin(), order.end());
+  return order;
+}
+
+struct LinearizeFFNPass : impl::LinearizeFFNBase<LinearizeFFNPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (!(coverage > 0 && coverage <= 1))
+      return fail(module, "coverage must be in (0, 1], got " + std::to_string(coverage));
+    if (!(exactFraction >= 0 && exactFraction <= 1))
+      return fail(module, "exact must be in [0, 1], got " + std::to_string(exactFraction));
+    if (predictorBits != 1 && predictorBits != 2 && predictorBits != 4 && predictorBits != 8)
+      return fail(module, "predictor-bits must be 1, 2, 4 or 8, got " + std::to_string(predictorBits));
+    if (profilePath.empty())
+      return fail(module, "needs a calibration profile (profile=FILE; sinter-compile --calibration)");
+    std::string error;
+    auto profile = readProfile(profilePath, error);
+    if (!profile)
+      return fail(module, error);
+
+    // The blocks are matched on nn.gelu, which exporters spell as erf.
+    RewritePatternSet patterns(&getContext());
+    populateRaiseActivationsPatterns(patterns);
+    (void)applyPatternsGreedily(module, std::move(patterns));
+
+    SmallVector<Attribute> report;
+    for (auto func : llvm::make_early_inc_range(module.getOps<func::FuncOp>())) {
+      SmallVector<GatedFFN> gated;
+      for (FFNBlock &block : findFFNBlocks(func, &gated)) {
+        const LayerProfile *layer = profile->find(block.name);
+        if (!layer) {
+          emitRemark(block.upMatmul->getLoc()) << "linearize-ffn: FFN '" << block.name
+                                               << "' is not in the profile; left dense";
+          continue;
+        }
+        if (layer->neurons != block.hidden || layer->activation != activationName(block.activation))
+          return fail(block.upMatmul, "profile layer '" + block.name + "' does not match this FFN (" +
+                                          std::to_string(layer->neurons) + " " + layer->activation + " neurons)");
+        Attribute summary = rewrite(block, *layer, profile->levels);
+        if (!summary)
+          return fail(block.upMatmul, "cannot read the weights of FFN '" + block.name + "'");
+        report.push_back(summary);
+      }
+      for (const GatedFFN &g : gated)
+        emitRemark(g.op->getLoc()) << "linearize-ffn: gated FFN '" << g.name
+                                   << "' left dense: a product of two projections does not fold into one matrix";
+    }
+    appendReport(module, report);
+  }
+
+  void fail(Operation *op, const std::string &message) {
+    op->emitError("linearize-ffn: ") << message;
+    signalPassFailure();
+  }
+
+  /// Replaces one block; returns its report entry.
+  Attribute rewrite(FFNBlock &block, const LayerProfile &layer, int64_t levels) {
+    auto weights = readWeights(block);
+    if (!weights)
+      return {};
+    const int64_t d = block.dIn, h = block.hidden, dOut = block.dOut;
+    std::vector<NeuronFit> fits(h);
+    std::vector<double> importance(h);
+    for (int64_t i = 0; i < h; ++i) {
+      fits[i] = fitNeuron(layer.neuronQuantiles(i, levels), levels, coverage, block.activation);
+      double norm = 0;
+      for (int64_t j = 0; j < dOut; ++j)
+        norm += (double)weights->wd[i * dOut + j] * weights->wd[i * dOut + j];
+      importance[i] = fits[i].outsideError * norm;
+    }
+    std::vector<int64_t> exact = pickExact(importance, exactFraction);
+
+    // W_f = W_u·diag(a)·W_d and b_f = (a ⊙ b_u + c)·W_d + b_d, in double.
+    std::vector<double> wf(d * dOut, 0.0), bf(weights->bd.begin(), weights->bd.end());
+    for (int64_t i = 0; i < h; ++i) {
+      const float *down = &weights->wd[i * dOut];
+      for (int64_t r = 0; r < d; ++r) {
+        double f = (double)weights->wu[r * h + i] * fits[i].slope;
+        for (int64_t j = 0; j < dOut; ++j)
+          wf[r * dOut + j] += f * down[j];
+      }
+      double shift = (double)fits[i].slope * weights->bu[i] + fits[i].intercept;
+      for (int64_t j = 0; j < dOut; ++j)
+        bf[j] += shift * down[j];
+    }
+
+    OpBuilder b(block.output.getContext());
+    b.setInsertionPointAfterValue(block.output);
+    Location loc = block.upMatmul->getLoc();
+    auto f32 = b.getF32Type();
+    auto constant = [&](ArrayRef<int64_t> shape, ArrayRef<float> values, StringRef suffix) -> Value {
+      auto type = RankedTensorType::get(shape, f32);
+      return arith::ConstantOp::create(b, loc, makeF32Elements(type, values, (llvm::Twine(block.name) + suffix).str()));
+    };
+    std::vector<float> wf32(wf.begin(), wf.end()), bf32(bf.begin(), bf.end());
+    auto outType = cast<RankedTensorType>(block.output.getType());
+    Value linear = MatMulOp::create(b, loc, outType, block.input, constant({d, dOut}, wf32, ".folded_weight"));
+    linear = AddOp::create(b, loc, outType, linear, constant({dOut}, bf32, ".folded_bias"));
+    int64_t rowBytes = (d * predictorBits + 7) / 8, kept = exact.size();
+    if (kept > 0)
+      linear = buildCorrection(b, loc, block, *weights, fits, exact, linear, constant);
+    Operation *deadRoot = block.output.getDefiningOp();
+    block.output.replaceAllUsesWith(linear);
+    eraseDeadChain(deadRoot);
+
+    int64_t before = (d * h + h + h * dOut + dOut) * 4;
+    int64_t after = (d * dOut + dOut) * 4 + kept * (rowBytes + 4 * d + 4 * dOut + 6 * 4);
+    double exactShare = 0, total = 0;
+    for (int64_t i = 0; i < h; ++i)
+      total += importance[i];
+    for (int64_t i : exact)
+      exactShare += importance[i];
+    std::vector<float> widths(h);
+    for (int64_t i = 0; i < h; ++i)
+      widths[i] = fits[i].upper - fits[i].lower;
+    std::nth_element(widths.begin(), widths.begin() + h / 2, widths.end());
+    return b.getDictionaryAttr({
+        b.getNamedAttr("pass", b.getStringAttr("linearize-ffn")),
+        b.getNamedAttr("layer", b.getStringAttr(block.name)),
+        b.getNamedAttr("activation", b.getStringAttr(activationName(block.activation))),
+        b.getNamedAttr("coverage", b.getF64FloatAttr(coverage)),
+        b.getNamedAttr("neurons", b.getI64IntegerAttr(h)),
+        b.getNamedAttr("exact_neurons", b.getI64IntegerAttr(kept)),
+        b.getNamedAttr("predictor_bits", b.getI64IntegerAttr(predictorBits)),
+        b.getNamedAttr("median_range_width", b.getF64FloatAttr(widths[h / 2])),
+        b.getNamedAttr("expected_outlier_rate", b.getF64FloatAttr(1.0 - std::llround(coverage * (levels - 1)) /
+                                                                          (double)(levels - 1))),
+        b.getNamedAttr("exact_error_share", b.getF64FloatAttr(total > 0 ? exactShare / total : 1.0)),
+        b.getNamedAttr("bytes_before", b.getI64IntegerAttr(before)),
+        b.getNamedAttr("bytes_after", b.getI64IntegerAttr(after)),
+    });
+  }
+
+  /// The correction for the neurons in `exact`, applied to `linear`.
+  template <typename ConstantFn>
+  Value buildCorrection(OpBuilder &b, Location loc, const FFNBlock &block, const FFNWeights &w,
+                        const std::vector<NeuronFit> &fits, const std::vector<int64_t> &exact, Value linear,
+                        ConstantFn constant) {
+    const int64_t d = block.dIn, h = block.hidden, dOut = block.dOut, kept = exact.size();
+    int64_t rowBytes = (d * predictorBits + 7) / 8;
+    std::vector<uint8_t> codes(kept * rowBytes);
+    std::vector<float> scale(kept), lower(kept), upper(kept), slope(kept), intercept(kept), bu(kept);
+    std::vector<float> up(kept * d), down(kept * dOut);
+    for (int64_t k = 0; k < kept; ++k) {
+      int64_t i = exact[k];
+      scale[k] = quantizePredictorRow(&w.wu[i], d, h, predictorBits, &codes[k * rowBytes]);
+      lower[k] = fits[i].lower, upper[k] = fits[i].upper;
+      slope[k] = fits[i].slope, intercept[k] = fits[i].intercept;
+      bu[k] = w.bu[i];
+      for (int64_t r = 0; r < d; ++r)
+        up[k * d + r] = w.wu[r * h + i];
+      std::copy_n(&w.wd[i * dOut], dOut, &down[k * dOut]);
+    }
+    auto codeType = RankedTensorType::get({kept, rowBytes}, b.getI8Type());
+    Value predictor = arith::ConstantOp::create(
+        b, loc, makeElements(codeType, {reinterpret_cast<const char *>(codes.data()), codes.size()},
+                             block.name + ".predictor"));
+    return FFNOutlierCorrectionOp::create(
+        b, loc, linear.getType(), block.input, linear, predictor, constant({kept}, scale, ".predictor_scale"),
+        constant({kept}, lower, ".lower"), constant({kept}, upper, ".upper"),
+        constant({kept, d}, up, ".exact_up"), constant({kept}, bu, ".exact_up_bias"),
+        constant({kept}, slope, ".slope"), constant({kept}, intercept, ".intercept"),
+        constant({kept, dOut}, down, ".exact_down"), b.getStringAttr(activationName(block.activation)),
+        b.getI64IntegerAttr(predictorBits));
+  }
+
+  /// Erases `op` and, recursively, the operand producers it leaves unused.
+  static void eraseDeadChain(Operation *op) {
+    if (!op || !op->use_empty() || !isPure(op))
+      return;
+    SmallVector<Operation *> producers;
+    for (Value v : op->getOperands())
+      if (Operation *def = v.getDefiningOp())
+        producers.push_back(def);
+    op->erase();
+    for (Operation *def : producers)
+      eraseDeadChain(def);
+  }
+
+  static void appendReport(ModuleOp module, ArrayRef<Attribute> entries) {
+    SmallVector<Attribute> all;
+    if (auto existing = module->getAttrOfType<ArrayAttr>(kCompressionReportAttr))
+      all.append(existing.begin(), existing.end());
+    all.append(entries.begin(), entries.end());
+    module->setAttr(kCompressionReportAttr, ArrayAttr::get(module.getContext(), all));
+  }
+};
+
+} // namespace
+} // namespace sinter

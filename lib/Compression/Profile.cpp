@@ -1,0 +1,107 @@
+#include "sinter/Compression/Profile.h"
+
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <fstream>
+
+namespace sinter {
+
+const LayerProfile *Profile::find(llvm::StringRef name) const {
+  for (const LayerProfile &l : layers)
+    if (l.name == name)
+      return &l;
+  return nullptr;
+}
+
+void computeQuantiles(std::vector<float> &samples, int64_t levels, float *out) {
+  std::sort(samples.begin(), samples.end());
+  int64_t n = samples.size();
+  for (int64_t j = 0; j < levels; ++j) {
+    if (n == 0) {
+      out[j] = 0;
+      continue;
+    }
+    double pos = (double)j / (levels - 1) * (n - 1);
+    int64_t lo = (int64_t)pos;
+    int64_t hi = std::min(lo + 1, n - 1);
+    double frac = pos - lo;
+    out[j] = (float)(samples[lo] + frac * ((double)samples[hi] - samples[lo]));
+  }
+}
+
+bool writeProfile(const Profile &profile, llvm::StringRef path, std::string &error) {
+  nlohmann::json j;
+  j["format"] = "sinter-profile";
+  j["version"] = Profile::kVersion;
+  j["source"] = profile.source;
+  j["tokens"] = profile.tokens;
+  j["levels"] = profile.levels;
+  j["layers"] = nlohmann::json::array();
+  for (const LayerProfile &l : profile.layers)
+    j["layers"].push_back({{"name", l.name},
+                           {"activation", l.activation},
+                           {"neurons", l.neurons},
+                           {"samples", l.samples},
+                           {"mean", l.mean},
+                           {"quantiles", l.quantiles}});
+  std::ofstream out(path.str());
+  if (!out) {
+    error = "cannot write profile '" + path.str() + "'";
+    return false;
+  }
+  out << j.dump() << "\n";
+  return static_cast<bool>(out);
+}
+
+std::optional<Profile> readProfile(llvm::StringRef path, std::string &error) {
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer) {
+    error = "cannot read profile '" + path.str() + "': " + buffer.getError().message();
+    return std::nullopt;
+  }
+  auto j = nlohmann::json::parse((*buffer)->getBuffer(), nullptr, /*allow_exceptions=*/false);
+  auto bad = [&](const std::string &why) {
+    error = "profile '" + path.str() + "': " + why;
+    return std::nullopt;
+  };
+  if (j.is_discarded() || !j.is_object())
+    return bad("not JSON");
+  if (j.value("format", "") != "sinter-profile" || !j.contains("version") || !j["version"].is_number_integer())
+    return bad("not a Sinter profile");
+  if (j["version"].get<int>() != Profile::kVersion)
+    return bad("version " + std::to_string(j["version"].get<int>()) + " (this compiler reads " +
+               std::to_string(Profile::kVersion) + ")");
+  try {
+    Profile p;
+    p.source = j.at("source").get<std::string>();
+    p.tokens = j.at("tokens").get<int64_t>();
+    p.levels = j.at("levels").get<int64_t>();
+    if (p.levels < 3 || p.levels > 100001)
+      return bad("levels must be 3..100001");
+    for (const auto &l : j.at("layers")) {
+      LayerProfile layer;
+      layer.name = l.at("name").get<std::string>();
+      layer.activation = l.at("activation").get<std::string>();
+      layer.neurons = l.at("neurons").get<int64_t>();
+      layer.samples = l.at("samples").get<int64_t>();
+      layer.mean = l.at("mean").get<std::vector<float>>();
+      layer.quantiles = l.at("quantiles").get<std::vector<float>>();
+      if (layer.neurons <= 0 || (int64_t)layer.mean.size() != layer.neurons ||
+          (int64_t)layer.quantiles.size() != layer.neurons * p.levels)
+        return bad("layer '" + layer.name + "' has arrays of the wrong length");
+      for (int64_t n = 0; n < layer.neurons; ++n)
+        if (!std::is_sorted(layer.neuronQuantiles(n, p.levels), layer.neuronQuantiles(n, p.levels) + p.levels))
+          return bad("layer '" + layer.name + "' neuron " + std::to_string(n) + ": quantiles not ascending");
+      p.layers.push_back(std::move(layer));
+    }
+    return p;
+  } catch (const nlohmann::json::exception &e) {
+    return bad(std::string("malformed: ") + e.what());
+  }
+}
+
+} // namespace sinter

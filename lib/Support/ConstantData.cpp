@@ -1,0 +1,56 @@
+#include "sinter/Support/ConstantData.h"
+
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+#include <cstring>
+
+using namespace mlir;
+
+namespace sinter {
+
+std::optional<std::function<float(int64_t)>> f32Values(Attribute init) {
+  auto read = [](const char *data) {
+    return [data](int64_t i) {
+      float v;
+      std::memcpy(&v, data + i * sizeof(float), sizeof(float));
+      return v;
+    };
+  };
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(init)) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!res.getElementType().isF32() || !blob ||
+        blob->getData().size() != (size_t)res.getNumElements() * sizeof(float))
+      return std::nullopt;
+    return std::function<float(int64_t)>(read(blob->getData().data()));
+  }
+  if (auto dense = dyn_cast<DenseFPElementsAttr>(init)) {
+    if (!dense.getElementType().isF32())
+      return std::nullopt;
+    if (dense.isSplat()) {
+      float v = dense.getSplatValue<float>();
+      return std::function<float(int64_t)>([v](int64_t) { return v; });
+    }
+    return std::function<float(int64_t)>(read(dense.getRawData().data()));
+  }
+  return std::nullopt;
+}
+
+std::optional<std::vector<float>> readF32(Attribute init) {
+  auto values = f32Values(init);
+  auto shaped = dyn_cast<ShapedType>(cast<TypedAttr>(init).getType());
+  if (!values || !shaped || !shaped.hasStaticShape())
+    return std::nullopt;
+  std::vector<float> out(shaped.getNumElements());
+  for (int64_t i = 0; i < (int64_t)out.size(); ++i)
+    out[i] = (*values)(i);
+  return out;
+}
+
+ElementsAttr makeElements(ShapedType type, llvm::ArrayRef<char> bytes, llvm::StringRef name) {
+  if (bytes.size() < 256)
+    return DenseElementsAttr::getFromRawBuffer(type, bytes);
+  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64);
+  return DenseResourceElementsAttr::get(type, name, std::move(blob));
+}
+
+} // namespace sinter
