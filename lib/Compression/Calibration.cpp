@@ -162,11 +162,13 @@ LogicalResult runCalibration(const sinter_model *model, llvm::StringRef text, co
       model->free_output(o.data);
     first += batch;
     tokens = first * window;
-    if (opts.progress)
-      llvm::errs() << "sinter-compile: calibrating: " << tokens << "/" << windows * window << " tokens\r";
+    // One line rewritten in place on a terminal, else a line per tenth.
+    int64_t total = windows * window;
+    bool terminal = llvm::errs().is_displayed();
+    if (opts.progress && (terminal || first == windows || (tokens * 10 / total) != ((tokens - batch * window) * 10 / total)))
+      llvm::errs() << "sinter-compile: calibrating: " << tokens << "/" << total << " tokens"
+                   << (terminal && first < windows ? "\r" : "\n");
   }
-  if (opts.progress)
-    llvm::errs() << "\n";
   return success();
 }
 

@@ -71,9 +71,15 @@ Operation *matchAffine(Value v, Value &x, ElementsAttr &w, ElementsAttr &b) {
   return nullptr;
 }
 
+/// The ONNX node name: the importer's locations read "node 'NAME' (Op)".
 std::string nodeName(Operation *op, size_t index) {
-  if (auto name = dyn_cast<NameLoc>(op->getLoc()))
-    return name.getName().str();
+  if (auto loc = dyn_cast<NameLoc>(op->getLoc())) {
+    llvm::StringRef name = loc.getName().strref();
+    size_t open = name.find('\''), close = name.rfind('\'');
+    if (name.starts_with("node '") && close > open)
+      return name.slice(open + 1, close).str();
+    return name.str();
+  }
   return "ffn" + std::to_string(index);
 }
 

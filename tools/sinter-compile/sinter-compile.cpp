@@ -7,11 +7,15 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
+#include "sinter/Compression/Calibration.h"
+#include "sinter/Compression/Passes.h"
 #include "sinter/Dialect/NN/NNDialect.h"
 #include "sinter/Frontend/ONNXImporter.h"
 #include "sinter/Target/ObjectEmitter.h"
 #include "sinter/Target/Pipeline.h"
 
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
@@ -45,6 +49,21 @@ static cl::opt<std::string> modelName("name", cl::desc("Name of the exported get
                                       cl::init("sinter_model"), cl::cat(cat));
 static cl::opt<std::string> reportPath("report", cl::desc("Write a JSON compile report"),
                                        cl::value_desc("file.json"), cl::init(""), cl::cat(cat));
+static cl::list<std::string> compressSpecs(
+    "compress", cl::desc("Compression method and options, applied in the order given: linearize-ffn"),
+    cl::value_desc("name[:key=value,...]"), cl::cat(cat));
+static cl::opt<std::string> calibrationPath("calibration",
+                                            cl::desc("Calibration text (each byte a token) to build a profile from"),
+                                            cl::value_desc("file"), cl::init(""), cl::cat(cat));
+static cl::opt<int64_t> calibrationTokens("calibration-tokens", cl::desc("Tokens of calibration text to run (default 8192)"),
+                                          cl::init(8192), cl::cat(cat));
+static cl::opt<int64_t> calibrationWindow("calibration-window",
+                                          cl::desc("Tokens per calibration sequence when the model's is symbolic (default 128)"),
+                                          cl::init(128), cl::cat(cat));
+static cl::opt<std::string> profilePath("profile", cl::desc("Calibration profile to use instead of calibrating"),
+                                        cl::value_desc("file.json"), cl::init(""), cl::cat(cat));
+static cl::opt<std::string> saveProfilePath("save-profile", cl::desc("Write the calibration profile to this file"),
+                                            cl::value_desc("file.json"), cl::init(""), cl::cat(cat));
 
 namespace {
 
@@ -101,6 +120,96 @@ bool writeText(llvm::StringRef path, llvm::function_ref<void(llvm::raw_ostream &
   return true;
 }
 
+/// Report values of a compression pass's per-layer summary.
+nlohmann::json toJson(Attribute attr) {
+  if (auto i = dyn_cast<IntegerAttr>(attr))
+    return i.getInt();
+  if (auto f = dyn_cast<FloatAttr>(attr))
+    return f.getValueAsDouble();
+  if (auto str = dyn_cast<StringAttr>(attr))
+    return str.str();
+  if (auto dict = dyn_cast<DictionaryAttr>(attr)) {
+    nlohmann::json j = nlohmann::json::object();
+    for (NamedAttribute a : dict)
+      j[a.getName().str()] = toJson(a.getValue());
+    return j;
+  }
+  if (auto array = dyn_cast<ArrayAttr>(attr)) {
+    nlohmann::json j = nlohmann::json::array();
+    for (Attribute a : array)
+      j.push_back(toJson(a));
+    return j;
+  }
+  return nullptr;
+}
+
+/// The pass for one --compress=NAME[:k=v,...]; empty with `error` set if
+/// the method is unknown.
+std::string compressionPass(llvm::StringRef spec, llvm::StringRef profile, std::string &error) {
+  auto [name, options] = spec.split(':');
+  if (name != "linearize-ffn") {
+    error = "--compress: unknown method '" + name.str() + "' (available: linearize-ffn)";
+    return "";
+  }
+  if (profile.empty()) {
+    error = "--compress=" + name.str() + " needs calibration statistics: give --calibration=FILE or --profile=FILE";
+    return "";
+  }
+  std::string text = "sinter-" + name.str() + "{profile=" + profile.str();
+  llvm::SmallVector<llvm::StringRef> pairs;
+  options.split(pairs, ',', -1, /*KeepEmpty=*/false);
+  for (llvm::StringRef kv : pairs) {
+    if (!kv.contains('=') || kv.contains(' ') || kv.contains('{') || kv.contains('}') || kv.starts_with("profile=")) {
+      error = "--compress=" + spec.str() + ": '" + kv.str() + "' is not key=value";
+      return "";
+    }
+    text += " " + kv.str();
+  }
+  return text + "}";
+}
+
+/// Calibrates or loads the profile that compression passes read; returns
+/// its path ("" if none is needed).
+std::optional<std::string> prepareProfile(ModuleOp module, llvm::SmallString<256> &tmpProfile) {
+  if (!profilePath.empty() && !calibrationPath.empty()) {
+    die("--profile and --calibration exclude each other: a profile is the result of a calibration");
+    return std::nullopt;
+  }
+  if (!saveProfilePath.empty() && calibrationPath.empty()) {
+    die("--save-profile needs --calibration=FILE");
+    return std::nullopt;
+  }
+  if (calibrationTokens <= 0 || calibrationWindow <= 0) {
+    die(calibrationTokens <= 0 ? "--calibration-tokens must be positive" : "--calibration-window must be positive");
+    return std::nullopt;
+  }
+  if (calibrationPath.empty())
+    return profilePath.getValue();
+  sinter::CalibrationOptions copts;
+  copts.dataPath = calibrationPath;
+  copts.maxTokens = calibrationTokens;
+  copts.window = calibrationWindow;
+  std::string error;
+  auto profile = sinter::calibrate(module, copts, error);
+  if (!profile) {
+    die(error);
+    return std::nullopt;
+  }
+  std::string path = saveProfilePath;
+  if (path.empty()) {
+    if (auto ec = llvm::sys::fs::createTemporaryFile("sinter-profile", "json", tmpProfile)) {
+      die("cannot create a temporary file: " + ec.message());
+      return std::nullopt;
+    }
+    path = tmpProfile.str().str();
+  }
+  if (!sinter::writeProfile(*profile, path, error)) {
+    die(error);
+    return std::nullopt;
+  }
+  return path;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -138,6 +247,7 @@ int main(int argc, char **argv) {
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registry.insert<sinter::nn::NNDialect>();
+  sinter::registerCompressionPasses();
   MLIRContext ctx(registry);
   ctx.loadAllAvailableDialects();
   ScopedDiagnosticHandler handler(&ctx, [](Diagnostic &d) {
@@ -150,6 +260,30 @@ int main(int argc, char **argv) {
     return 1;
   auto counts = opCounts(*module);
   int64_t weights = weightBytes(*module);
+
+  // Calibration and compression, on the nn module.
+  llvm::SmallString<256> tmpProfile;
+  auto profile = prepareProfile(*module, tmpProfile);
+  if (!profile)
+    return 1;
+  llvm::FileRemover profileRemover(tmpProfile);
+  if (!compressSpecs.empty()) {
+    PassManager pm(&ctx);
+    for (const std::string &spec : compressSpecs) {
+      std::string error, text = compressionPass(spec, *profile, error);
+      std::string parseErrors;
+      llvm::raw_string_ostream errs(parseErrors);
+      if (text.empty())
+        return die(error);
+      if (failed(parsePassPipeline(text, pm, errs)))
+        return die("--compress=" + spec + ": " + llvm::StringRef(parseErrors).trim());
+    }
+    if (failed(pm.run(*module)))
+      return die("compression failed");
+  }
+  int64_t compressedWeights = weightBytes(*module);
+  ArrayAttr compression = (*module)->getAttrOfType<ArrayAttr>(sinter::kCompressionReportAttr);
+  (*module)->removeAttr(sinter::kCompressionReportAttr);
 
   // Describe the ABI at the tensor level, after run-time checks are added.
   Stage stop = ext == ".mlir" ? emit : Stage::LLVM;
@@ -205,6 +339,9 @@ int main(int argc, char **argv) {
     report["opt_level"] = optLevel.getValue();
     report["compile_seconds"] = seconds;
     report["weight_bytes"] = weights;
+    report["weight_bytes_compiled"] = compressedWeights;
+    if (compression)
+      report["compression"] = toJson(compression);
     report["ops"] = counts;
     for (const auto *list : {&abi->inputs, &abi->outputs})
       for (const auto &t : *list)
