@@ -341,8 +341,9 @@ def NN_FFNOutlierCorrectionOp : NN_Op<"ffn_outlier_correction", [Pure]> {
     x·W_f + b_f, in which every neuron i's activation σ was replaced by
     a_i·z + c_i. For each of the K neurons kept exactly, a low-bit copy of
     its up-projection predicts z_i ≈ b_u,i + s_i · Σ_j q_ij x_j (q_ij the
-    odd level 2k − (2^bits − 1) of code k, packed little-endian
-    `8 / bits` codes per byte along `predictor`'s rows). Where that
+    odd level 2k − (2^bits − 1) of code k; each `predictor` row holds
+    `bits` bit planes of ceil(d/8) bytes, bit t of byte B of plane p being
+    bit p of input 8B + t's code). Where that
     estimate leaves [lower_i, upper_i], the exact z_i = x·up_weight_i +
     up_bias_i is computed and `down_weight_i` · (σ(z_i) − a_i z_i − c_i)
     is added to the row. The result is `linear` with those corrections.

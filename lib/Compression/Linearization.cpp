@@ -52,7 +52,8 @@ float quantizePredictorRow(const float *w, int64_t n, int64_t stride, int bits, 
   double maxAbs = 0;
   for (int64_t i = 0; i < n; ++i)
     maxAbs = std::max(maxAbs, (double)std::abs(w[i * stride]));
-  std::fill(codes, codes + (n * bits + 7) / 8, 0);
+  int64_t planeBytes = (n + 7) / 8;
+  std::fill(codes, codes + predictorRowBytes(n, bits), 0);
   if (maxAbs == 0)
     return 0.0f;
   auto codeOf = [&](double v, double scale) {
@@ -72,8 +73,9 @@ float quantizePredictorRow(const float *w, int64_t n, int64_t stride, int bits, 
   }
   float scale = (float)bestScale;
   for (int64_t i = 0; i < n; ++i) {
-    int bit = i * bits;
-    codes[bit / 8] |= (uint8_t)(codeOf(w[i * stride], scale) << (bit % 8));
+    int code = codeOf(w[i * stride], scale);
+    for (int p = 0; p < bits; ++p)
+      codes[p * planeBytes + i / 8] |= (uint8_t)(((code >> p) & 1) << (i % 8));
   }
   return scale;
 }

@@ -71,8 +71,8 @@ struct LinearizeFFNPass : impl::LinearizeFFNBase<LinearizeFFNPass> {
       return fail(module, "coverage must be in (0, 1], got " + std::to_string(coverage));
     if (!(exactFraction >= 0 && exactFraction <= 1))
       return fail(module, "exact must be in [0, 1], got " + std::to_string(exactFraction));
-    if (predictorBits != 1 && predictorBits != 2 && predictorBits != 4 && predictorBits != 8)
-      return fail(module, "predictor-bits must be 1, 2, 4 or 8, got " + std::to_string(predictorBits));
+    if (predictorBits < 1 || predictorBits > 8)
+      return fail(module, "predictor-bits must be 1..8, got " + std::to_string(predictorBits));
     if (profilePath.empty())
       return fail(module, "needs a calibration profile (profile=FILE; sinter-compile --calibration)");
     std::string error;
@@ -158,7 +158,7 @@ struct LinearizeFFNPass : impl::LinearizeFFNBase<LinearizeFFNPass> {
     auto outType = cast<RankedTensorType>(block.output.getType());
     Value linear = MatMulOp::create(b, loc, outType, block.input, constant({d, dOut}, wf32, ".folded_weight"));
     linear = AddOp::create(b, loc, outType, linear, constant({dOut}, bf32, ".folded_bias"));
-    int64_t rowBytes = (d * predictorBits + 7) / 8, kept = exact.size();
+    int64_t rowBytes = predictorRowBytes(d, predictorBits), kept = exact.size();
     if (kept > 0)
       linear = buildCorrection(b, loc, block, *weights, fits, exact, linear, constant);
     Operation *deadRoot = block.output.getDefiningOp();
@@ -199,7 +199,7 @@ struct LinearizeFFNPass : impl::LinearizeFFNBase<LinearizeFFNPass> {
                         const std::vector<NeuronFit> &fits, const std::vector<int64_t> &exact, Value linear,
                         ConstantFn constant) {
     const int64_t d = block.dIn, h = block.hidden, dOut = block.dOut, kept = exact.size();
-    int64_t rowBytes = (d * predictorBits + 7) / 8;
+    int64_t rowBytes = predictorRowBytes(d, predictorBits);
     std::vector<uint8_t> codes(kept * rowBytes);
     std::vector<float> scale(kept), lower(kept), upper(kept), slope(kept), intercept(kept), bu(kept);
     std::vector<float> up(kept * d), down(kept * dOut);

@@ -9,7 +9,7 @@ float erff(float x);
 typedef struct ffn_correction {
   const float *x, *linear;
   float *out;
-  int64_t d, d_out, kept, row_bytes, bits, gelu;
+  int64_t d, d_out, kept, bits, gelu;
   const uint8_t *codes;
   const float *scale, *lower, *upper, *up, *up_bias, *slope, *intercept, *down;
 } ffn_correction;
@@ -20,36 +20,91 @@ static float activation(float z, int64_t gelu) {
   return z > 0.0f ? z : 0.0f;
 }
 
-/* Σ_j level(code_j)·x_j over one packed predictor row. */
-static float predict(const uint8_t *codes, const float *x, int64_t d, int64_t bits) {
-  int per_byte = (int)(8 / bits), mask = (1 << bits) - 1;
-  float acc = 0.0f;
-  for (int64_t j = 0; j < d; ++j) {
-    int code = (codes[j / per_byte] >> ((j % per_byte) * bits)) & mask;
-    acc += (float)(2 * code - mask) * x[j];
+/* Eight floats: clang lowers these to whatever vectors the target has, so
+ * the loops below need no FP reassociation from the optimizer. */
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+
+/* (The runtime is freestanding: plain memcpy would be a call.) */
+static v8f load8(const float *p) {
+  v8f v;
+  __builtin_memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+static void store8(float *p, v8f v) { __builtin_memcpy(p, &v, sizeof(v)); }
+
+/* out += a · w over n elements. */
+static void axpy(float *out, float a, const float *w, int64_t n) {
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    store8(out + j, load8(out + j) + a * load8(w + j));
+  for (; j < n; ++j)
+    out[j] += a * w[j];
+}
+
+static float sum8(v8f v) {
+  return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+}
+
+/* x · w over d elements (8 lanes, then a tail). */
+static float dot(const float *w, const float *x, int64_t d) {
+  v8f a0 = {0}, a1 = {0};
+  int64_t j = 0;
+  for (; j + 16 <= d; j += 16) {
+    a0 += load8(w + j) * load8(x + j);
+    a1 += load8(w + j + 8) * load8(x + j + 8);
   }
+  for (; j + 8 <= d; j += 8)
+    a0 += load8(w + j) * load8(x + j);
+  float acc = sum8(a0 + a1);
+  for (; j < d; ++j)
+    acc += w[j] * x[j];
   return acc;
+}
+
+/* Σ_j (2·code_j − (2^bits − 1))·x_j for one predictor row of bit planes
+ * (bit t of byte B of plane p is bit p of code 8B + t):
+ * 2·Σ_p 2^p·(Σ_j over plane p's set bits of x_j) − (2^bits − 1)·Σ_j x_j.
+ * One pass over x; each plane's bits become 0/1 lanes that scale x. */
+static float predict(const uint8_t *row, const float *x, float x_sum, int64_t d, int64_t bits) {
+  const v8i lanes = {0, 1, 2, 3, 4, 5, 6, 7};
+  int64_t plane_bytes = (d + 7) / 8, full = d / 8;
+  v8f acc = {0};
+  for (int64_t b = 0; b < full; ++b) {
+    v8f xv = load8(x + 8 * b);
+    v8i weight = {0};
+    for (int64_t p = 0; p < bits; ++p)
+      weight += (((v8i){0} + (int32_t)row[p * plane_bytes + b]) >> lanes & 1) << (int32_t)p;
+    acc += xv * __builtin_convertvector(weight, v8f);
+  }
+  float codes = sum8(acc);
+  for (int64_t j = 8 * full; j < d; ++j) {
+    int code = 0;
+    for (int64_t p = 0; p < bits; ++p)
+      code |= ((row[p * plane_bytes + j / 8] >> (j % 8)) & 1) << p;
+    codes += (float)code * x[j];
+  }
+  return 2.0f * codes - (float)((1 << bits) - 1) * x_sum;
 }
 
 static void correct_rows(void *ctx, int64_t begin, int64_t end) {
   const ffn_correction *c = (const ffn_correction *)ctx;
+  int64_t row_bytes = c->bits * ((c->d + 7) / 8);
   for (int64_t r = begin; r < end; ++r) {
     const float *x = c->x + r * c->d;
     float *out = c->out + r * c->d_out;
     memcpy(out, c->linear + r * c->d_out, (size_t)c->d_out * sizeof(float));
+    float x_sum = 0.0f;
+    for (int64_t j = 0; j < c->d; ++j)
+      x_sum += x[j];
     for (int64_t k = 0; k < c->kept; ++k) {
-      float estimate = c->up_bias[k] + c->scale[k] * predict(c->codes + k * c->row_bytes, x, c->d, c->bits);
+      float estimate = c->up_bias[k] + c->scale[k] * predict(c->codes + k * row_bytes, x, x_sum, c->d, c->bits);
       if (estimate >= c->lower[k] && estimate <= c->upper[k])
         continue;
-      const float *up = c->up + k * c->d;
-      float z = 0.0f;
-      for (int64_t j = 0; j < c->d; ++j)
-        z += up[j] * x[j];
-      z += c->up_bias[k];
+      float z = dot(c->up + k * c->d, x, c->d) + c->up_bias[k];
       float delta = activation(z, c->gelu) - (c->slope[k] * z + c->intercept[k]);
-      const float *down = c->down + k * c->d_out;
-      for (int64_t j = 0; j < c->d_out; ++j)
-        out[j] += delta * down[j];
+      axpy(out, delta, c->down + k * c->d_out, c->d_out);
     }
   }
 }
@@ -58,10 +113,9 @@ void __sinter_ffn_correction(intptr_t x, intptr_t linear, intptr_t out, int64_t 
                              int64_t d_out, int64_t kept, intptr_t codes, intptr_t scale, intptr_t lower,
                              intptr_t upper, intptr_t up, intptr_t up_bias, intptr_t slope,
                              intptr_t intercept, intptr_t down, int64_t bits, int64_t gelu) {
-  ffn_correction c = {(const float *)x, (const float *)linear, (float *)out, d, d_out, kept,
-                      (d * bits + 7) / 8, bits, gelu, (const uint8_t *)codes, (const float *)scale,
-                      (const float *)lower, (const float *)upper, (const float *)up,
-                      (const float *)up_bias, (const float *)slope, (const float *)intercept,
-                      (const float *)down};
+  ffn_correction c = {(const float *)x, (const float *)linear, (float *)out, d, d_out, kept, bits, gelu,
+                      (const uint8_t *)codes, (const float *)scale, (const float *)lower,
+                      (const float *)upper, (const float *)up, (const float *)up_bias,
+                      (const float *)slope, (const float *)intercept, (const float *)down};
   __sinter_parallel_for(rows, 4, correct_rows, &c);
 }

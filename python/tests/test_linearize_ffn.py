@@ -57,7 +57,7 @@ def compile_linearized(tmp_path, path, spec):
 
 @pytest.mark.parametrize("act,kind,spec", [
     (torch.nn.GELU(), "gelu", "linearize-ffn:coverage=0.8,exact=0.25,predictor-bits=2"),
-    (torch.nn.ReLU(), "relu", "linearize-ffn:coverage=0.9,exact=0.5,predictor-bits=4"),
+    (torch.nn.ReLU(), "relu", "linearize-ffn:coverage=0.9,exact=0.5,predictor-bits=3"),
 ])
 def test_compiled_matches_numpy_reference(tmp_path, act, kind, spec):
     _, path = build(tmp_path, act)

@@ -27,9 +27,13 @@ NeuronFit fitNeuron(const float *quantiles, int64_t levels, double coverage, FFN
 /// The value of predictor code `k`: the odd level 2k − (2^bits − 1).
 inline int predictorLevel(int k, int bits) { return 2 * k - ((1 << bits) - 1); }
 
-/// Quantizes `n` weights (`w[i·stride]`) to `bits`-bit codes packed
-/// little-endian into `codes` ((n·bits + 7)/8 bytes); returns the scale,
-/// chosen from a grid to minimise the squared error.
+/// Bytes of one predictor row: `bits` bit planes of ceil(n/8) bytes each.
+inline int64_t predictorRowBytes(int64_t n, int bits) { return bits * ((n + 7) / 8); }
+
+/// Quantizes `n` weights (`w[i·stride]`) to `bits`-bit codes stored as bit
+/// planes in `codes` (predictorRowBytes bytes: bit t of byte B of plane p
+/// is bit p of weight 8B + t's code); returns the scale, chosen from a grid
+/// to minimise the squared error.
 float quantizePredictorRow(const float *w, int64_t n, int64_t stride, int bits, uint8_t *codes);
 
 } // namespace sinter

@@ -29,7 +29,7 @@ def LinearizeFFN : Pass<"sinter-linearize-ffn", "mlir::ModuleOp"> {
     Option<"exactFraction", "exact", "double", "0.1",
            "Fraction of each layer's neurons kept exactly for outlier correction, in [0, 1]">,
     Option<"predictorBits", "predictor-bits", "int64_t", "2",
-           "Bits per weight of the outlier predictor: 1, 2, 4 or 8">
+           "Bits per weight of the outlier predictor, 1..8">
   ];
   let dependentDialects = ["sinter::nn::NNDialect", "mlir::arith::ArithDialect"];
 }

@@ -118,8 +118,8 @@ LogicalResult FFNOutlierCorrectionOp::verify() {
     if (!x.isDynamicDim(i) && !linear.isDynamicDim(i) && x.getDimSize(i) != linear.getDimSize(i))
       return emitOpError("input and linear differ in dimension ") << i;
   int64_t bits = getPredictorBits();
-  if (bits != 1 && bits != 2 && bits != 4 && bits != 8)
-    return emitOpError("predictor_bits must be 1, 2, 4 or 8, got ") << bits;
+  if (bits < 1 || bits > 8)
+    return emitOpError("predictor_bits must be 1..8, got ") << bits;
   if (getActivation() != "gelu" && getActivation() != "relu")
     return emitOpError("activation must be \"gelu\" or \"relu\", got \"") << getActivation() << "\"";
   int64_t d = x.getDimSize(x.getRank() - 1), dOut = linear.getDimSize(linear.getRank() - 1);
@@ -132,7 +132,7 @@ LogicalResult FFNOutlierCorrectionOp::verify() {
     return emitOpError("up_weight must be [kept, ") << d << "], got " << up;
   if (down.getRank() != 2 || down.getDimSize(0) != kept || down.getDimSize(1) != dOut)
     return emitOpError("down_weight must be [") << kept << ", " << dOut << "], got " << down;
-  int64_t rowBytes = (d * bits + 7) / 8;
+  int64_t rowBytes = bits * ((d + 7) / 8); // bit planes
   if (pred.getRank() != 2 || pred.getDimSize(0) != kept || pred.getDimSize(1) != rowBytes)
     return emitOpError("predictor must be [") << kept << ", " << rowBytes << "] bytes, got " << pred;
   for (Value v : {getPredictorScale(), getLower(), getUpper(), getUpBias(), getSlope(), getIntercept()}) {

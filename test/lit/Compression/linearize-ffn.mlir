@@ -4,7 +4,7 @@
 // A 4 → 8 → 4 GELU FFN, GELU written as torch exports it. The two matmuls
 // become one 4×4 folded matmul; two of the eight neurons (exact=0.25) keep
 // exact rows for the predicted-outlier correction, with a 2-bit predictor
-// of one byte per row.
+// row of two bit planes, one byte each.
 // The report (a module attribute, printed first) summarises the layer.
 // CHECK: sinter.compression_report = [{activation = "gelu", bytes_after = {{[0-9]+}} : i64, bytes_before = 304 : i64, coverage = 5.000000e-01 : f64, exact_error_share = {{.*}}, exact_neurons = 2 : i64, expected_outlier_rate = 5.000000e-01 : f64, layer = "up0"
 // CHECK-LABEL: func @ffn
@@ -15,7 +15,7 @@
 // CHECK: %[[M:.*]] = nn.matmul %[[X]], %[[W]] : tensor<?x4xf32>, tensor<4x4xf32> -> tensor<?x4xf32>
 // CHECK: %[[L:.*]] = nn.add %[[M]], %{{.*}} : tensor<?x4xf32>, tensor<4xf32> -> tensor<?x4xf32>
 // CHECK: %[[C:.*]] = nn.ffn_outlier_correction %[[X]], %[[L]] predictor(%{{.*}}, %{{.*}}) range(%{{.*}}, %{{.*}}) exact(%{{.*}}, %{{.*}}, %{{.*}}) fit(%{{.*}}, %{{.*}}) {activation = "gelu", predictor_bits = 2 : i64}
-// CHECK-SAME: tensor<2x1xi8>
+// CHECK-SAME: tensor<2x2xi8>
 // CHECK-SAME: tensor<2x4xf32>
 // CHECK: return %[[C]]
 

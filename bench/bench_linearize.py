@@ -1,0 +1,124 @@
+"""FFN linearization (sinter-linearize-ffn) against Sinter's dense fp32, at
+the perf shapes of docs/performance.md (d 768, FFN 3072).
+
+Two models, each compiled dense and linearized from one calibration on KJV
+text: an FFN alone (embedding → Linear → GELU → Linear) and the 4-layer
+GPT-2-small-shaped stack of bench_dense.py. Each pair is timed with
+sinter-run --bench in alternating rounds (median of the rounds' medians)
+at decode (seq 1) and prefill (seq 128). Writes
+bench/results/linearize_cpu.json. Random weights: the speed does not depend
+on them, and the predicted-outlier rate is set by the coverage."""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+import numpy as np
+import torch
+from onnx import numpy_helper
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+from sinter import corpora, testmodels  # noqa: E402
+
+D, FF = 768, 3072
+
+
+class FFNOnly(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = torch.nn.Embedding(256, D)
+        self.up, self.down = torch.nn.Linear(D, FF), torch.nn.Linear(FF, D)
+
+    def forward(self, ids):
+        return self.down(torch.nn.functional.gelu(self.up(self.emb(ids))))
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--spec", default="linearize-ffn:coverage=0.9,exact=0.1,predictor-bits=2")
+    ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--iters", type=int, default=100, help="sinter-run --bench iterations per round")
+    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "bin"))
+    ap.add_argument("--work", default=os.path.join(ROOT, "build", "bench"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    return ap.parse_args()
+
+
+ARGS = parse_args()
+
+
+def sinter_compile(onnx_path, so, *flags):
+    cmd = [os.path.join(ARGS.bin, "sinter-compile"), onnx_path, "-o", so, *flags]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"{' '.join(cmd)}:\n{r.stderr}")
+
+
+def bench_ms(so, data_dir):
+    cmd = [os.path.join(ARGS.bin, "sinter-run"), so, data_dir, "--bench", str(ARGS.iters),
+           "--threads", str(ARGS.threads)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return float(out.strip().splitlines()[-1].split()[-1])
+
+
+def inputs(seq, name):
+    d = os.path.join(ARGS.work, f"lin_{name}_seq{seq}")
+    os.makedirs(d, exist_ok=True)
+    ids = np.frombuffer(corpora.split("kjv-heldout")[:seq], dtype=np.uint8).astype(np.int64)[None]
+    with open(os.path.join(d, "input_0.pb"), "wb") as f:
+        f.write(numpy_helper.from_array(ids, "input_ids").SerializeToString())
+    return d
+
+
+def compare(name, model):
+    onnx_path = os.path.join(ARGS.work, f"lin_{name}.onnx")
+    testmodels.export(model, onnx_path, ctx=128)
+    calib = os.path.join(ARGS.work, "lin_calibration.txt")
+    with open(calib, "wb") as f:
+        f.write(corpora.split("kjv-train")[:16384])
+    dense, lin = (os.path.join(ARGS.work, f"lin_{name}_{k}.so") for k in ("dense", "linearized"))
+    report = os.path.join(ARGS.work, f"lin_{name}_report.json")
+    sinter_compile(onnx_path, dense)
+    sinter_compile(onnx_path, lin, f"--calibration={calib}", "--calibration-tokens=4096",
+                   f"--compress={ARGS.spec}", f"--report={report}")
+    with open(report) as f:
+        layers = json.load(f)["compression"]
+    before = sum(layer["bytes_before"] for layer in layers)
+    after = sum(layer["bytes_after"] for layer in layers)
+    result = {"ffn_bytes_before": before, "ffn_bytes_after": after, "ffn_bytes_cut": 1 - after / before}
+    for phase, seq in (("decode", 1), ("prefill", 128)):
+        data = inputs(seq, name)
+        times = {"dense": [], "linearized": []}
+        for _ in range(ARGS.rounds):
+            for key, so in (("dense", dense), ("linearized", lin)):
+                times[key].append(bench_ms(so, data))
+        d_ms, l_ms = statistics.median(times["dense"]), statistics.median(times["linearized"])
+        result[phase] = {"seq": seq, "dense_ms": d_ms, "linearized_ms": l_ms, "speedup": d_ms / l_ms}
+    return result
+
+
+def main():
+    os.makedirs(ARGS.work, exist_ok=True)
+    os.makedirs(ARGS.out, exist_ok=True)
+    torch.manual_seed(0)
+    result = {"spec": ARGS.spec, "threads": ARGS.threads, "rounds": ARGS.rounds, "iters": ARGS.iters,
+              "ffn": compare("ffn", FFNOnly().eval()),
+              "gpt2_small_4l": compare("gpt2", testmodels.build("gpt2", seed=0, d=D, heads=12, layers=4, ctx=128))}
+    with open(os.path.join(ARGS.out, "linearize_cpu.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    print(f"{ARGS.spec}, {ARGS.threads} threads")
+    print(f"{'':22}{'dense ms':>10}{'linear ms':>11}{'speedup':>9}   FFN bytes cut")
+    for model in ("ffn", "gpt2_small_4l"):
+        r = result[model]
+        for phase in ("decode", "prefill"):
+            p = r[phase]
+            print(f"{model + ' ' + phase:22}{p['dense_ms']:10.3f}{p['linearized_ms']:11.3f}{p['speedup']:9.2f}"
+                  f"   {r['ffn_bytes_cut']:.1%}")
+
+
+if __name__ == "__main__":
+    main()
