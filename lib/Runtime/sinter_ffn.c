@@ -9,6 +9,7 @@ float erff(float x);
 typedef struct ffn_correction {
   const float *x, *linear;
   float *out;
+  const float *estimates; /* [rows][kept] predictor sums, or NULL: per row */
   int64_t d, d_out, kept, bits, gelu;
   const uint8_t *codes;
   const float *scale, *lower, *upper, *up, *up_bias, *slope, *intercept, *down;
@@ -96,10 +97,12 @@ static void correct_rows(void *ctx, int64_t begin, int64_t end) {
     float *out = c->out + r * c->d_out;
     memcpy(out, c->linear + r * c->d_out, (size_t)c->d_out * sizeof(float));
     float x_sum = 0.0f;
-    for (int64_t j = 0; j < c->d; ++j)
+    for (int64_t j = 0; !c->estimates && j < c->d; ++j)
       x_sum += x[j];
     for (int64_t k = 0; k < c->kept; ++k) {
-      float estimate = c->up_bias[k] + c->scale[k] * predict(c->codes + k * row_bytes, x, x_sum, c->d, c->bits);
+      float sum = c->estimates ? c->estimates[r * c->kept + k]
+                               : predict(c->codes + k * row_bytes, x, x_sum, c->d, c->bits);
+      float estimate = c->up_bias[k] + c->scale[k] * sum;
       if (estimate >= c->lower[k] && estimate <= c->upper[k])
         continue;
       float z = dot(c->up + k * c->d, x, c->d) + c->up_bias[k];
@@ -109,13 +112,48 @@ static void correct_rows(void *ctx, int64_t begin, int64_t end) {
   }
 }
 
+/* The predictor as a matrix of levels, [kept][d] floats (scales apart). */
+static float *unpack_predictor(const ffn_correction *c) {
+  float *levels = (float *)malloc((size_t)(c->kept * c->d) * sizeof(float));
+  if (!levels)
+    return 0;
+  int64_t plane_bytes = (c->d + 7) / 8, top = (1 << c->bits) - 1;
+  for (int64_t k = 0; k < c->kept; ++k) {
+    const uint8_t *row = c->codes + k * c->bits * plane_bytes;
+    for (int64_t j = 0; j < c->d; ++j) {
+      int code = 0;
+      for (int64_t p = 0; p < c->bits; ++p)
+        code |= ((row[p * plane_bytes + j / 8] >> (j % 8)) & 1) << p;
+      levels[k * c->d + j] = (float)(2 * code - top);
+    }
+  }
+  return levels;
+}
+
+/* From this many rows (prefill), the predictor runs as one GEMM against its
+ * unpacked levels instead of bit-plane sums per row. */
+#define GEMM_PREDICTOR_ROWS 8
+
 void __sinter_ffn_correction(intptr_t x, intptr_t linear, intptr_t out, int64_t rows, int64_t d,
                              int64_t d_out, int64_t kept, intptr_t codes, intptr_t scale, intptr_t lower,
                              intptr_t upper, intptr_t up, intptr_t up_bias, intptr_t slope,
                              intptr_t intercept, intptr_t down, int64_t bits, int64_t gelu) {
-  ffn_correction c = {(const float *)x, (const float *)linear, (float *)out, d, d_out, kept, bits, gelu,
+  ffn_correction c = {(const float *)x, (const float *)linear, (float *)out, 0, d, d_out, kept, bits, gelu,
                       (const uint8_t *)codes, (const float *)scale, (const float *)lower,
                       (const float *)upper, (const float *)up, (const float *)up_bias,
                       (const float *)slope, (const float *)intercept, (const float *)down};
+  float *levels = 0, *estimates = 0;
+  if (rows >= GEMM_PREDICTOR_ROWS && kept > 0) {
+    levels = unpack_predictor(&c);
+    estimates = levels ? (float *)malloc((size_t)(rows * kept) * sizeof(float)) : 0;
+    if (estimates) {
+      memset(estimates, 0, (size_t)(rows * kept) * sizeof(float));
+      /* estimates[r][k] += Σ_j x[r][j] · levels[k][j] */
+      __sinter_sgemm(1, rows, kept, d, x, 0, d, 1, (int64_t)levels, 0, 1, d, (int64_t)estimates, 0, kept, 1);
+      c.estimates = estimates;
+    }
+  }
   __sinter_parallel_for(rows, 4, correct_rows, &c);
+  free(estimates);
+  free(levels);
 }
