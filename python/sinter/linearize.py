@@ -123,3 +123,20 @@ class LinearizedFFN:
             outs[1] += np.where((out ^ near)[:, None], corr, 0.0)
             ambiguous |= near
         return outs[0], outs[1], ambiguous
+
+    def outlier_rates(self, x):
+        """On rows x: the fraction of (row, exact neuron) pairs the predictor
+        sends to the exact path, the fraction truly outside the range, the
+        predictor's recall of those, and the fraction of (row, neuron) pairs
+        of all neurons outside their ranges."""
+        x = x.astype(np.float64)
+        z = x @ self.wu.astype(np.float64) + self.bu
+        outside = (z < self.lower) | (z > self.upper)
+        if not self.exact:
+            return 0.0, 0.0, 1.0, float(outside.mean())
+        est = np.stack([self.bu[i] + np.float64(s) * (x @ lv) for i, (lv, s) in zip(self.exact, self.pred)], 1)
+        lo, hi = self.lower[self.exact], self.upper[self.exact]
+        predicted = (est < lo) | (est > hi)
+        true = outside[:, self.exact]
+        recall = float((predicted & true).sum() / max(true.sum(), 1))
+        return float(predicted.mean()), float(true.mean()), recall, float(outside.mean())

@@ -1,0 +1,95 @@
+// The arithmetic of sinter-linearize-ffn and its calibration profiles.
+#include "sinter/Compression/Linearization.h"
+#include "sinter/Compression/Profile.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <fstream>
+
+namespace {
+using namespace sinter;
+
+TEST(Linearization, ReluOnAPositiveRangeIsTheIdentity) {
+  std::vector<float> q = {0.5f, 1.0f, 2.0f, 3.0f, 4.0f};
+  NeuronFit fit = fitNeuron(q.data(), q.size(), 1.0, FFNActivation::Relu);
+  EXPECT_FLOAT_EQ(fit.lower, 0.5f);
+  EXPECT_FLOAT_EQ(fit.upper, 4.0f);
+  EXPECT_NEAR(fit.slope, 1.0f, 1e-6);
+  EXPECT_NEAR(fit.intercept, 0.0f, 1e-6);
+  EXPECT_EQ(fit.outsideError, 0.0);
+}
+
+TEST(Linearization, RangeIsTheNarrowestHoldingTheCoverage) {
+  // Steps of 4, 1, 1, 4: half the mass (two steps) is narrowest in the middle.
+  std::vector<float> q = {-5.0f, -1.0f, 0.0f, 1.0f, 5.0f};
+  NeuronFit fit = fitNeuron(q.data(), q.size(), 0.5, FFNActivation::Gelu);
+  EXPECT_FLOAT_EQ(fit.lower, -1.0f);
+  EXPECT_FLOAT_EQ(fit.upper, 1.0f);
+  // GELU on [-1, 1] is close to 0.5 z + 0.1: a positive slope and offset.
+  EXPECT_GT(fit.slope, 0.4f);
+  EXPECT_LT(fit.slope, 0.7f);
+  EXPECT_GT(fit.intercept, 0.0f);
+  EXPECT_GT(fit.outsideError, 0.0); // GELU bends away outside
+}
+
+TEST(Linearization, ConstantNeuronGetsAFlatLine) {
+  std::vector<float> q(11, 2.0f);
+  NeuronFit fit = fitNeuron(q.data(), q.size(), 0.9, FFNActivation::Relu);
+  EXPECT_EQ(fit.slope, 0.0f);
+  EXPECT_FLOAT_EQ(fit.intercept, 2.0f);
+}
+
+TEST(Linearization, PredictorRoundTripsWeightsOnItsLevels) {
+  // Weights that are exactly s·(odd level) come back exactly, as bit planes.
+  for (int bits : {1, 2, 3, 8}) {
+    int top = (1 << bits) - 1;
+    std::vector<float> w;
+    for (int i = 0; i < 21; ++i)
+      w.push_back(0.25f * predictorLevel(i % (top + 1), bits));
+    std::vector<uint8_t> codes(predictorRowBytes(w.size(), bits));
+    float scale = quantizePredictorRow(w.data(), w.size(), 1, bits, codes.data());
+    int64_t planeBytes = (w.size() + 7) / 8;
+    for (size_t i = 0; i < w.size(); ++i) {
+      int code = 0;
+      for (int p = 0; p < bits; ++p)
+        code |= ((codes[p * planeBytes + i / 8] >> (i % 8)) & 1) << p;
+      EXPECT_NEAR(scale * predictorLevel(code, bits), w[i], 1e-6) << "bits " << bits << " weight " << i;
+    }
+  }
+}
+
+TEST(Profile, RoundTripsAndRejectsBadFiles) {
+  Profile p;
+  p.source = "text.txt";
+  p.tokens = 3;
+  p.levels = 3;
+  std::vector<float> samples = {3, 1, 2};
+  LayerProfile layer{"up0", "gelu", 1, 3, {2.0f}, std::vector<float>(3)};
+  computeQuantiles(samples, 3, layer.quantiles.data());
+  EXPECT_EQ(layer.quantiles, (std::vector<float>{1, 2, 3}));
+  p.layers.push_back(layer);
+  std::string path = ::testing::TempDir() + "/profile_" + std::to_string(getpid()) + ".json", error;
+  ASSERT_TRUE(writeProfile(p, path, error)) << error;
+  auto back = readProfile(path, error);
+  ASSERT_TRUE(back) << error;
+  ASSERT_NE(back->find("up0"), nullptr);
+  EXPECT_EQ(back->find("up0")->quantiles, layer.quantiles);
+  EXPECT_EQ(back->find("nope"), nullptr);
+
+  auto rejects = [&](const std::string &text, const std::string &why) {
+    std::ofstream(path) << text;
+    EXPECT_FALSE(readProfile(path, error)) << text;
+    EXPECT_NE(error.find(why), std::string::npos) << error;
+  };
+  rejects("not json", "not JSON");
+  rejects(R"({"format":"other","version":1})", "not a Sinter profile");
+  rejects(R"({"format":"sinter-profile","version":2})", "version 2");
+  rejects(R"({"format":"sinter-profile","version":1,"source":"x","tokens":1,"levels":3,"layers":[{"name":"a","activation":"gelu","neurons":1,"samples":1,"mean":[0],"quantiles":[3,2,1]}]})",
+          "not ascending");
+  rejects(R"({"format":"sinter-profile","version":1,"source":"x"})", "malformed");
+  unlink(path.c_str());
+}
+
+} // namespace
