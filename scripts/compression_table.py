@@ -102,8 +102,9 @@ def measure(name, args):
               "dense_bits_per_byte": bits(dense, heldout, context), "points": []}
     for cov in map(float, args.coverages.split(",")):
         for exact in map(float, args.exacts.split(",")):
-            so, report = os.path.join(work, "lin.so"), os.path.join(work, "report.json")
+            # One file per point: a path already loaded would be dlopen'ed again as is.
             spec = f"coverage={cov},exact={exact}"
+            so, report = os.path.join(work, f"lin_{cov}_{exact}.so"), os.path.join(work, "report.json")
             compile_so(onnx_path, so, f"--profile={profile}", f"--compress=linearize-ffn:{spec}", f"--report={report}")
             layers = json.load(open(report))["compression"]
             before, after = sum(x["bytes_before"] for x in layers), sum(x["bytes_after"] for x in layers)

@@ -7,11 +7,13 @@
 #include "sinter/runtime/sinter.h"
 
 #include "mlir/Pass/PassManager.h"
+#include "onnx/onnx_pb.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cstring>
 #include <dlfcn.h>
 
 using namespace mlir;
@@ -116,33 +118,76 @@ LayerProfile summarise(const LayerSamples &s, int64_t levels) {
   return p;
 }
 
-/// Runs the library on the text and collects each layer's samples.
-LogicalResult runCalibration(const sinter_model *model, llvm::StringRef text, const CalibrationOptions &opts,
+/// Calibration sequences: `rows` of `length` token ids, row-major.
+struct Sequences {
+  std::vector<int64_t> ids;
+  int64_t rows = 0, length = 0;
+};
+
+/// Text: each byte a token, cut into windows of `window` tokens.
+std::optional<Sequences> textSequences(llvm::StringRef text, int64_t window, int64_t maxTokens,
+                                       const std::string &path, std::string &error) {
+  Sequences s;
+  s.length = window;
+  s.rows = std::min<int64_t>(maxTokens, text.size()) / window;
+  if (s.rows == 0) {
+    error = "--calibration: '" + path + "' holds fewer than " + std::to_string(window) + " bytes";
+    return std::nullopt;
+  }
+  s.ids.resize(s.rows * window);
+  for (int64_t i = 0; i < s.rows * window; ++i)
+    s.ids[i] = (unsigned char)text[i];
+  return s;
+}
+
+/// A serialized ONNX TensorProto of int64 token ids, [sequences, length]
+/// (or one sequence, [length]); whole sequences up to `maxTokens`.
+std::optional<Sequences> tensorSequences(llvm::StringRef bytes, int64_t maxTokens, const std::string &path,
+                                         std::string &error) {
+  onnx::TensorProto t;
+  auto bad = [&](const std::string &why) {
+    error = "--calibration: '" + path + "': " + why;
+    return std::nullopt;
+  };
+  if (!t.ParseFromArray(bytes.data(), (int)bytes.size()))
+    return bad("not a serialized ONNX TensorProto");
+  if (t.data_type() != onnx::TensorProto::INT64 || t.dims_size() < 1 || t.dims_size() > 2)
+    return bad("token ids must be an int64 tensor [sequences, length] or [length]");
+  Sequences s;
+  s.rows = t.dims_size() == 2 ? t.dims(0) : 1;
+  s.length = t.dims(t.dims_size() - 1);
+  if (s.rows <= 0 || s.length <= 0 || s.rows > ((int64_t)1 << 40) / s.length)
+    return bad("the tensor is empty or too large");
+  int64_t count = s.rows * s.length;
+  if (t.has_raw_data()) {
+    if ((int64_t)t.raw_data().size() != count * 8)
+      return bad("raw_data holds " + std::to_string(t.raw_data().size()) + " bytes, the shape needs " +
+                 std::to_string(count * 8));
+    s.ids.resize(count);
+    std::memcpy(s.ids.data(), t.raw_data().data(), count * 8);
+  } else {
+    if (t.int64_data_size() != count)
+      return bad("int64_data holds " + std::to_string(t.int64_data_size()) + " values, the shape needs " +
+                 std::to_string(count));
+    s.ids.assign(t.int64_data().begin(), t.int64_data().end());
+  }
+  s.rows = std::max<int64_t>(1, std::min(s.rows, maxTokens / s.length));
+  s.ids.resize(s.rows * s.length);
+  return s;
+}
+
+/// Runs the library on the sequences and collects each layer's samples.
+LogicalResult runCalibration(const sinter_model *model, const Sequences &seqs, const CalibrationOptions &opts,
                              std::vector<LayerSamples> &layers, int64_t &tokens, std::string &error) {
   const sinter_tensor_info &in = model->inputs[0];
-  if (model->num_inputs != 1 || in.dtype != SINTER_INT64 || in.rank != 2) {
-    error = "calibration: text calibration needs a model whose one input is int64 token ids "
-            "[batch, sequence]; input '" + std::string(in.name) + "' is not";
-    return failure();
-  }
-  int64_t window = in.dims[1] > 0 ? in.dims[1] : opts.window;
-  int64_t windows = std::min<int64_t>(opts.maxTokens, text.size()) / window;
-  if (windows == 0) {
-    error = "calibration: '" + opts.dataPath + "' holds fewer than " + std::to_string(window) + " bytes";
-    return failure();
-  }
-  std::vector<int64_t> ids;
+  int64_t window = seqs.length, windows = seqs.rows;
   std::vector<sinter_tensor> outputs(model->num_outputs);
   for (int64_t first = 0; first < windows;) {
     int64_t batch = in.dims[0] > 0 ? in.dims[0] : std::min(opts.batch, windows - first);
-    batch = std::min(batch, windows - first);
-    if (in.dims[0] > 0 && batch != in.dims[0])
-      break; // a static batch that the remaining text cannot fill
-    ids.assign(batch * window, 0);
-    for (int64_t i = 0; i < batch * window; ++i)
-      ids[i] = (unsigned char)text[first * window + i];
+    if (batch > windows - first)
+      break; // a static batch that the remaining sequences cannot fill
     sinter_tensor input{};
-    input.data = ids.data();
+    input.data = const_cast<int64_t *>(seqs.ids.data() + first * window);
     input.dtype = SINTER_INT64;
     input.rank = 2;
     input.shape[0] = batch;
@@ -169,17 +214,53 @@ LogicalResult runCalibration(const sinter_model *model, llvm::StringRef text, co
       llvm::errs() << "sinter-compile: calibrating: " << tokens << "/" << total << " tokens"
                    << (terminal && first < windows ? "\r" : "\n");
   }
+  if (tokens == 0) {
+    error = "calibration: the model's static batch of " + std::to_string(in.dims[0]) +
+            " is more than the calibration data's " + std::to_string(windows) + " sequences";
+    return failure();
+  }
+  return success();
+}
+
+/// Checks the model's one input against the sequences: int64 ids
+/// [batch, sequence], and a static sequence length must match.
+LogicalResult checkInput(const sinter_model *model, Sequences &seqs, bool fromText, const CalibrationOptions &opts,
+                         llvm::StringRef text, std::string &error) {
+  const sinter_tensor_info &in = model->inputs[0];
+  if (model->num_inputs != 1 || in.dtype != SINTER_INT64 || in.rank != 2) {
+    error = "calibration: the model must take one input of int64 token ids [batch, sequence]; input '" +
+            std::string(in.name) + "' is not";
+    return failure();
+  }
+  if (in.dims[1] > 0 && in.dims[1] != seqs.length) {
+    if (!fromText) {
+      error = "calibration: the model's input '" + std::string(in.name) + "' takes sequences of " +
+              std::to_string(in.dims[1]) + " tokens; '" + opts.dataPath + "' holds sequences of " +
+              std::to_string(seqs.length);
+      return failure();
+    }
+    auto again = textSequences(text, in.dims[1], opts.maxTokens, opts.dataPath, error);
+    if (!again)
+      return failure();
+    seqs = std::move(*again);
+  }
   return success();
 }
 
 } // namespace
 
 std::optional<Profile> calibrate(ModuleOp module, const CalibrationOptions &opts, std::string &error) {
-  auto text = llvm::MemoryBuffer::getFile(opts.dataPath);
-  if (!text) {
-    error = "--calibration: cannot read '" + opts.dataPath + "': " + text.getError().message();
+  auto file = llvm::MemoryBuffer::getFile(opts.dataPath);
+  if (!file) {
+    error = "--calibration: cannot read '" + opts.dataPath + "': " + file.getError().message();
     return std::nullopt;
   }
+  llvm::StringRef data = (*file)->getBuffer();
+  bool fromText = !llvm::StringRef(opts.dataPath).ends_with(".pb");
+  auto seqs = fromText ? textSequences(data, opts.window, opts.maxTokens, opts.dataPath, error)
+                       : tensorSequences(data, opts.maxTokens, opts.dataPath, error);
+  if (!seqs)
+    return std::nullopt;
   OwningOpRef<ModuleOp> copy = module.clone();
   auto blocks = exposePreActivations(*copy, error);
   if (failed(blocks))
@@ -207,7 +288,8 @@ std::optional<Profile> calibrate(ModuleOp module, const CalibrationOptions &opts
   Profile profile;
   profile.source = opts.dataPath;
   bool ok = model && layers.size() == blocks->size() &&
-            succeeded(runCalibration(model, (*text)->getBuffer(), opts, layers, profile.tokens, error));
+            succeeded(checkInput(model, *seqs, fromText, opts, data, error)) &&
+            succeeded(runCalibration(model, *seqs, opts, layers, profile.tokens, error));
   dlclose(handle);
   if (!ok) {
     if (error.empty())

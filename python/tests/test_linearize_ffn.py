@@ -112,3 +112,25 @@ def test_compress_needs_calibration_and_a_known_method(tmp_path):
         sinter.compile(path, tmp_path / "x.so", calibration=tmp_path / "missing.txt", compress="linearize-ffn")
     with pytest.raises(RuntimeError, match="'coverage' is not key=value"):
         sinter.compile(path, tmp_path / "x.so", calibration=tmp_path / "calib.txt", compress="linearize-ffn:coverage")
+
+
+def test_calibration_from_a_token_tensor_matches_text(tmp_path):
+    _, path = build(tmp_path, torch.nn.GELU())
+    text = (tmp_path / "calib.txt").read_bytes()[:1024]
+    (tmp_path / "calib.txt").write_bytes(text)
+    ids = np.frombuffer(text, dtype=np.uint8).astype(np.int64).reshape(-1, CTX)
+    (tmp_path / "calib.pb").write_bytes(numpy_helper.from_array(ids).SerializeToString())
+    profiles = []
+    for source in ("calib.txt", "calib.pb"):
+        profile = tmp_path / (source + ".json")
+        sinter.compile(path, tmp_path / "d.so", calibration=tmp_path / source, calibration_window=CTX,
+                       save_profile=profile)
+        profiles.append(json.loads(profile.read_text()))
+    assert profiles[0]["tokens"] == profiles[1]["tokens"] == len(text)
+    np.testing.assert_array_equal(profiles[0]["layers"][0]["quantiles"], profiles[1]["layers"][0]["quantiles"])
+    (tmp_path / "bad.pb").write_bytes(numpy_helper.from_array(ids.astype(np.float32)).SerializeToString())
+    with pytest.raises(RuntimeError, match="token ids must be an int64 tensor"):
+        sinter.compile(path, tmp_path / "d.so", calibration=tmp_path / "bad.pb", save_profile=tmp_path / "p.json")
+    (tmp_path / "junk.pb").write_bytes(b"\xff" * 10)
+    with pytest.raises(RuntimeError, match="not a serialized ONNX TensorProto"):
+        sinter.compile(path, tmp_path / "d.so", calibration=tmp_path / "junk.pb", save_profile=tmp_path / "p.json")

@@ -11,7 +11,7 @@
 namespace sinter {
 
 struct CalibrationOptions {
-  std::string dataPath;     // text: each byte is a token id
+  std::string dataPath;     // text (each byte a token id) or a .pb TensorProto of int64 ids
   int64_t window = 128;     // tokens per sequence (at most the model's context)
   int64_t maxTokens = 8192; // tokens to run, from the start of the text
   int64_t batch = 8;        // sequences per run
@@ -20,8 +20,9 @@ struct CalibrationOptions {
 
 /// Compiles a copy of `module` (nn level, not modified) whose entry also
 /// returns every FFN pre-activation, runs it on the calibration text as
-/// windows of token ids, and summarises each FFN neuron. The model must
-/// take one int64 input [batch, sequence].
+/// windows of token ids (text bytes, or the rows of an int64 TensorProto
+/// [sequences, length] in a .pb file), and summarises each FFN neuron. The
+/// model must take one int64 input [batch, sequence].
 std::optional<Profile> calibrate(mlir::ModuleOp module, const CalibrationOptions &opts,
                                  std::string &error);
 
