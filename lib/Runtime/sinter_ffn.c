@@ -89,27 +89,67 @@ static float predict(const uint8_t *row, const float *x, float x_sum, int64_t d,
   return 2.0f * codes - (float)((1 << bits) - 1) * x_sum;
 }
 
+/* Adds the corrections of neurons [k_begin, k_end) of row r to acc. */
+static void correct_neurons(const ffn_correction *c, int64_t r, int64_t k_begin, int64_t k_end, float *acc) {
+  int64_t row_bytes = c->bits * ((c->d + 7) / 8);
+  const float *x = c->x + r * c->d;
+  float x_sum = 0.0f;
+  for (int64_t j = 0; !c->estimates && j < c->d; ++j)
+    x_sum += x[j];
+  for (int64_t k = k_begin; k < k_end; ++k) {
+    float sum = c->estimates ? c->estimates[r * c->kept + k]
+                             : predict(c->codes + k * row_bytes, x, x_sum, c->d, c->bits);
+    float estimate = c->up_bias[k] + c->scale[k] * sum;
+    if (estimate >= c->lower[k] && estimate <= c->upper[k])
+      continue;
+    float z = dot(c->up + k * c->d, x, c->d) + c->up_bias[k];
+    float delta = activation(z, c->gelu) - (c->slope[k] * z + c->intercept[k]);
+    axpy(acc, delta, c->down + k * c->d_out, c->d_out);
+  }
+}
+
 static void correct_rows(void *ctx, int64_t begin, int64_t end) {
   const ffn_correction *c = (const ffn_correction *)ctx;
-  int64_t row_bytes = c->bits * ((c->d + 7) / 8);
   for (int64_t r = begin; r < end; ++r) {
-    const float *x = c->x + r * c->d;
     float *out = c->out + r * c->d_out;
     memcpy(out, c->linear + r * c->d_out, (size_t)c->d_out * sizeof(float));
-    float x_sum = 0.0f;
-    for (int64_t j = 0; !c->estimates && j < c->d; ++j)
-      x_sum += x[j];
-    for (int64_t k = 0; k < c->kept; ++k) {
-      float sum = c->estimates ? c->estimates[r * c->kept + k]
-                               : predict(c->codes + k * row_bytes, x, x_sum, c->d, c->bits);
-      float estimate = c->up_bias[k] + c->scale[k] * sum;
-      if (estimate >= c->lower[k] && estimate <= c->upper[k])
-        continue;
-      float z = dot(c->up + k * c->d, x, c->d) + c->up_bias[k];
-      float delta = activation(z, c->gelu) - (c->slope[k] * z + c->intercept[k]);
-      axpy(out, delta, c->down + k * c->d_out, c->d_out);
-    }
+    correct_neurons(c, r, 0, c->kept, out);
   }
+}
+
+/* One token (decode): the neurons split into a fixed number of chunks, each
+ * summing into its own slice of `partial`, so that the threads share the
+ * work and the result does not depend on how many there are. */
+#define NEURON_CHUNKS 8
+
+typedef struct neuron_chunks {
+  const ffn_correction *c;
+  float *partial; /* [NEURON_CHUNKS][d_out], zeroed */
+} neuron_chunks;
+
+static void correct_chunks(void *ctx, int64_t begin, int64_t end) {
+  const neuron_chunks *n = (const neuron_chunks *)ctx;
+  int64_t per = (n->c->kept + NEURON_CHUNKS - 1) / NEURON_CHUNKS;
+  for (int64_t i = begin; i < end; ++i) {
+    int64_t k0 = i * per, k1 = k0 + per < n->c->kept ? k0 + per : n->c->kept;
+    if (k0 < k1)
+      correct_neurons(n->c, 0, k0, k1, n->partial + i * n->c->d_out);
+  }
+}
+
+/* Returns 0 when the scratch cannot be had (the caller goes serial). */
+static int correct_one_row(const ffn_correction *c) {
+  float *partial = (float *)malloc((size_t)(NEURON_CHUNKS * c->d_out) * sizeof(float));
+  if (!partial)
+    return 0;
+  memset(partial, 0, (size_t)(NEURON_CHUNKS * c->d_out) * sizeof(float));
+  neuron_chunks n = {c, partial};
+  __sinter_parallel_for(NEURON_CHUNKS, 1, correct_chunks, &n);
+  memcpy(c->out, c->linear, (size_t)c->d_out * sizeof(float));
+  for (int64_t i = 0; i < NEURON_CHUNKS; ++i)
+    axpy(c->out, 1.0f, partial + i * c->d_out, c->d_out);
+  free(partial);
+  return 1;
 }
 
 /* The predictor as a matrix of levels, [kept][d] floats (scales apart). */
@@ -153,7 +193,8 @@ void __sinter_ffn_correction(intptr_t x, intptr_t linear, intptr_t out, int64_t 
       c.estimates = estimates;
     }
   }
-  __sinter_parallel_for(rows, 4, correct_rows, &c);
+  if (rows != 1 || !correct_one_row(&c))
+    __sinter_parallel_for(rows, 4, correct_rows, &c);
   free(estimates);
   free(levels);
 }

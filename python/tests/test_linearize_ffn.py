@@ -72,9 +72,10 @@ def test_compiled_matches_numpy_reference(tmp_path, act, kind, spec):
     assert entry["exact_neurons"] == len(ref.exact) > 0
     assert entry["neurons"] == H and entry["bytes_after"] < entry["bytes_before"]
 
-    # 128 rows take the kernel's GEMM predictor, 3 rows its per-row one.
+    # 128 rows take the kernel's GEMM predictor, 3 rows its per-row one, and
+    # single tokens its split over neuron chunks.
     text = np.frombuffer(corpora.split("kjv-heldout")[:4 * CTX], dtype=np.uint8).astype(np.int64)
-    for ids in (text.reshape(4, CTX), text[:3].reshape(1, 3)):
+    for ids in [text.reshape(4, CTX), text[:3].reshape(1, 3)] + [text[i:i + 1].reshape(1, 1) for i in range(0, 64, 4)]:
         got = compiled(ids).reshape(-1, D).astype(np.float64)
         want, _, ambiguous = ref(emb[ids.ravel()])
         assert ambiguous.mean() < 0.05
