@@ -7,7 +7,7 @@ JOBS ?= 2
 LLVM_DIR ?= /usr/lib/llvm-22
 export CCACHE_DIR ?= $(CURDIR)/.cache/ccache
 
-.PHONY: all setup configure build demo check bench clean kjv-gpt kjv-opt kjv-llama model-table
+.PHONY: all setup configure build demo check bench bench-linearize compression-table clean kjv-gpt kjv-opt kjv-llama model-table
 
 all: build
 
@@ -36,6 +36,15 @@ check: build
 # (docs/performance.md); writes bench/results/dense_cpu.{json,png}.
 bench: build
 	PYTHONPATH=python /usr/bin/python3 bench/bench_dense.py
+
+# FFN linearization against dense (docs/compression.md, speed section).
+bench-linearize: build
+	PYTHONPATH=python /usr/bin/python3 bench/bench_linearize.py --docs
+
+# Accuracy and size of FFN linearization on the reference models (about
+# 15 minutes; docs/compression.md, accuracy section).
+compression-table: build
+	PYTHONPATH=python /usr/bin/python3 scripts/compression_table.py
 
 # Retrain the reference models (fixed seeds and step counts; about 25
 # minutes each on 2 cores). See docs/models.md.

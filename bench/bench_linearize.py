@@ -22,6 +22,7 @@ from onnx import numpy_helper
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 from sinter import corpora, testmodels  # noqa: E402
+from sinter.docs import replace_section  # noqa: E402
 
 D, FF = 768, 3072
 
@@ -45,6 +46,7 @@ def parse_args():
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "bin"))
     ap.add_argument("--work", default=os.path.join(ROOT, "build", "bench"))
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    ap.add_argument("--docs", action="store_true", help="also write the table into docs/compression.md")
     return ap.parse_args()
 
 
@@ -110,14 +112,19 @@ def main():
               "gpt2_small_4l": compare("gpt2", testmodels.build("gpt2", seed=0, d=D, heads=12, layers=4, ctx=128))}
     with open(os.path.join(ARGS.out, "linearize_cpu.json"), "w") as f:
         json.dump(result, f, indent=1)
-    print(f"{ARGS.spec}, {ARGS.threads} threads")
-    print(f"{'':22}{'dense ms':>10}{'linear ms':>11}{'speedup':>9}   FFN bytes cut")
+    lines = [f"{ARGS.spec}, {ARGS.threads} threads, median of {ARGS.rounds} alternating rounds of "
+             f"sinter-run --bench {ARGS.iters}",
+             f"{'':22}{'dense ms':>10}{'linear ms':>11}{'speedup':>9}   FFN bytes cut"]
     for model in ("ffn", "gpt2_small_4l"):
         r = result[model]
         for phase in ("decode", "prefill"):
             p = r[phase]
-            print(f"{model + ' ' + phase:22}{p['dense_ms']:10.3f}{p['linearized_ms']:11.3f}{p['speedup']:9.2f}"
-                  f"   {r['ffn_bytes_cut']:.1%}")
+            lines.append(f"{model + ' ' + phase:22}{p['dense_ms']:10.3f}{p['linearized_ms']:11.3f}"
+                         f"{p['speedup']:9.2f}   {r['ffn_bytes_cut']:.1%}")
+    text = "\n".join(lines)
+    print(text)
+    if ARGS.docs:
+        replace_section("compression.md", "linearize-bench", "```\n" + text + "\n```")
 
 
 if __name__ == "__main__":

@@ -24,9 +24,9 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 from sinter import corpora, eval as sinter_eval, linearize, testmodels  # noqa: E402
+from sinter.docs import replace_section  # noqa: E402
 from sinter.runtime import _tool  # noqa: E402
 
-BEGIN, END = "<!-- compression-table:begin -->", "<!-- compression-table:end -->"
 FFN = {"gpt2": ("fc", "out", "gelu"), "opt": ("fc1", "fc2", "relu")}
 
 
@@ -176,11 +176,7 @@ def main():
     text = table(results)
     print(text)
     if not args.no_docs:
-        path = os.path.join(ROOT, "docs", "compression.md")
-        doc = open(path).read()
-        i, j = doc.index(BEGIN) + len(BEGIN), doc.index(END)
-        with open(path, "w") as f:
-            f.write(doc[:i] + "\n" + text + "\n" + doc[j:])
+        replace_section("compression.md", "compression-table", text)
 
 
 if __name__ == "__main__":

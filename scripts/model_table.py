@@ -19,10 +19,10 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 from sinter import compile as sinter_compile, corpora, eval as sinter_eval  # noqa: E402
+from sinter.docs import replace_section  # noqa: E402
 
 TEXTS = ["kjv-heldout", "fortunes"]
 BACKENDS = [("pytorch", "model.pt", 64), ("onnxruntime", "model.onnx", 1024), ("sinter", "model.so", 64)]
-BEGIN, END = "<!-- model-table:begin -->", "<!-- model-table:end -->"
 
 
 def evaluate(name, limits):
@@ -66,11 +66,7 @@ def main():
     rows = [evaluate(m, {"fortunes": args.fortunes_bytes}) for m in args.models.split(",")]
     with open(os.path.join(ROOT, "docs", "models.json"), "w") as f:
         json.dump(rows, f, indent=1)
-    doc = os.path.join(ROOT, "docs", "models.md")
-    text = open(doc).read()
-    a, b = text.index(BEGIN) + len(BEGIN), text.index(END)
-    with open(doc, "w") as f:
-        f.write(text[:a] + "\n" + markdown(rows) + text[b:])
+    replace_section("models.md", "model-table", markdown(rows))
     print(markdown(rows))
 
 
