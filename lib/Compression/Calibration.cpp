@@ -23,6 +23,9 @@ namespace sinter {
 namespace {
 
 constexpr llvm::StringLiteral kProbePrefix = "sinter.probe.";
+constexpr llvm::StringLiteral kInputPrefix = "sinter.input.";
+/// FFN input rows kept per layer, for the passes to test predictors on.
+constexpr int64_t kInputRows = 256;
 
 /// Makes every FFN pre-activation an extra result of the entry function,
 /// named after its layer; returns the layers in result order.
@@ -49,10 +52,14 @@ FailureOr<SmallVector<FFNBlock>> exposePreActivations(ModuleOp module, std::stri
   SmallVector<DictionaryAttr> attrs;
   entry.getAllResultAttrs(attrs);
   Builder b(module.getContext());
+  auto expose = [&](Value v, llvm::StringRef prefix, const std::string &name) {
+    results.push_back(v);
+    types.push_back(v.getType());
+    attrs.push_back(b.getDictionaryAttr(b.getNamedAttr(kTensorNameAttr, b.getStringAttr(prefix + name))));
+  };
   for (const FFNBlock &block : blocks) {
-    results.push_back(block.preActivation);
-    types.push_back(block.preActivation.getType());
-    attrs.push_back(b.getDictionaryAttr(b.getNamedAttr(kTensorNameAttr, b.getStringAttr(kProbePrefix + block.name))));
+    expose(block.preActivation, kProbePrefix, block.name);
+    expose(block.input, kInputPrefix, block.name);
   }
   ret->setOperands(results);
   entry.setType(b.getFunctionType(entry.getArgumentTypes(), types));
@@ -95,8 +102,8 @@ LogicalResult buildLibrary(ModuleOp module, llvm::StringRef path, std::string &e
 /// The samples of one layer, appended run by run: [tokens][neurons].
 struct LayerSamples {
   const FFNBlock *block;
-  int output; // the model output holding it
-  std::vector<float> values;
+  int output, inputOutput; // the model outputs holding z and x
+  std::vector<float> values, inputs;
 };
 
 LayerProfile summarise(const LayerSamples &s, int64_t levels) {
@@ -105,6 +112,8 @@ LayerProfile summarise(const LayerSamples &s, int64_t levels) {
   p.activation = activationName(s.block->activation).str();
   p.neurons = s.block->hidden;
   p.samples = s.values.size() / p.neurons;
+  p.inputWidth = s.block->dIn;
+  p.inputs = s.inputs;
   p.mean.resize(p.neurons);
   p.quantiles.resize(p.neurons * levels);
   std::vector<float> column(p.samples);
@@ -202,6 +211,9 @@ LogicalResult runCalibration(const sinter_model *model, const Sequences &seqs, c
     for (LayerSamples &l : layers) {
       const float *data = static_cast<const float *>(outputs[l.output].data);
       l.values.insert(l.values.end(), data, data + batch * window * l.block->hidden);
+      const float *x = static_cast<const float *>(outputs[l.inputOutput].data);
+      int64_t rows = std::min(batch * window, kInputRows - (int64_t)l.inputs.size() / l.block->dIn);
+      l.inputs.insert(l.inputs.end(), x, x + rows * l.block->dIn);
     }
     for (auto &o : outputs)
       model->free_output(o.data);
@@ -281,10 +293,17 @@ std::optional<Profile> calibrate(ModuleOp module, const CalibrationOptions &opts
   auto getter = reinterpret_cast<const sinter_model *(*)()>(dlsym(handle, "sinter_calibration"));
   const sinter_model *model = getter ? getter() : nullptr;
   std::vector<LayerSamples> layers;
-  for (const FFNBlock &block : *blocks)
+  auto outputNamed = [&](const std::string &name) {
     for (int i = 0; model && i < model->num_outputs; ++i)
-      if (llvm::StringRef(model->outputs[i].name) == (kProbePrefix + block.name).str())
-        layers.push_back({&block, i, {}});
+      if (name == model->outputs[i].name)
+        return i;
+    return -1;
+  };
+  for (const FFNBlock &block : *blocks) {
+    int z = outputNamed((kProbePrefix + block.name).str()), x = outputNamed((kInputPrefix + block.name).str());
+    if (z >= 0 && x >= 0)
+      layers.push_back({&block, z, x, {}, {}});
+  }
   Profile profile;
   profile.source = opts.dataPath;
   bool ok = model && layers.size() == blocks->size() &&

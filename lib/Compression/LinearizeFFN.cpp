@@ -159,8 +159,9 @@ struct LinearizeFFNPass : impl::LinearizeFFNBase<LinearizeFFNPass> {
     Value linear = MatMulOp::create(b, loc, outType, block.input, constant({d, dOut}, wf32, ".folded_weight"));
     linear = AddOp::create(b, loc, outType, linear, constant({dOut}, bf32, ".folded_bias"));
     int64_t rowBytes = predictorRowBytes(d, predictorBits), kept = exact.size();
+    PredictorStats stats;
     if (kept > 0)
-      linear = buildCorrection(b, loc, block, *weights, fits, exact, linear, constant);
+      linear = buildCorrection(b, loc, block, *weights, fits, exact, linear, constant, layer, stats);
     Operation *deadRoot = block.output.getDefiningOp();
     block.output.replaceAllUsesWith(linear);
     eraseDeadChain(deadRoot);
@@ -188,6 +189,10 @@ struct LinearizeFFNPass : impl::LinearizeFFNBase<LinearizeFFNPass> {
         b.getNamedAttr("expected_outlier_rate", b.getF64FloatAttr(1.0 - std::llround(coverage * (levels - 1)) /
                                                                           (double)(levels - 1))),
         b.getNamedAttr("exact_error_share", b.getF64FloatAttr(total > 0 ? exactShare / total : 1.0)),
+        b.getNamedAttr("sample_rows", b.getI64IntegerAttr(stats.rows)),
+        b.getNamedAttr("predicted_outlier_rate", b.getF64FloatAttr(stats.predicted)),
+        b.getNamedAttr("exact_outlier_rate", b.getF64FloatAttr(stats.outside)),
+        b.getNamedAttr("predictor_recall", b.getF64FloatAttr(stats.recall)),
         b.getNamedAttr("bytes_before", b.getI64IntegerAttr(before)),
         b.getNamedAttr("bytes_after", b.getI64IntegerAttr(after)),
     });
@@ -197,7 +202,7 @@ struct LinearizeFFNPass : impl::LinearizeFFNBase<LinearizeFFNPass> {
   template <typename ConstantFn>
   Value buildCorrection(OpBuilder &b, Location loc, const FFNBlock &block, const FFNWeights &w,
                         const std::vector<NeuronFit> &fits, const std::vector<int64_t> &exact, Value linear,
-                        ConstantFn constant) {
+                        ConstantFn constant, const LayerProfile &layer, PredictorStats &stats) {
     const int64_t d = block.dIn, h = block.hidden, dOut = block.dOut, kept = exact.size();
     int64_t rowBytes = predictorRowBytes(d, predictorBits);
     std::vector<uint8_t> codes(kept * rowBytes);
@@ -213,6 +218,8 @@ struct LinearizeFFNPass : impl::LinearizeFFNBase<LinearizeFFNPass> {
         up[k * d + r] = w.wu[r * h + i];
       std::copy_n(&w.wd[i * dOut], dOut, &down[k * dOut]);
     }
+    if (layer.inputWidth == d)
+      stats = testPredictor(layer, codes, scale, lower, upper, up, bu);
     auto codeType = RankedTensorType::get({kept, rowBytes}, b.getI8Type());
     Value predictor = arith::ConstantOp::create(
         b, loc, makeElements(codeType, {reinterpret_cast<const char *>(codes.data()), codes.size()},
@@ -224,6 +231,36 @@ struct LinearizeFFNPass : impl::LinearizeFFNBase<LinearizeFFNPass> {
         constant({kept}, slope, ".slope"), constant({kept}, intercept, ".intercept"),
         constant({kept, dOut}, down, ".exact_down"), b.getStringAttr(activationName(block.activation)),
         b.getI64IntegerAttr(predictorBits));
+  }
+
+  /// The predictor on the profile's sample rows of the FFN input, in double.
+  PredictorStats testPredictor(const LayerProfile &layer, const std::vector<uint8_t> &codes,
+                               const std::vector<float> &scale, const std::vector<float> &lower,
+                               const std::vector<float> &upper, const std::vector<float> &up,
+                               const std::vector<float> &bu) {
+    const int64_t d = layer.inputWidth, kept = scale.size(), rows = layer.inputRows();
+    const int64_t rowBytes = predictorRowBytes(d, predictorBits);
+    int64_t predicted = 0, outside = 0, caught = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float *x = &layer.inputs[r * d];
+      for (int64_t k = 0; k < kept; ++k) {
+        double estimate = 0, z = bu[k];
+        for (int64_t j = 0; j < d; ++j) {
+          estimate += (double)predictorLevel(predictorCode(&codes[k * rowBytes], d, predictorBits, j), predictorBits) * x[j];
+          z += (double)up[k * d + j] * x[j];
+        }
+        estimate = bu[k] + scale[k] * estimate;
+        bool p = estimate < lower[k] || estimate > upper[k], o = z < lower[k] || z > upper[k];
+        predicted += p, outside += o, caught += p && o;
+      }
+    }
+    PredictorStats s;
+    s.rows = rows;
+    double pairs = std::max<double>(1, rows * kept);
+    s.predicted = predicted / pairs;
+    s.outside = outside / pairs;
+    s.recall = outside ? (double)caught / outside : 1.0;
+    return s;
   }
 
   /// Erases `op` and, recursively, the operand producers it leaves unused.

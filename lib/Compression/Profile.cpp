@@ -41,13 +41,15 @@ bool writeProfile(const Profile &profile, llvm::StringRef path, std::string &err
   j["tokens"] = profile.tokens;
   j["levels"] = profile.levels;
   j["layers"] = nlohmann::json::array();
-  for (const LayerProfile &l : profile.layers)
-    j["layers"].push_back({{"name", l.name},
-                           {"activation", l.activation},
-                           {"neurons", l.neurons},
-                           {"samples", l.samples},
-                           {"mean", l.mean},
-                           {"quantiles", l.quantiles}});
+  for (const LayerProfile &l : profile.layers) {
+    nlohmann::json layer = {{"name", l.name},         {"activation", l.activation}, {"neurons", l.neurons},
+                            {"samples", l.samples},   {"mean", l.mean},             {"quantiles", l.quantiles}};
+    if (l.inputWidth > 0) {
+      layer["input_width"] = l.inputWidth;
+      layer["inputs"] = l.inputs;
+    }
+    j["layers"].push_back(layer);
+  }
   std::ofstream out(path.str());
   if (!out) {
     error = "cannot write profile '" + path.str() + "'";
@@ -90,6 +92,12 @@ std::optional<Profile> readProfile(llvm::StringRef path, std::string &error) {
       layer.samples = l.at("samples").get<int64_t>();
       layer.mean = l.at("mean").get<std::vector<float>>();
       layer.quantiles = l.at("quantiles").get<std::vector<float>>();
+      if (l.contains("inputs")) {
+        layer.inputWidth = l.at("input_width").get<int64_t>();
+        layer.inputs = l.at("inputs").get<std::vector<float>>();
+        if (layer.inputWidth <= 0 || layer.inputs.size() % layer.inputWidth != 0)
+          return bad("layer '" + layer.name + "' has inputs that are not rows of input_width");
+      }
       if (layer.neurons <= 0 || (int64_t)layer.mean.size() != layer.neurons ||
           (int64_t)layer.quantiles.size() != layer.neurons * p.levels)
         return bad("layer '" + layer.name + "' has arrays of the wrong length");

@@ -27,6 +27,8 @@ def load_profile(path):
     for layer in p["layers"]:
         q = np.asarray(layer["quantiles"], dtype=np.float32).reshape(layer["neurons"], levels)
         layers[layer["name"]] = dict(layer, quantiles=q)
+        if "inputs" in layer:
+            layers[layer["name"]]["inputs"] = np.asarray(layer["inputs"], np.float32).reshape(-1, layer["input_width"])
     return levels, layers
 
 

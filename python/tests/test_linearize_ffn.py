@@ -71,6 +71,13 @@ def test_compiled_matches_numpy_reference(tmp_path, act, kind, spec):
     (entry,) = report["compression"]
     assert entry["exact_neurons"] == len(ref.exact) > 0
     assert entry["neurons"] == H and entry["bytes_after"] < entry["bytes_before"]
+    # The report's predictor figures, on the profile's sample inputs, are
+    # what the reference computes on them.
+    predicted, outside, recall, _ = ref.outlier_rates(layer["inputs"])
+    assert entry["sample_rows"] == len(layer["inputs"]) == 256
+    assert abs(entry["predicted_outlier_rate"] - predicted) < 0.005
+    assert abs(entry["exact_outlier_rate"] - outside) < 0.005
+    assert abs(entry["predictor_recall"] - recall) < 0.02
 
     # 128 rows take the kernel's GEMM predictor, 3 rows its per-row one, and
     # single tokens its split over neuron chunks.

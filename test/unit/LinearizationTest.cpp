@@ -69,6 +69,8 @@ TEST(Profile, RoundTripsAndRejectsBadFiles) {
   LayerProfile layer{"up0", "gelu", 1, 3, {2.0f}, std::vector<float>(3)};
   computeQuantiles(samples, 3, layer.quantiles.data());
   EXPECT_EQ(layer.quantiles, (std::vector<float>{1, 2, 3}));
+  layer.inputWidth = 2;
+  layer.inputs = {0.5f, -1.0f, 2.0f, 4.0f};
   p.layers.push_back(layer);
   std::string path = ::testing::TempDir() + "/profile_" + std::to_string(getpid()) + ".json", error;
   ASSERT_TRUE(writeProfile(p, path, error)) << error;
@@ -76,6 +78,8 @@ TEST(Profile, RoundTripsAndRejectsBadFiles) {
   ASSERT_TRUE(back) << error;
   ASSERT_NE(back->find("up0"), nullptr);
   EXPECT_EQ(back->find("up0")->quantiles, layer.quantiles);
+  EXPECT_EQ(back->find("up0")->inputs, layer.inputs);
+  EXPECT_EQ(back->find("up0")->inputRows(), 2);
   EXPECT_EQ(back->find("nope"), nullptr);
 
   auto rejects = [&](const std::string &text, const std::string &why) {
@@ -89,6 +93,8 @@ TEST(Profile, RoundTripsAndRejectsBadFiles) {
   rejects(R"({"format":"sinter-profile","version":1,"source":"x","tokens":1,"levels":3,"layers":[{"name":"a","activation":"gelu","neurons":1,"samples":1,"mean":[0],"quantiles":[3,2,1]}]})",
           "not ascending");
   rejects(R"({"format":"sinter-profile","version":1,"source":"x"})", "malformed");
+  rejects(R"({"format":"sinter-profile","version":1,"source":"x","tokens":1,"levels":3,"layers":[{"name":"a","activation":"gelu","neurons":1,"samples":1,"mean":[0],"quantiles":[1,2,3],"input_width":2,"inputs":[1,2,3]}]})",
+          "not rows of input_width");
   unlink(path.c_str());
 }
 

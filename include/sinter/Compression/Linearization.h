@@ -30,6 +30,23 @@ inline int predictorLevel(int k, int bits) { return 2 * k - ((1 << bits) - 1); }
 /// Bytes of one predictor row: `bits` bit planes of ceil(n/8) bytes each.
 inline int64_t predictorRowBytes(int64_t n, int bits) { return bits * ((n + 7) / 8); }
 
+/// The code of weight i in a predictor row of n weights.
+inline int predictorCode(const uint8_t *row, int64_t n, int bits, int64_t i) {
+  int64_t planeBytes = (n + 7) / 8;
+  int code = 0;
+  for (int p = 0; p < bits; ++p)
+    code |= ((row[p * planeBytes + i / 8] >> (i % 8)) & 1) << p;
+  return code;
+}
+
+/// How a predictor does on sample rows: the share of (row, neuron) pairs it
+/// sends to the exact path, the share truly outside the range, and the
+/// share of those it catches.
+struct PredictorStats {
+  int64_t rows = 0;
+  double predicted = 0, outside = 0, recall = 1;
+};
+
 /// Quantizes `n` weights (`w[i·stride]`) to `bits`-bit codes stored as bit
 /// planes in `codes` (predictorRowBytes bytes: bit t of byte B of plane p
 /// is bit p of weight 8B + t's code); returns the scale, chosen from a grid

@@ -22,6 +22,11 @@ struct LayerProfile {
   /// [neurons][levels]: quantile q of neuron n at level j/(levels-1), as
   /// numpy's default (linear) interpolation of the sorted samples gives it.
   std::vector<float> quantiles;
+  /// Optional: the first calibration rows of the FFN's input x,
+  /// [rows][inputWidth], on which passes can try what they build.
+  int64_t inputWidth = 0;
+  std::vector<float> inputs;
+  int64_t inputRows() const { return inputWidth ? (int64_t)inputs.size() / inputWidth : 0; }
 
   const float *neuronQuantiles(int64_t n, int64_t levels) const { return quantiles.data() + n * levels; }
 };
