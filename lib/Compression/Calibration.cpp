@@ -2,7 +2,7 @@
 
 #include "sinter/Compression/FFNBlocks.h"
 #include "sinter/Frontend/ONNXImporter.h"
-#include "sinter/Target/Pipeline.h"
+#include "sinter/Target/HostLibrary.h"
 #include "sinter/Transforms/Passes.h"
 #include "sinter/runtime/sinter.h"
 
@@ -14,7 +14,6 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstring>
-#include <dlfcn.h>
 
 using namespace mlir;
 
@@ -65,38 +64,6 @@ FailureOr<SmallVector<FFNBlock>> exposePreActivations(ModuleOp module, std::stri
   entry.setType(b.getFunctionType(entry.getArgumentTypes(), types));
   entry.setAllResultAttrs(attrs);
   return blocks;
-}
-
-/// Compiles the instrumented module into a shared library at `path`.
-LogicalResult buildLibrary(ModuleOp module, llvm::StringRef path, std::string &error) {
-  TargetOptions topts{"", "host", 3, "sinter_calibration"};
-  auto entry = module.lookupSymbol<func::FuncOp>(kEntryName);
-  entry->setAttr("llvm.emit_c_interface", UnitAttr::get(module.getContext()));
-  if (failed(lowerModule(module, Stage::NN, Stage::Linalg))) {
-    error = "calibration: lowering the instrumented model failed";
-    return failure();
-  }
-  auto abi = describeModel(module);
-  if (failed(abi) || failed(lowerModule(module, Stage::Linalg, Stage::LLVM, gemmPanelWidth(runtimeVariant(topts))))) {
-    error = "calibration: lowering the instrumented model failed";
-    return failure();
-  }
-  llvm::LLVMContext llvmCtx;
-  auto llvmModule = buildLLVMModule(module, *abi, topts, llvmCtx);
-  if (failed(llvmModule)) {
-    error = "calibration: building the instrumented model failed";
-    return failure();
-  }
-  llvm::SmallString<256> object;
-  if (auto ec = llvm::sys::fs::createTemporaryFile("sinter-calibration", "o", object)) {
-    error = "calibration: cannot create a temporary file: " + ec.message();
-    return failure();
-  }
-  llvm::FileRemover remover(object);
-  if (failed(writeObject(**llvmModule, topts, object, error)) ||
-      failed(linkSharedLibrary(object, path, topts, error)))
-    return failure();
-  return success();
 }
 
 /// The samples of one layer, appended run by run: [tokens][neurons].
@@ -283,18 +250,19 @@ std::optional<Profile> calibrate(ModuleOp module, const CalibrationOptions &opts
     return std::nullopt;
   }
   llvm::FileRemover remover(library);
-  if (failed(buildLibrary(*copy, library, error)))
-    return std::nullopt;
-  void *handle = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!handle) {
-    error = std::string("calibration: cannot load the instrumented model: ") + dlerror();
+  if (failed(buildHostLibrary(*copy, "sinter_calibration", library, error))) {
+    error = "calibration: building the instrumented model: " + error;
     return std::nullopt;
   }
-  auto getter = reinterpret_cast<const sinter_model *(*)()>(dlsym(handle, "sinter_calibration"));
-  const sinter_model *model = getter ? getter() : nullptr;
+  auto loaded = LoadedModel::load(library, "sinter_calibration", error);
+  if (!loaded) {
+    error = "calibration: " + error;
+    return std::nullopt;
+  }
+  const sinter_model *model = loaded->model();
   std::vector<LayerSamples> layers;
   auto outputNamed = [&](const std::string &name) {
-    for (int i = 0; model && i < model->num_outputs; ++i)
+    for (int i = 0; i < model->num_outputs; ++i)
       if (name == model->outputs[i].name)
         return i;
     return -1;
@@ -306,10 +274,8 @@ std::optional<Profile> calibrate(ModuleOp module, const CalibrationOptions &opts
   }
   Profile profile;
   profile.source = opts.dataPath;
-  bool ok = model && layers.size() == blocks->size() &&
-            succeeded(checkInput(model, *seqs, fromText, opts, data, error)) &&
+  bool ok = layers.size() == blocks->size() && succeeded(checkInput(model, *seqs, fromText, opts, data, error)) &&
             succeeded(runCalibration(model, *seqs, opts, layers, profile.tokens, error));
-  dlclose(handle);
   if (!ok) {
     if (error.empty())
       error = "calibration: the instrumented model does not expose its FFN pre-activations";

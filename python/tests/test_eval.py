@@ -52,3 +52,20 @@ def test_cli(model_files, capsys):
                              "--limit-bytes", "1000"]) == 0
     out = capsys.readouterr().out
     assert "bits_per_byte" in out and "999 bytes predicted" in out
+
+
+def test_compiler_measures_the_same_bits_per_byte(model_files, tmp_path):
+    # sinter-compile --eval-text follows sinter.eval's protocol, in C++.
+    text = tmp_path / "text.txt"
+    text.write_bytes(TEXT[:1000] + b"x")  # a last, shorter window too
+    report = tmp_path / "r.json"
+    sinter.compile(model_files[1], tmp_path / "m.so", eval_text=text, eval_context=CONTEXT, report=report)
+    import json
+    acc = json.loads(report.read_text())["accuracy"]
+    want, n = sinter_eval.bits_per_byte(sinter_eval._logits_fn(model_files[2], "sinter_model"),
+                                        text.read_bytes(), CONTEXT)
+    assert acc["bytes_predicted"] == n == 1000
+    assert abs(acc["bits_per_byte"] - want) < 1e-6
+    assert "uncompressed_bits_per_byte" not in acc  # nothing was compressed
+    with pytest.raises(RuntimeError, match="--eval-text needs -o FILE.so"):
+        sinter.compile(model_files[1], tmp_path / "m.o", eval_text=text)

@@ -118,6 +118,8 @@ def test_compress_needs_calibration_and_a_known_method(tmp_path):
         sinter.compile(path, tmp_path / "x.so", compress="prune", profile=tmp_path / "p.json")
     with pytest.raises(RuntimeError, match="cannot read '.*missing.txt'"):
         sinter.compile(path, tmp_path / "x.so", calibration=tmp_path / "missing.txt", compress="linearize-ffn")
+    with pytest.raises(RuntimeError, match="first output must be float logits"):
+        sinter.compile(path, tmp_path / "x.so", eval_text=tmp_path / "calib.txt")
     with pytest.raises(RuntimeError, match="'coverage' is not key=value"):
         sinter.compile(path, tmp_path / "x.so", calibration=tmp_path / "calib.txt", compress="linearize-ffn:coverage")
 

@@ -8,9 +8,11 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "sinter/Compression/Calibration.h"
+#include "sinter/Compression/Evaluation.h"
 #include "sinter/Compression/Passes.h"
 #include "sinter/Dialect/NN/NNDialect.h"
 #include "sinter/Frontend/ONNXImporter.h"
+#include "sinter/Target/HostLibrary.h"
 #include "sinter/Target/ObjectEmitter.h"
 #include "sinter/Target/Pipeline.h"
 
@@ -19,6 +21,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -62,6 +65,15 @@ static cl::opt<int64_t> calibrationWindow("calibration-window",
                                           cl::init(128), cl::cat(cat));
 static cl::opt<std::string> profilePath("profile", cl::desc("Calibration profile to use instead of calibrating"),
                                         cl::value_desc("file.json"), cl::init(""), cl::cat(cat));
+static cl::opt<std::string> evalTextPath(
+    "eval-text", cl::desc("Measure bits per byte of the compiled .so (and of the uncompressed model) on this text"),
+    cl::value_desc("file"), cl::init(""), cl::cat(cat));
+static cl::opt<int64_t> evalBytes("eval-bytes", cl::desc("Bytes of --eval-text to use, from its start (default 100000)"),
+                                  cl::init(100000), cl::cat(cat));
+static cl::opt<int64_t> evalContext("eval-context",
+                                    cl::desc("Window of --eval-text evaluation (default: the model's static sequence "
+                                             "length, else 128)"),
+                                    cl::init(0), cl::cat(cat));
 static cl::opt<std::string> saveProfilePath("save-profile", cl::desc("Write the calibration profile to this file"),
                                             cl::value_desc("file.json"), cl::init(""), cl::cat(cat));
 
@@ -168,6 +180,50 @@ std::string compressionPass(llvm::StringRef spec, llvm::StringRef profile, std::
   return text + "}";
 }
 
+/// Bits per byte of the library at `path` on the --eval-text.
+std::optional<sinter::BitsPerByte> evaluateLibrary(llvm::StringRef path, llvm::StringRef name, llvm::StringRef text,
+                                                   std::string &error) {
+  auto loaded = sinter::LoadedModel::load(path, name, error);
+  if (!loaded)
+    return std::nullopt;
+  int64_t seq = loaded->model()->num_inputs == 1 && loaded->model()->inputs[0].rank == 2
+                    ? loaded->model()->inputs[0].dims[1]
+                    : -1;
+  int64_t context = evalContext > 0 ? evalContext.getValue() : seq > 0 ? seq : 128;
+  return sinter::bitsPerByte(loaded->model(), text, context, error);
+}
+
+/// --eval-text: the compiled model's held-out bits per byte, and the
+/// uncompressed model's when `dense` (a copy taken before compression) is
+/// given; both into the report.
+bool evaluate(ModuleOp dense, nlohmann::json &accuracy) {
+  auto file = llvm::MemoryBuffer::getFile(evalTextPath);
+  if (!file)
+    return !die("--eval-text: cannot read '" + evalTextPath + "': " + file.getError().message());
+  llvm::StringRef text = (*file)->getBuffer().take_front(evalBytes);
+  std::string error;
+  auto compiled = evaluateLibrary(outputPath, modelName, text, error);
+  if (!compiled)
+    return !die("--eval-text: " + error);
+  accuracy = {{"text", evalTextPath.getValue()}, {"bytes_predicted", compiled->bytes},
+              {"bits_per_byte", compiled->bits}};
+  std::string line = "sinter-compile: " + evalTextPath + ": " + std::to_string(compiled->bits) + " bits/byte";
+  if (dense) {
+    llvm::SmallString<256> tmp;
+    if (auto ec = llvm::sys::fs::createTemporaryFile("sinter-dense", "so", tmp))
+      return !die("cannot create a temporary file: " + ec.message());
+    llvm::FileRemover remover(tmp);
+    std::optional<sinter::BitsPerByte> reference;
+    if (failed(sinter::buildHostLibrary(dense, "sinter_dense", tmp, error)) ||
+        !(reference = evaluateLibrary(tmp, "sinter_dense", text, error)))
+      return !die("--eval-text: the uncompressed model: " + error);
+    accuracy["uncompressed_bits_per_byte"] = reference->bits;
+    line += " (uncompressed " + std::to_string(reference->bits) + ")";
+  }
+  llvm::errs() << line << "\n";
+  return true;
+}
+
 /// Calibrates or loads the profile that compression passes read; returns
 /// its path ("" if none is needed).
 std::optional<std::string> prepareProfile(ModuleOp module, llvm::SmallString<256> &tmpProfile) {
@@ -261,6 +317,14 @@ int main(int argc, char **argv) {
   auto counts = opCounts(*module);
   int64_t weights = weightBytes(*module);
 
+  if (!evalTextPath.empty() && ext != ".so")
+    return die("--eval-text needs -o FILE.so: the compiled model is run in this process");
+  if (evalBytes < 2 || evalContext < 0)
+    return die(evalBytes < 2 ? "--eval-bytes must be at least 2" : "--eval-context must be positive");
+  OwningOpRef<ModuleOp> uncompressed;
+  if (!evalTextPath.empty() && !compressSpecs.empty())
+    uncompressed = module->clone();
+
   // Calibration and compression, on the nn module.
   llvm::SmallString<256> tmpProfile;
   auto profile = prepareProfile(*module, tmpProfile);
@@ -330,6 +394,9 @@ int main(int argc, char **argv) {
   }
 
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  nlohmann::json accuracy;
+  if (!evalTextPath.empty() && !evaluate(uncompressed ? *uncompressed : ModuleOp(), accuracy))
+    return 1;
   if (!reportPath.empty()) {
     nlohmann::json report;
     report["model"] = inputPath.getValue();
@@ -342,6 +409,8 @@ int main(int argc, char **argv) {
     report["weight_bytes_compiled"] = compressedWeights;
     if (compression)
       report["compression"] = toJson(compression);
+    if (!accuracy.is_null())
+      report["accuracy"] = accuracy;
     report["ops"] = counts;
     for (const auto *list : {&abi->inputs, &abi->outputs})
       for (const auto &t : *list)
