@@ -6,7 +6,9 @@
 // exact rows for the predicted-outlier correction, with a 2-bit predictor
 // row of two bit planes, one byte each.
 // The report (a module attribute, printed first) summarises the layer.
-// CHECK: sinter.compression_report = [{activation = "gelu", bytes_after = {{[0-9]+}} : i64, bytes_before = 304 : i64, coverage = 5.000000e-01 : f64, exact_error_share = {{.*}}, exact_neurons = 2 : i64, expected_outlier_rate = 5.000000e-01 : f64, layer = "up0"
+// CHECK: sinter.compression_report = [{activation = "gelu", bytes_after = {{[0-9]+}} : i64, bytes_before = 304 : i64, coverage = 5.000000e-01 : f64, exact_error_share = {{.*}}, exact_neurons = 2 : i64, exact_outlier_rate = {{.*}}, expected_outlier_rate = 5.000000e-01 : f64, layer = "up0"
+// The profile holds no input rows, so the predictor is not measured.
+// CHECK-SAME: sample_rows = 0 : i64
 // CHECK-LABEL: func @ffn
 // CHECK-SAME: (%[[X:.*]]: tensor<?x4xf32>)
 // CHECK-NOT: nn.gelu
