@@ -1,6 +1,8 @@
 #include "sinter/Support/ConstantData.h"
 
+#include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Operation.h"
 
 #include <cstring>
 
@@ -51,6 +53,15 @@ ElementsAttr makeElements(ShapedType type, llvm::ArrayRef<char> bytes, llvm::Str
     return DenseElementsAttr::getFromRawBuffer(type, bytes);
   AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64);
   return DenseResourceElementsAttr::get(type, name, std::move(blob));
+}
+
+void releaseResourceBlobs(Operation *root) {
+  root->walk([](Operation *op) {
+    for (NamedAttribute a : op->getAttrs())
+      if (auto res = dyn_cast<DenseResourceElementsAttr>(a.getValue()))
+        if (auto *entry = res.getRawHandle().getResource(); entry && entry->getBlob())
+          entry->setBlob(AsmResourceBlob());
+  });
 }
 
 } // namespace sinter

@@ -29,7 +29,7 @@ constexpr const char *kToLLVMFormat =
     "one-shot-bufferize{{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     "canonicalize,buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-    "sinter-linalg-to-ukernel{{panel-width={0}},symbol-dce,func.func(convert-linalg-to-loops),"
+    "sinter-linalg-to-ukernel{{panel-width={0} release-packed={1}},symbol-dce,func.func(convert-linalg-to-loops),"
     "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
     "func.func(sinter-approximate-math,math-expand-ops),"
     "convert-math-to-llvm,convert-math-to-libm,finalize-memref-to-llvm{{use-generic-functions=1},"
@@ -50,8 +50,8 @@ void addPipeline(OpPassManager &pm, StringRef text) {
 } // namespace
 
 void buildLowerToLinalgPipeline(OpPassManager &pm) { addPipeline(pm, kToLinalg); }
-void buildLinalgToLLVMPipeline(OpPassManager &pm, int64_t gemmPanelWidth) {
-  addPipeline(pm, llvm::formatv(kToLLVMFormat, gemmPanelWidth).str());
+void buildLinalgToLLVMPipeline(OpPassManager &pm, int64_t gemmPanelWidth, bool releasePackedWeights) {
+  addPipeline(pm, llvm::formatv(kToLLVMFormat, gemmPanelWidth, releasePackedWeights ? "true" : "false").str());
 }
 
 void registerPipelines() {
@@ -61,12 +61,13 @@ void registerPipelines() {
                              [](OpPassManager &pm) { buildLinalgToLLVMPipeline(pm, 0); });
 }
 
-LogicalResult lowerModule(ModuleOp module, Stage from, Stage to, int64_t gemmPanelWidth) {
+LogicalResult lowerModule(ModuleOp module, Stage from, Stage to, int64_t gemmPanelWidth,
+                          bool releasePackedWeights) {
   PassManager pm(module.getContext());
   if (from == Stage::NN && to != Stage::NN)
     buildLowerToLinalgPipeline(pm);
   if (from != Stage::LLVM && to == Stage::LLVM)
-    buildLinalgToLLVMPipeline(pm, gemmPanelWidth);
+    buildLinalgToLLVMPipeline(pm, gemmPanelWidth, releasePackedWeights);
   return pm.run(module);
 }
 

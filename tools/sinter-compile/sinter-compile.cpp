@@ -12,6 +12,7 @@
 #include "sinter/Compression/Passes.h"
 #include "sinter/Dialect/NN/NNDialect.h"
 #include "sinter/Frontend/ONNXImporter.h"
+#include "sinter/Support/ConstantData.h"
 #include "sinter/Target/HostLibrary.h"
 #include "sinter/Target/ObjectEmitter.h"
 #include "sinter/Target/Pipeline.h"
@@ -360,7 +361,10 @@ int main(int argc, char **argv) {
   if (failed(abi))
     return 1;
   int64_t panelWidth = sinter::gemmPanelWidth(sinter::runtimeVariant(topts));
-  if (stop == Stage::LLVM && failed(sinter::lowerModule(*module, Stage::Linalg, Stage::LLVM, panelWidth)))
+  // Weights are freed as they are packed unless a copy for --eval-text
+  // shares them.
+  if (stop == Stage::LLVM &&
+      failed(sinter::lowerModule(*module, Stage::Linalg, Stage::LLVM, panelWidth, /*releasePackedWeights=*/!uncompressed)))
     return die("lowering to LLVM failed");
 
   if (ext == ".mlir") {
@@ -371,6 +375,10 @@ int main(int argc, char **argv) {
     auto llvmModule = sinter::buildLLVMModule(*module, *abi, topts, llvmCtx);
     if (failed(llvmModule))
       return 1;
+    // The LLVM module holds its own copy of the weights now. (A copy taken
+    // for --eval-text shares the blobs and still needs them.)
+    if (!uncompressed)
+      sinter::releaseResourceBlobs(*module);
     std::string error;
     if (ext == ".ll") {
       if (!writeText(outputPath, [&](llvm::raw_ostream &os) { (*llvmModule)->print(os, nullptr); }))

@@ -55,10 +55,16 @@ def LinalgToUkernel : Pass<"sinter-linalg-to-ukernel", "mlir::ModuleOp"> {
     indexed (k, n) or (n, k), a weight, is packed at compile time into a new
     global of column panels [ceil(N/W)][K][W] (zero past N) and the call
     goes to `__sinter_sgemm_packed`, which streams each panel contiguously.
+    With `release-packed`, a weight that is no longer read once packed is
+    erased and its bytes freed at once, so that the compiler holds fewer
+    copies of the weights; only for a module whose weight blobs nothing
+    else (a clone) shares.
   }];
   let options = [
     Option<"panelWidth", "panel-width", "int64_t", "0",
-           "Pack constant weights into column panels of this width (0: no packing)">
+           "Pack constant weights into column panels of this width (0: no packing)">,
+    Option<"releasePacked", "release-packed", "bool", "false",
+           "Free the bytes of weights that packing leaves unread (their blobs must not be shared)">
   ];
   let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect",
                            "mlir::scf::SCFDialect", "mlir::arith::ArithDialect"];

@@ -31,6 +31,11 @@ inline mlir::ElementsAttr makeF32Elements(mlir::ShapedType type, llvm::ArrayRef<
                       name);
 }
 
+/// Frees the bytes of every resource blob that `root`'s attributes hold,
+/// once nothing will read them again (after translation to LLVM IR, which
+/// copies them). Every other holder of the same resources sees them empty.
+void releaseResourceBlobs(mlir::Operation *root);
+
 } // namespace sinter
 
 #endif

@@ -14,14 +14,17 @@ void buildLowerToLinalgPipeline(mlir::OpPassManager &pm);
 /// Adds linalg-on-tensors → bufferization → loops → LLVM dialect to `pm`;
 /// constant weights are packed for a GEMM kernel with panels of
 /// `gemmPanelWidth` columns (0: not packed).
-void buildLinalgToLLVMPipeline(mlir::OpPassManager &pm, int64_t gemmPanelWidth);
+/// `releasePackedWeights`: free the weights that packing leaves unread
+/// (only when no other module shares their blobs).
+void buildLinalgToLLVMPipeline(mlir::OpPassManager &pm, int64_t gemmPanelWidth,
+                               bool releasePackedWeights = false);
 /// Registers `sinter-lower-to-linalg` and `sinter-lower-to-llvm` pipelines
 /// (for sinter-opt).
 void registerPipelines();
 
 /// Runs the pipeline from `from` up to `to` on `module`.
 mlir::LogicalResult lowerModule(mlir::ModuleOp module, Stage from, Stage to,
-                                int64_t gemmPanelWidth = 0);
+                                int64_t gemmPanelWidth = 0, bool releasePackedWeights = false);
 
 } // namespace sinter
 

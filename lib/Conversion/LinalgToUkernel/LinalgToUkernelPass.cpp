@@ -1,6 +1,8 @@
 // f32 contractions on buffers → calls to the runtime GEMM microkernel, with
 // constant weights packed at compile time into the kernel's panel layout.
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -159,7 +161,27 @@ public:
         MemRefType::get({panels, k, width}, f32), attr, /*constant=*/true,
         builder.getI64IntegerAttr(64));
     symbols.insert(packedGlobal);
+    originals.insert(global);
     return cache[key] = packedGlobal;
+  }
+
+  /// Erases the weights that were packed and are no longer read, and frees
+  /// their bytes now: the compiler's peak memory holds each weight in as
+  /// few copies as possible.
+  void releaseUnpacked() {
+    for (memref::GlobalOp global : originals) {
+      if (!SymbolTable::symbolKnownUseEmpty(global, module))
+        continue;
+      auto blob = dyn_cast_or_null<DenseResourceElementsAttr>(global.getInitialValueAttr());
+      global.erase();
+      // Another global may share the resource; free it only if none does.
+      bool shared = blob && llvm::any_of(module.getOps<memref::GlobalOp>(), [&](memref::GlobalOp g) {
+                      return g.getInitialValueAttr() == blob;
+                    });
+      if (blob && !shared)
+        blob.getRawHandle().getResource()->setBlob(AsmResourceBlob());
+    }
+    originals.clear();
   }
 
 private:
@@ -167,6 +189,7 @@ private:
   SymbolTable symbols;
   int64_t width;
   llvm::StringMap<memref::GlobalOp> cache;
+  llvm::SetVector<memref::GlobalOp> originals;
 };
 
 struct ContractionToUkernelCall : OpRewritePattern<linalg::GenericOp> {
@@ -247,6 +270,8 @@ struct LinalgToUkernelPass : impl::LinalgToUkernelBase<LinalgToUkernelPass> {
     patterns.add<ContractionToUkernelCall>(&getContext(), packer);
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();
+    if (releasePacked)
+      packer.releaseUnpacked();
     declareIfCalled(module, kSgemm, 16);
     declareIfCalled(module, kSgemmPacked, 13);
   }

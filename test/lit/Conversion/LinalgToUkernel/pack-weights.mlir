@@ -1,5 +1,6 @@
 // RUN: sinter-opt %s -sinter-linalg-to-ukernel="panel-width=4" -split-input-file | FileCheck %s
 // RUN: sinter-opt %s -sinter-linalg-to-ukernel -split-input-file | FileCheck %s --check-prefix=NOPACK
+// RUN: sinter-opt %s -sinter-linalg-to-ukernel="panel-width=4 release-packed=1" -split-input-file | FileCheck %s --check-prefix=RELEASE
 
 // A constant 3x5 weight (K = 3, N = 5) packed into ceil(5/4) = 2 panels of
 // 3 rows x 4 columns, zero past column 5; the call passes the packed
@@ -12,6 +13,11 @@
 // CHECK: call @__sinter_sgemm_packed(%c1, %c2, %c5, %c3, %{{.*}}, %c0, %c3, %c1, %[[P]], %{{.*}}, %c0, %c5, %c1)
 // NOPACK-NOT: packed
 // NOPACK: call @__sinter_sgemm(
+// With release-packed the unpacked weight, now unread, is gone.
+// RELEASE-NOT: memref.global "private" constant @w :
+// RELEASE: memref.global "private" constant @w_packed4
+// RELEASE-NOT: memref.global "private" constant @w :
+// RELEASE-LABEL: func @weight
 memref.global "private" constant @w : memref<3x5xf32> = dense<[[1.0, 2.0, 3.0, 4.0, 5.0], [6.0, 7.0, 8.0, 9.0, 10.0], [11.0, 12.0, 13.0, 14.0, 15.0]]>
 #mk = affine_map<(m, k, n) -> (m, k)>
 #kn = affine_map<(m, k, n) -> (k, n)>
