@@ -133,6 +133,20 @@ bool writeText(llvm::StringRef path, llvm::function_ref<void(llvm::raw_ostream &
   return true;
 }
 
+/// This process's peak resident memory since exec (VmHWM); getrusage's
+/// maxrss would include the parent's memory copied at fork.
+int64_t peakResidentBytes() {
+  auto status = llvm::MemoryBuffer::getFileAsStream("/proc/self/status");
+  if (!status)
+    return -1;
+  llvm::StringRef text = (*status)->getBuffer();
+  size_t at = text.find("VmHWM:");
+  int64_t kb = -1;
+  if (at != llvm::StringRef::npos && text.drop_front(at + 6).ltrim().consumeInteger(10, kb))
+    return -1;
+  return kb * 1024;
+}
+
 /// Report values of a compression pass's per-layer summary.
 nlohmann::json toJson(Attribute attr) {
   if (auto i = dyn_cast<IntegerAttr>(attr))
@@ -413,6 +427,7 @@ int main(int argc, char **argv) {
     report["cpu"] = targetCpu.getValue();
     report["opt_level"] = optLevel.getValue();
     report["compile_seconds"] = seconds;
+    report["peak_rss_bytes"] = peakResidentBytes();
     report["weight_bytes"] = weights;
     report["weight_bytes_compiled"] = compressedWeights;
     if (compression)
