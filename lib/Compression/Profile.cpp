@@ -65,19 +65,24 @@ std::optional<Profile> readProfile(llvm::StringRef path, std::string &error) {
     error = "cannot read profile '" + path.str() + "': " + buffer.getError().message();
     return std::nullopt;
   }
-  auto j = nlohmann::json::parse((*buffer)->getBuffer(), nullptr, /*allow_exceptions=*/false);
+  return parseProfile((*buffer)->getBuffer(), path, error);
+}
+
+std::optional<Profile> parseProfile(llvm::StringRef text, llvm::StringRef path, std::string &error) {
+  auto j = nlohmann::json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   auto bad = [&](const std::string &why) {
     error = "profile '" + path.str() + "': " + why;
     return std::nullopt;
   };
   if (j.is_discarded() || !j.is_object())
     return bad("not JSON");
-  if (j.value("format", "") != "sinter-profile" || !j.contains("version") || !j["version"].is_number_integer())
-    return bad("not a Sinter profile");
-  if (j["version"].get<int>() != Profile::kVersion)
-    return bad("version " + std::to_string(j["version"].get<int>()) + " (this compiler reads " +
-               std::to_string(Profile::kVersion) + ")");
   try {
+    if (!j.contains("format") || j["format"] != "sinter-profile" || !j.contains("version") ||
+        !j["version"].is_number_integer())
+      return bad("not a Sinter profile");
+    if (j["version"].get<int64_t>() != Profile::kVersion)
+      return bad("version " + std::to_string(j["version"].get<int64_t>()) + " (this compiler reads " +
+                 std::to_string(Profile::kVersion) + ")");
     Profile p;
     p.source = j.at("source").get<std::string>();
     p.tokens = j.at("tokens").get<int64_t>();
@@ -99,7 +104,8 @@ std::optional<Profile> readProfile(llvm::StringRef path, std::string &error) {
           return bad("layer '" + layer.name + "' has inputs that are not rows of input_width");
       }
       if (layer.neurons <= 0 || (int64_t)layer.mean.size() != layer.neurons ||
-          (int64_t)layer.quantiles.size() != layer.neurons * p.levels)
+          (int64_t)layer.quantiles.size() % p.levels != 0 ||
+          (int64_t)layer.quantiles.size() / p.levels != layer.neurons)
         return bad("layer '" + layer.name + "' has arrays of the wrong length");
       for (int64_t n = 0; n < layer.neurons; ++n)
         if (!std::is_sorted(layer.neuronQuantiles(n, p.levels), layer.neuronQuantiles(n, p.levels) + p.levels))

@@ -46,6 +46,8 @@ struct Profile {
 bool writeProfile(const Profile &profile, llvm::StringRef path, std::string &error);
 /// Reads a profile, checking its version and every array's length.
 std::optional<Profile> readProfile(llvm::StringRef path, std::string &error);
+/// The same from the file's contents (`path` names it in errors).
+std::optional<Profile> parseProfile(llvm::StringRef text, llvm::StringRef path, std::string &error);
 
 /// The quantiles at `levels` evenly spaced levels of `samples` (sorted in
 /// place), numpy's linear interpolation.
