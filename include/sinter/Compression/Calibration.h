@@ -4,9 +4,11 @@
 #define SINTER_COMPRESSION_CALIBRATION_H
 
 #include "sinter/Compression/Profile.h"
-#include "sinter/Target/ObjectEmitter.h"
 
 #include "mlir/IR/BuiltinOps.h"
+
+#include <optional>
+#include <string>
 
 namespace sinter {
 
