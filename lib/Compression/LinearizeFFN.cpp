@@ -69,6 +69,8 @@ struct LinearizeFFNPass : impl::LinearizeFFNBase<LinearizeFFNPass> {
     ModuleOp module = getOperation();
     if (!(coverage > 0 && coverage <= 1))
       return fail(module, "coverage must be in (0, 1], got " + std::to_string(coverage));
+    if (!(linearCoverage >= 0 && linearCoverage <= 1))
+      return fail(module, "linear-coverage must be in [0, 1], got " + std::to_string(linearCoverage));
     if (!(exactFraction >= 0 && exactFraction <= 1))
       return fail(module, "exact must be in [0, 1], got " + std::to_string(exactFraction));
     if (predictorBits < 1 || predictorBits > 8)
@@ -131,6 +133,16 @@ struct LinearizeFFNPass : impl::LinearizeFFNBase<LinearizeFFNPass> {
       importance[i] = fits[i].outsideError * norm;
     }
     std::vector<int64_t> exact = pickExact(importance, exactFraction);
+    // Neurons without an exact path are linear everywhere: their line may
+    // be fitted on a wider range than the one the correction uses.
+    if (linearCoverage > 0 && linearCoverage != coverage) {
+      std::vector<bool> isExact(h);
+      for (int64_t i : exact)
+        isExact[i] = true;
+      for (int64_t i = 0; i < h; ++i)
+        if (!isExact[i])
+          fits[i] = fitNeuron(layer.neuronQuantiles(i, levels), levels, linearCoverage, block.activation);
+    }
 
     // W_f = W_u·diag(a)·W_d and b_f = (a ⊙ b_u + c)·W_d + b_d, in double.
     std::vector<double> wf(d * dOut, 0.0), bf(weights->bd.begin(), weights->bd.end());

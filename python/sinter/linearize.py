@@ -86,17 +86,21 @@ def quantize_row(w, bits):
 class LinearizedFFN:
     """One FFN (weights as numpy arrays, [d, h] and [h, d_out]) rewritten."""
 
-    def __init__(self, wu, bu, wd, bd, layer, levels, kind, coverage, exact, bits):
+    def __init__(self, wu, bu, wd, bd, layer, levels, kind, coverage, exact, bits, linear_coverage=0):
         h = wu.shape[1]
         fits = [fit_neuron(layer["quantiles"][i], coverage, kind) for i in range(h)]
-        self.lower = np.array([f[0] for f in fits], np.float32)
-        self.upper = np.array([f[1] for f in fits], np.float32)
-        self.slope = np.array([f[2] for f in fits], np.float32)
-        self.intercept = np.array([f[3] for f in fits], np.float32)
         importance = np.array([f[4] for f in fits]) * (wd.astype(np.float64) ** 2).sum(axis=1)
         count = min(int(round(exact * h)), h)
         order = sorted(range(h), key=lambda i: (-importance[i], i))[:count]
         self.exact = sorted(i for i in order if importance[i] > 0)
+        # Neurons without an exact path may take a line fitted more widely.
+        if linear_coverage and linear_coverage != coverage:
+            for i in set(range(h)) - set(self.exact):
+                fits[i] = fit_neuron(layer["quantiles"][i], linear_coverage, kind)
+        self.lower = np.array([f[0] for f in fits], np.float32)
+        self.upper = np.array([f[1] for f in fits], np.float32)
+        self.slope = np.array([f[2] for f in fits], np.float32)
+        self.intercept = np.array([f[3] for f in fits], np.float32)
         a = self.slope.astype(np.float64)
         self.wf = (wu.astype(np.float64) * a) @ wd.astype(np.float64)
         self.bf = bd.astype(np.float64) + (a * bu + self.intercept) @ wd.astype(np.float64)

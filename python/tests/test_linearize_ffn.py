@@ -56,7 +56,7 @@ def compile_linearized(tmp_path, path, spec):
 
 
 @pytest.mark.parametrize("act,kind,spec", [
-    (torch.nn.GELU(), "gelu", "linearize-ffn:coverage=0.8,exact=0.25,predictor-bits=2"),
+    (torch.nn.GELU(), "gelu", "linearize-ffn:coverage=0.8,exact=0.25,predictor-bits=2,linear-coverage=0.95"),
     (torch.nn.ReLU(), "relu", "linearize-ffn:coverage=0.9,exact=0.5,predictor-bits=3"),
 ])
 def test_compiled_matches_numpy_reference(tmp_path, act, kind, spec):
@@ -67,7 +67,8 @@ def test_compiled_matches_numpy_reference(tmp_path, act, kind, spec):
     levels, layers = linearize.load_profile(profile)
     (layer,) = layers.values()
     ref = linearize.LinearizedFFN(wu, bu, wd, bd, layer, levels, kind, float(opts["coverage"]),
-                                  float(opts["exact"]), int(opts["predictor-bits"]))
+                                  float(opts["exact"]), int(opts["predictor-bits"]),
+                                  float(opts.get("linear-coverage", 0)))
     (entry,) = report["compression"]
     assert entry["exact_neurons"] == len(ref.exact) > 0
     assert entry["neurons"] == H and entry["bytes_after"] < entry["bytes_before"]

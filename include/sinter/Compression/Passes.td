@@ -26,6 +26,8 @@ def LinearizeFFN : Pass<"sinter-linearize-ffn", "mlir::ModuleOp"> {
            "Calibration profile (sinter-compile --save-profile) naming the FFN layers">,
     Option<"coverage", "coverage", "double", "0.9",
            "Fraction of calibration pre-activations inside each neuron's linear range, in (0, 1]">,
+    Option<"linearCoverage", "linear-coverage", "double", "0",
+           "Coverage of the line fitted to neurons without an exact path (0: the same as coverage)">,
     Option<"exactFraction", "exact", "double", "0.1",
            "Fraction of each layer's neurons kept exactly for outlier correction, in [0, 1]">,
     Option<"predictorBits", "predictor-bits", "int64_t", "2",

@@ -3,6 +3,8 @@
 // NOPROFILE: error: linearize-ffn: needs a calibration profile (profile=FILE; sinter-compile --calibration)
 // RUN: not sinter-opt %s -sinter-linearize-ffn="profile=%S/Inputs/ffn-profile.json coverage=1.5" 2>&1 | FileCheck %s --check-prefix=COVERAGE
 // COVERAGE: error: linearize-ffn: coverage must be in (0, 1], got 1.5
+// RUN: not sinter-opt %s -sinter-linearize-ffn="profile=%S/Inputs/ffn-profile.json linear-coverage=-0.5" 2>&1 | FileCheck %s --check-prefix=LINEAR
+// LINEAR: error: linearize-ffn: linear-coverage must be in [0, 1], got -0.5
 // RUN: not sinter-opt %s -sinter-linearize-ffn="profile=%S/Inputs/ffn-profile.json predictor-bits=9" 2>&1 | FileCheck %s --check-prefix=BITS
 // BITS: error: linearize-ffn: predictor-bits must be 1..8, got 9
 // RUN: not sinter-opt %s -sinter-linearize-ffn="profile=%S/Inputs/missing.json" 2>&1 | FileCheck %s --check-prefix=MISSING
