@@ -42,7 +42,7 @@ bench-linearize: build
 	PYTHONPATH=python /usr/bin/python3 bench/bench_linearize.py --docs
 
 # Accuracy and size of FFN linearization on the reference models (about
-# 15 minutes; docs/compression.md, accuracy section).
+# 20 minutes; docs/compression.md, accuracy section).
 compression-table: build
 	PYTHONPATH=python /usr/bin/python3 scripts/compression_table.py
 

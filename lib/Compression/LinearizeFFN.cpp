@@ -252,13 +252,18 @@ struct LinearizeFFNPass : impl::LinearizeFFNBase<LinearizeFFNPass> {
                                const std::vector<float> &bu) {
     const int64_t d = layer.inputWidth, kept = scale.size(), rows = layer.inputRows();
     const int64_t rowBytes = predictorRowBytes(d, predictorBits);
+    // Each code decoded once, not once per sample row.
+    std::vector<double> levels(kept * d);
+    for (int64_t k = 0; k < kept; ++k)
+      for (int64_t j = 0; j < d; ++j)
+        levels[k * d + j] = predictorLevel(predictorCode(&codes[k * rowBytes], d, predictorBits, j), predictorBits);
     int64_t predicted = 0, outside = 0, caught = 0;
     for (int64_t r = 0; r < rows; ++r) {
       const float *x = &layer.inputs[r * d];
       for (int64_t k = 0; k < kept; ++k) {
         double estimate = 0, z = bu[k];
         for (int64_t j = 0; j < d; ++j) {
-          estimate += (double)predictorLevel(predictorCode(&codes[k * rowBytes], d, predictorBits, j), predictorBits) * x[j];
+          estimate += levels[k * d + j] * x[j];
           z += (double)up[k * d + j] * x[j];
         }
         estimate = bu[k] + scale[k] * estimate;

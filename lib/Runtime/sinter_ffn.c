@@ -64,6 +64,14 @@ static float dot(const float *w, const float *x, int64_t d) {
   return acc;
 }
 
+/* The code of input j in a predictor row of bit planes. */
+static int code_at(const uint8_t *row, int64_t plane_bytes, int64_t bits, int64_t j) {
+  int code = 0;
+  for (int64_t p = 0; p < bits; ++p)
+    code |= ((row[p * plane_bytes + j / 8] >> (j % 8)) & 1) << p;
+  return code;
+}
+
 /* Σ_j (2·code_j − (2^bits − 1))·x_j for one predictor row of bit planes
  * (bit t of byte B of plane p is bit p of code 8B + t):
  * 2·Σ_p 2^p·(Σ_j over plane p's set bits of x_j) − (2^bits − 1)·Σ_j x_j.
@@ -80,12 +88,8 @@ static float predict(const uint8_t *row, const float *x, float x_sum, int64_t d,
     acc += xv * __builtin_convertvector(weight, v8f);
   }
   float codes = sum8(acc);
-  for (int64_t j = 8 * full; j < d; ++j) {
-    int code = 0;
-    for (int64_t p = 0; p < bits; ++p)
-      code |= ((row[p * plane_bytes + j / 8] >> (j % 8)) & 1) << p;
-    codes += (float)code * x[j];
-  }
+  for (int64_t j = 8 * full; j < d; ++j)
+    codes += (float)code_at(row, plane_bytes, bits, j) * x[j];
   return 2.0f * codes - (float)((1 << bits) - 1) * x_sum;
 }
 
@@ -160,12 +164,8 @@ static float *unpack_predictor(const ffn_correction *c) {
   int64_t plane_bytes = (c->d + 7) / 8, top = (1 << c->bits) - 1;
   for (int64_t k = 0; k < c->kept; ++k) {
     const uint8_t *row = c->codes + k * c->bits * plane_bytes;
-    for (int64_t j = 0; j < c->d; ++j) {
-      int code = 0;
-      for (int64_t p = 0; p < c->bits; ++p)
-        code |= ((row[p * plane_bytes + j / 8] >> (j % 8)) & 1) << p;
-      levels[k * c->d + j] = (float)(2 * code - top);
-    }
+    for (int64_t j = 0; j < c->d; ++j)
+      levels[k * c->d + j] = (float)(2 * code_at(row, plane_bytes, c->bits, j) - top);
   }
   return levels;
 }
