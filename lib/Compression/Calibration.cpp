@@ -13,6 +13,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cmath>
 #include <cstring>
 
 using namespace mlir;
@@ -23,11 +24,12 @@ namespace {
 
 constexpr llvm::StringLiteral kProbePrefix = "sinter.probe.";
 constexpr llvm::StringLiteral kInputPrefix = "sinter.input.";
+constexpr llvm::StringLiteral kNeuronPrefix = "sinter.neurons.";
 /// FFN input rows kept per layer, for the passes to test predictors on.
 constexpr int64_t kInputRows = 256;
 
-/// Makes every FFN pre-activation an extra result of the entry function,
-/// named after its layer; returns the layers in result order.
+/// Makes every FFN's pre-activation, input and neurons h extra results of
+/// the entry function, named after its layer; returns the layers.
 FailureOr<SmallVector<FFNBlock>> exposePreActivations(ModuleOp module, std::string &error) {
   PassManager pm(module.getContext());
   pm.addPass(createRaiseActivations());
@@ -42,7 +44,7 @@ FailureOr<SmallVector<FFNBlock>> exposePreActivations(ModuleOp module, std::stri
   }
   SmallVector<FFNBlock> blocks = findFFNBlocks(entry);
   if (blocks.empty()) {
-    error = "calibration: the model has no Linear → GELU/ReLU → Linear block to calibrate";
+    error = "calibration: the model has no FFN block (Linear → GELU/ReLU → Linear, or gated) to calibrate";
     return failure();
   }
   auto ret = cast<func::ReturnOp>(entry.getBody().back().getTerminator());
@@ -59,6 +61,7 @@ FailureOr<SmallVector<FFNBlock>> exposePreActivations(ModuleOp module, std::stri
   for (const FFNBlock &block : blocks) {
     expose(block.preActivation, kProbePrefix, block.name);
     expose(block.input, kInputPrefix, block.name);
+    expose(block.neurons, kNeuronPrefix, block.name);
   }
   ret->setOperands(results);
   entry.setType(b.getFunctionType(entry.getArgumentTypes(), types));
@@ -66,17 +69,37 @@ FailureOr<SmallVector<FFNBlock>> exposePreActivations(ModuleOp module, std::stri
   return blocks;
 }
 
+/// |h| values kept per layer for its layer-wide distribution.
+constexpr int64_t kMagnitudeSamples = 1 << 20;
+
 /// The samples of one layer, appended run by run: [tokens][neurons].
 struct LayerSamples {
   const FFNBlock *block;
-  int output, inputOutput; // the model outputs holding z and x
+  int output, inputOutput, neuronOutput; // the model outputs holding z, x and h
   std::vector<float> values, inputs;
+  std::vector<double> magnitudeSum; // Σ|h_i| per neuron
+  std::vector<float> magnitudes;    // |h| at a fixed stride, for the quantiles
+  int64_t seen = 0;                 // h values offered to `magnitudes`
+
+  /// Takes one run's h, [rows][neurons].
+  void addNeurons(const float *h, int64_t rows, int64_t stride) {
+    int64_t n = block->hidden;
+    magnitudeSum.resize(n);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t i = 0; i < n; ++i, ++seen) {
+        float a = std::fabs(h[r * n + i]);
+        magnitudeSum[i] += a;
+        if (seen % stride == 0)
+          magnitudes.push_back(a);
+      }
+  }
 };
 
 LayerProfile summarise(const LayerSamples &s, int64_t levels) {
   LayerProfile p;
   p.name = s.block->name;
   p.activation = activationName(s.block->activation).str();
+  p.gated = s.block->gated();
   p.neurons = s.block->hidden;
   p.samples = s.values.size() / p.neurons;
   p.inputWidth = s.block->dIn;
@@ -91,6 +114,12 @@ LayerProfile summarise(const LayerSamples &s, int64_t levels) {
     p.mean[n] = p.samples ? (float)(sum / p.samples) : 0.0f;
     computeQuantiles(column, levels, p.quantiles.data() + n * levels);
   }
+  p.magnitude.resize(p.neurons);
+  for (int64_t n = 0; n < p.neurons; ++n)
+    p.magnitude[n] = p.samples ? (float)(s.magnitudeSum[n] / p.samples) : 0.0f;
+  std::vector<float> magnitudes = s.magnitudes;
+  p.magnitudeQuantiles.resize(levels);
+  computeQuantiles(magnitudes, levels, p.magnitudeQuantiles.data());
   return p;
 }
 
@@ -181,6 +210,8 @@ LogicalResult runCalibration(const sinter_model *model, const Sequences &seqs, c
       const float *x = static_cast<const float *>(outputs[l.inputOutput].data);
       int64_t rows = std::min(batch * window, kInputRows - (int64_t)l.inputs.size() / l.block->dIn);
       l.inputs.insert(l.inputs.end(), x, x + rows * l.block->dIn);
+      int64_t stride = std::max<int64_t>(1, windows * window * l.block->hidden / kMagnitudeSamples);
+      l.addNeurons(static_cast<const float *>(outputs[l.neuronOutput].data), batch * window, stride);
     }
     for (auto &o : outputs)
       model->free_output(o.data);
@@ -268,9 +299,10 @@ std::optional<Profile> calibrate(ModuleOp module, const CalibrationOptions &opts
     return -1;
   };
   for (const FFNBlock &block : *blocks) {
-    int z = outputNamed((kProbePrefix + block.name).str()), x = outputNamed((kInputPrefix + block.name).str());
-    if (z >= 0 && x >= 0)
-      layers.push_back({&block, z, x, {}, {}});
+    int z = outputNamed((kProbePrefix + block.name).str()), x = outputNamed((kInputPrefix + block.name).str()),
+        h = outputNamed((kNeuronPrefix + block.name).str());
+    if (z >= 0 && x >= 0 && h >= 0)
+      layers.push_back({&block, z, x, h});
   }
   Profile profile;
   profile.source = opts.dataPath;

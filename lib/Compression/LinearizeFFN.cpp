@@ -4,6 +4,7 @@
 #include "sinter/Compression/Linearization.h"
 #include "sinter/Compression/Passes.h"
 #include "sinter/Compression/Profile.h"
+#include "sinter/Compression/Selection.h"
 #include "sinter/Support/ConstantData.h"
 #include "sinter/Transforms/Passes.h"
 
@@ -49,17 +50,9 @@ std::optional<FFNWeights> readWeights(const FFNBlock &b) {
 /// The `fraction` of neurons with the largest positive importance, in
 /// index order.
 std::vector<int64_t> pickExact(const std::vector<double> &importance, double fraction) {
-  std::vector<int64_t> order(importance.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-    return importance[a] != importance[b] ? importance[a] > importance[b] : a < b;
-  });
-  size_t count = std::min<size_t>(std::llround(fraction * importance.size()), order.size());
-  while (count > 0 && importance[order[count - 1]] <= 0)
-    --count;
-  order.resize(count);
-  std::sort(order.begin(), order.end());
-  return order;
+  std::vector<int64_t> top = topIndices(importance, std::llround(fraction * importance.size()));
+  llvm::erase_if(top, [&](int64_t i) { return !(importance[i] > 0); });
+  return top;
 }
 
 struct LinearizeFFNPass : impl::LinearizeFFNBase<LinearizeFFNPass> {
@@ -89,8 +82,13 @@ struct LinearizeFFNPass : impl::LinearizeFFNBase<LinearizeFFNPass> {
 
     SmallVector<Attribute> report;
     for (auto func : llvm::make_early_inc_range(module.getOps<func::FuncOp>())) {
-      SmallVector<GatedFFN> gated;
-      for (FFNBlock &block : findFFNBlocks(func, &gated)) {
+      for (FFNBlock &block : findFFNBlocks(func)) {
+        if (block.gated()) {
+          emitRemark(block.neurons.getLoc())
+              << "linearize-ffn: gated FFN '" << block.name
+              << "' left dense: a product of two projections does not fold into one matrix";
+          continue;
+        }
         const LayerProfile *layer = profile->find(block.name);
         if (!layer) {
           emitRemark(block.upMatmul->getLoc()) << "linearize-ffn: FFN '" << block.name
@@ -105,11 +103,8 @@ struct LinearizeFFNPass : impl::LinearizeFFNBase<LinearizeFFNPass> {
           return fail(block.upMatmul, "cannot read the weights of FFN '" + block.name + "'");
         report.push_back(summary);
       }
-      for (const GatedFFN &g : gated)
-        emitRemark(g.op->getLoc()) << "linearize-ffn: gated FFN '" << g.name
-                                   << "' left dense: a product of two projections does not fold into one matrix";
     }
-    appendReport(module, report);
+    appendCompressionReport(module, report);
   }
 
   void fail(Operation *op, const std::string &message) {
@@ -291,14 +286,6 @@ struct LinearizeFFNPass : impl::LinearizeFFNBase<LinearizeFFNPass> {
     op->erase();
     for (Operation *def : producers)
       eraseDeadChain(def);
-  }
-
-  static void appendReport(ModuleOp module, ArrayRef<Attribute> entries) {
-    SmallVector<Attribute> all;
-    if (auto existing = module->getAttrOfType<ArrayAttr>(kCompressionReportAttr))
-      all.append(existing.begin(), existing.end());
-    all.append(entries.begin(), entries.end());
-    module->setAttr(kCompressionReportAttr, ArrayAttr::get(module.getContext(), all));
   }
 };
 

@@ -40,10 +40,18 @@ bool writeProfile(const Profile &profile, llvm::StringRef path, std::string &err
   j["source"] = profile.source;
   j["tokens"] = profile.tokens;
   j["levels"] = profile.levels;
+  if (!profile.scoreMethod.empty())
+    j["score_method"] = profile.scoreMethod;
   j["layers"] = nlohmann::json::array();
   for (const LayerProfile &l : profile.layers) {
     nlohmann::json layer = {{"name", l.name},         {"activation", l.activation}, {"neurons", l.neurons},
                             {"samples", l.samples},   {"mean", l.mean},             {"quantiles", l.quantiles}};
+    if (l.gated)
+      layer["gated"] = true;
+    for (auto [key, values] : {std::pair("magnitude", &l.magnitude), std::pair("magnitude_quantiles", &l.magnitudeQuantiles),
+                               std::pair("score", &l.score)})
+      if (!values->empty())
+        layer[key] = *values;
     if (l.inputWidth > 0) {
       layer["input_width"] = l.inputWidth;
       layer["inputs"] = l.inputs;
@@ -87,6 +95,8 @@ std::optional<Profile> parseProfile(llvm::StringRef text, llvm::StringRef path, 
     p.source = j.at("source").get<std::string>();
     p.tokens = j.at("tokens").get<int64_t>();
     p.levels = j.at("levels").get<int64_t>();
+    if (j.contains("score_method"))
+      p.scoreMethod = j["score_method"].get<std::string>();
     if (p.levels < 3 || p.levels > 100001)
       return bad("levels must be 3..100001");
     for (const auto &l : j.at("layers")) {
@@ -97,6 +107,20 @@ std::optional<Profile> parseProfile(llvm::StringRef text, llvm::StringRef path, 
       layer.samples = l.at("samples").get<int64_t>();
       layer.mean = l.at("mean").get<std::vector<float>>();
       layer.quantiles = l.at("quantiles").get<std::vector<float>>();
+      if (l.contains("gated"))
+        layer.gated = l["gated"].get<bool>();
+      auto optional = [&](const char *key, std::vector<float> &out, int64_t length) {
+        if (!l.contains(key))
+          return true;
+        out = l[key].get<std::vector<float>>();
+        return (int64_t)out.size() == length;
+      };
+      if (!optional("magnitude", layer.magnitude, layer.neurons) ||
+          !optional("magnitude_quantiles", layer.magnitudeQuantiles, p.levels) ||
+          !optional("score", layer.score, layer.neurons))
+        return bad("layer '" + layer.name + "' has a magnitude, magnitude_quantiles or score of the wrong length");
+      if (!std::is_sorted(layer.magnitudeQuantiles.begin(), layer.magnitudeQuantiles.end()))
+        return bad("layer '" + layer.name + "': magnitude_quantiles not ascending");
       if (l.contains("inputs")) {
         layer.inputWidth = l.at("input_width").get<int64_t>();
         layer.inputs = l.at("inputs").get<std::vector<float>>();

@@ -66,7 +66,18 @@ TEST(Profile, RoundTripsAndRejectsBadFiles) {
   p.tokens = 3;
   p.levels = 3;
   std::vector<float> samples = {3, 1, 2};
-  LayerProfile layer{"up0", "gelu", 1, 3, {2.0f}, std::vector<float>(3)};
+  LayerProfile layer;
+  layer.name = "up0";
+  layer.activation = "silu";
+  layer.gated = true;
+  layer.neurons = 1;
+  layer.samples = 3;
+  layer.mean = {2.0f};
+  layer.quantiles.resize(3);
+  layer.magnitude = {1.5f};
+  layer.magnitudeQuantiles = {0.0f, 1.0f, 4.0f};
+  layer.score = {-0.25f};
+  p.scoreMethod = "attribution";
   computeQuantiles(samples, 3, layer.quantiles.data());
   EXPECT_EQ(layer.quantiles, (std::vector<float>{1, 2, 3}));
   layer.inputWidth = 2;
@@ -80,6 +91,12 @@ TEST(Profile, RoundTripsAndRejectsBadFiles) {
   EXPECT_EQ(back->find("up0")->quantiles, layer.quantiles);
   EXPECT_EQ(back->find("up0")->inputs, layer.inputs);
   EXPECT_EQ(back->find("up0")->inputRows(), 2);
+  EXPECT_TRUE(back->find("up0")->gated);
+  EXPECT_EQ(back->find("up0")->activation, "silu");
+  EXPECT_EQ(back->find("up0")->magnitude, layer.magnitude);
+  EXPECT_EQ(back->find("up0")->magnitudeQuantiles, layer.magnitudeQuantiles);
+  EXPECT_EQ(back->find("up0")->score, layer.score);
+  EXPECT_EQ(back->scoreMethod, "attribution");
   EXPECT_EQ(back->find("nope"), nullptr);
 
   auto rejects = [&](const std::string &text, const std::string &why) {
@@ -95,6 +112,10 @@ TEST(Profile, RoundTripsAndRejectsBadFiles) {
   rejects(R"({"format":"sinter-profile","version":1,"source":"x"})", "malformed");
   rejects(R"({"format":"sinter-profile","version":1,"source":"x","tokens":1,"levels":3,"layers":[{"name":"a","activation":"gelu","neurons":1,"samples":1,"mean":[0],"quantiles":[1,2,3],"input_width":2,"inputs":[1,2,3]}]})",
           "not rows of input_width");
+  rejects(R"({"format":"sinter-profile","version":1,"source":"x","tokens":1,"levels":3,"layers":[{"name":"a","activation":"gelu","neurons":1,"samples":1,"mean":[0],"quantiles":[1,2,3],"score":[1,2]}]})",
+          "score of the wrong length");
+  rejects(R"({"format":"sinter-profile","version":1,"source":"x","tokens":1,"levels":3,"layers":[{"name":"a","activation":"gelu","neurons":1,"samples":1,"mean":[0],"quantiles":[1,2,3],"magnitude_quantiles":[3,2,1]}]})",
+          "magnitude_quantiles not ascending");
   unlink(path.c_str());
 }
 

@@ -54,7 +54,7 @@ static cl::opt<std::string> modelName("name", cl::desc("Name of the exported get
 static cl::opt<std::string> reportPath("report", cl::desc("Write a JSON compile report"),
                                        cl::value_desc("file.json"), cl::init(""), cl::cat(cat));
 static cl::list<std::string> compressSpecs(
-    "compress", cl::desc("Compression method and options, applied in the order given: linearize-ffn"),
+    "compress", cl::desc("Compression method and options, applied in the order given: linearize-ffn, sparsify-ffn"),
     cl::value_desc("name[:key=value,...]"), cl::cat(cat));
 static cl::opt<std::string> calibrationPath("calibration",
                                             cl::desc("Calibration text (each byte a token) to build a profile from"),
@@ -149,6 +149,8 @@ int64_t peakResidentBytes() {
 
 /// Report values of a compression pass's per-layer summary.
 nlohmann::json toJson(Attribute attr) {
+  if (auto flag = dyn_cast<BoolAttr>(attr))
+    return flag.getValue();
   if (auto i = dyn_cast<IntegerAttr>(attr))
     return i.getInt();
   if (auto f = dyn_cast<FloatAttr>(attr))
@@ -174,8 +176,8 @@ nlohmann::json toJson(Attribute attr) {
 /// the method is unknown.
 std::string compressionPass(llvm::StringRef spec, llvm::StringRef profile, std::string &error) {
   auto [name, options] = spec.split(':');
-  if (name != "linearize-ffn") {
-    error = "--compress: unknown method '" + name.str() + "' (available: linearize-ffn)";
+  if (name != "linearize-ffn" && name != "sparsify-ffn") {
+    error = "--compress: unknown method '" + name.str() + "' (available: linearize-ffn, sparsify-ffn)";
     return "";
   }
   if (profile.empty()) {

@@ -36,4 +36,32 @@ def LinearizeFFN : Pass<"sinter-linearize-ffn", "mlir::ModuleOp"> {
   let dependentDialects = ["sinter::nn::NNDialect", "mlir::arith::ArithDialect"];
 }
 
+def SparsifyFFN : Pass<"sinter-sparsify-ffn", "mlir::ModuleOp"> {
+  let summary = "Remove the least important FFN neurons (activation sparsity, static mode)";
+  let description = [{
+    For every FFN with constant weights, gated (SwiGLU, GeGLU) or not, keeps
+    the round((1 − sparsity)·h) hidden neurons with the highest score in the
+    `profile` and removes the others from the weights at compile time: the
+    columns of W_u (and W_g) and the biases, the rows of W_d. What remains
+    is a smaller dense FFN, so every kernel, prefill and decode, runs
+    (1 − sparsity) of the work. Scores: `attribution` — the mean corrected
+    attribution s_i = −GxO_i + ½·|h_i|·‖∇_h L‖₂ that python/sinter/attribution.py
+    writes into the profile; `magnitude` — the mean |h_i| that calibration
+    records; `auto` takes attribution when the profile has it. Each layer's
+    report entry says which scores chose its neurons. Blocks the profile
+    does not name are left alone, with a remark.
+  }];
+  let options = [
+    Option<"profilePath", "profile", "std::string", "\"\"",
+           "Calibration profile with magnitude statistics or attribution scores">,
+    Option<"sparsity", "sparsity", "double", "0.5",
+           "Fraction of each layer's neurons removed, in [0, 1)">,
+    Option<"mode", "mode", "std::string", "\"static\"",
+           "Neuron selection: static (one mask per layer, fixed at compile time)">,
+    Option<"score", "score", "std::string", "\"auto\"",
+           "Neuron importance: attribution, magnitude or auto">
+  ];
+  let dependentDialects = ["sinter::nn::NNDialect", "mlir::arith::ArithDialect"];
+}
+
 #endif

@@ -15,7 +15,8 @@ namespace sinter {
 
 struct LayerProfile {
   std::string name;       // the FFN's up-projection node
-  std::string activation; // "gelu" or "relu"
+  std::string activation; // σ: "gelu", "relu" or "silu"
+  bool gated = false;     // h = σ(x·Wg + bg) ⊙ (x·Wu + bu); the statistics are of the gate's input
   int64_t neurons = 0;
   int64_t samples = 0;     // tokens seen
   std::vector<float> mean; // [neurons]
@@ -26,6 +27,12 @@ struct LayerProfile {
   /// [rows][inputWidth], on which passes can try what they build.
   int64_t inputWidth = 0;
   std::vector<float> inputs;
+  /// Optional, for activation sparsity: the mean of |h_i| (h: what the
+  /// down projection reads) [neurons], the layer-wide distribution of |h|
+  /// [levels], and a mean importance score per neuron (larger: keep),
+  /// e.g. attribution from python/sinter/attribution.py.
+  std::vector<float> magnitude, magnitudeQuantiles, score;
+
   int64_t inputRows() const { return inputWidth ? (int64_t)inputs.size() / inputWidth : 0; }
 
   const float *neuronQuantiles(int64_t n, int64_t levels) const { return quantiles.data() + n * levels; }
@@ -35,6 +42,7 @@ struct Profile {
   static constexpr int kVersion = 1;
   static constexpr int64_t kDefaultLevels = 201; // steps of 0.5%
   std::string source; // the calibration file
+  std::string scoreMethod; // how the layers' `score` was made; empty when none is
   int64_t tokens = 0;
   int64_t levels = kDefaultLevels;
   std::vector<LayerProfile> layers;
