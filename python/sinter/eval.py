@@ -41,10 +41,7 @@ def _logits_fn(path, name):
     if path.endswith(".pt"):
         import torch
         from . import testmodels
-        ckpt = torch.load(path, map_location="cpu")
-        model = testmodels.build(ckpt["arch"], **ckpt.get("config", {}))
-        model.load_state_dict(ckpt["state_dict"])
-        model.eval()
+        model = testmodels.load(path)
 
         def run(ids):
             with torch.no_grad():

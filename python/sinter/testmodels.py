@@ -172,6 +172,37 @@ def build(name, seed=0, **kw):
     return ARCHS[name](**kw)
 
 
+def load(path):
+    """The model of a checkpoint {"arch", "config", "state_dict"}, in eval mode."""
+    ckpt = torch.load(path, map_location="cpu")
+    model = build(ckpt["arch"], **ckpt.get("config", {}))
+    model.load_state_dict(ckpt["state_dict"])
+    return model.eval()
+
+
+class FFNLayer:
+    """One FFN of a model: `name` is its up-projection's ONNX node, the
+    layer name in calibration profiles; `pre` the module whose output σ
+    reads (the gate when gated); `up` and `down` the projections."""
+
+    def __init__(self, name, activation, gated, pre, up, down):
+        self.name, self.activation, self.gated = name, activation, gated
+        self.pre, self.up, self.down = pre, up, down
+
+
+def ffn_layers(model):
+    """The FFNs of a GPT2, OPT or Llama model, in order."""
+    layers = []
+    for i, blk in enumerate(model.blocks):
+        if isinstance(blk, LlamaBlock):
+            layers.append(FFNLayer(f"/blocks.{i}/up/MatMul", "silu", True, blk.gate, blk.up, blk.down))
+        elif isinstance(blk, OPTBlock):
+            layers.append(FFNLayer(f"/blocks.{i}/fc1/MatMul", "relu", False, blk.fc1, blk.fc1, blk.fc2))
+        else:
+            layers.append(FFNLayer(f"/blocks.{i}/fc/MatMul", "gelu", False, blk.fc, blk.fc, blk.out))
+    return layers
+
+
 if __name__ == "__main__":
     import sys
     export(build(sys.argv[1]), sys.argv[2])
