@@ -14,7 +14,6 @@ the markers in docs/compression.md."""
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -23,9 +22,9 @@ import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
-from sinter import corpora, eval as sinter_eval, linearize, testmodels  # noqa: E402
+from sinter import corpora, linearize, testmodels  # noqa: E402
 from sinter.docs import replace_section  # noqa: E402
-from sinter.runtime import _tool  # noqa: E402
+from sinter.measure import bits, compile_so, reference_model  # noqa: E402
 
 FFN = {"gpt2": ("fc", "out", "gelu"), "opt": ("fc1", "fc2", "relu")}
 
@@ -43,22 +42,10 @@ def parse_args():
     return ap.parse_args()
 
 
-def compile_so(onnx_path, so, *flags):
-    r = subprocess.run([_tool("sinter-compile"), onnx_path, "-o", so, *flags], capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit(r.stderr)
-
-
-def bits(so, text, context):
-    return sinter_eval.bits_per_byte(sinter_eval._logits_fn(so, "sinter_model"), text, context)[0]
-
-
 def fallback_rates(model_dir, profile, spec, text, context):
     """Per layer at `spec`: (predicted, truly outside, recall, all neurons outside)."""
     ckpt = torch.load(os.path.join(model_dir, "model.pt"), map_location="cpu")
-    model = testmodels.build(ckpt["arch"], **ckpt.get("config", {}))
-    model.load_state_dict(ckpt["state_dict"])
-    model.eval()
+    model = testmodels.load(os.path.join(model_dir, "model.pt"))
     up_name, down_name, kind = FFN[ckpt["arch"]]
     inputs = {i: [] for i in range(len(model.blocks))}
     hooks = [getattr(blk, up_name).register_forward_hook(lambda m, a, o, i=i: inputs[i].append(a[0].reshape(-1, a[0].shape[-1]).numpy()))
@@ -84,9 +71,7 @@ def fallback_rates(model_dir, profile, spec, text, context):
 
 
 def measure(name, args):
-    d = os.path.join(ROOT, "examples", "models", name)
-    context = json.load(open(os.path.join(d, "train.json")))["summary"]["config"]["ctx"]
-    onnx_path = os.path.join(d, "model.onnx")
+    d, onnx_path, context = reference_model(name)
     work = os.path.join(args.work, name)
     os.makedirs(work, exist_ok=True)
     calib, profile = os.path.join(work, "calibration.txt"), os.path.join(work, "profile.json")
