@@ -365,4 +365,37 @@ def NN_FFNOutlierCorrectionOp : NN_Op<"ffn_outlier_correction", [Pure]> {
   let hasVerifier = 1;
 }
 
+def NN_SparseFFNOp : NN_Op<"sparse_ffn", [Pure, AttrSizedOperandSegments]> {
+  let summary = "Activation sparsity: an FFN that computes only the neurons chosen per token";
+  let description = [{
+    Written by `sinter-sparsify-ffn` (mode=dynamic). For each row x of the
+    input, the FFN's hidden neurons are h_i = σ(z_i) with
+    z_i = up_weight_i · x + up_bias_i, or, when `gate_weight` is present,
+    h_i = σ(gate_weight_i · x + gate_bias_i) · z_i. Weights are stored per
+    neuron (rows of [h, d] and [h, d_out]) so that a neuron's weights are
+    contiguous. Per row a set S of neurons is chosen and the result is
+    Σ_{i∈S} h_i · down_weight_i (the down projection's bias stays outside):
+    - with a predictor: the `kept` neurons with the largest
+      (x · predictor_in) · predictor_out + predictor_bias, ties to the lower
+      index;
+    - without: the neurons with |h_i| > `threshold`.
+    From `dense_rows` rows on, the kernel computes all neurons with GEMMs
+    and applies the same selection as a mask (the result is the same).
+  }];
+  let arguments = (ins NN_F32Tensor:$input, NN_F32Tensor:$up_weight, NN_F32Tensor:$up_bias,
+                       Optional<NN_F32Tensor>:$gate_weight, Optional<NN_F32Tensor>:$gate_bias,
+                       NN_F32Tensor:$down_weight,
+                       Optional<NN_F32Tensor>:$predictor_in, Optional<NN_F32Tensor>:$predictor_out,
+                       Optional<NN_F32Tensor>:$predictor_bias,
+                       StrAttr:$activation, I64Attr:$kept, F32Attr:$threshold, I64Attr:$dense_rows);
+  let results = (outs NN_F32Tensor:$output);
+  let assemblyFormat = [{
+    $input `up` `(` $up_weight `,` $up_bias `)` (`gate` `(` $gate_weight^ `,` $gate_bias `)`)?
+    `down` `(` $down_weight `)`
+    (`predictor` `(` $predictor_in^ `,` $predictor_out `,` $predictor_bias `)`)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif

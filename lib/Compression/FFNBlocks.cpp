@@ -342,4 +342,16 @@ LogicalResult keepNeurons(FFNBlock &block, ArrayRef<int64_t> keep) {
   return success();
 }
 
+void eraseDeadChain(Operation *op) {
+  if (!op || !op->use_empty() || !isPure(op))
+    return;
+  SmallVector<Operation *> producers;
+  for (Value v : op->getOperands())
+    if (Operation *def = v.getDefiningOp())
+      producers.push_back(def);
+  op->erase();
+  for (Operation *def : producers)
+    eraseDeadChain(def);
+}
+
 } // namespace sinter

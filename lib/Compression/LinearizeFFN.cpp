@@ -274,19 +274,6 @@ struct LinearizeFFNPass : impl::LinearizeFFNBase<LinearizeFFNPass> {
     s.recall = outside ? (double)caught / outside : 1.0;
     return s;
   }
-
-  /// Erases `op` and, recursively, the operand producers it leaves unused.
-  static void eraseDeadChain(Operation *op) {
-    if (!op || !op->use_empty() || !isPure(op))
-      return;
-    SmallVector<Operation *> producers;
-    for (Value v : op->getOperands())
-      if (Operation *def = v.getDefiningOp())
-        producers.push_back(def);
-    op->erase();
-    for (Operation *def : producers)
-      eraseDeadChain(def);
-  }
 };
 
 } // namespace

@@ -52,6 +52,11 @@ bool writeProfile(const Profile &profile, llvm::StringRef path, std::string &err
                                std::pair("score", &l.score)})
       if (!values->empty())
         layer[key] = *values;
+    if (l.predictor.rank > 0) {
+      const LayerProfile::Predictor &pr = l.predictor;
+      layer["predictor"] = {{"rank", pr.rank}, {"input_width", pr.inputWidth}, {"in", pr.in},   {"out", pr.out},
+                            {"bias", pr.bias}, {"label_sparsity", pr.labelSparsity}, {"recall", pr.recall}};
+    }
     if (l.inputWidth > 0) {
       layer["input_width"] = l.inputWidth;
       layer["inputs"] = l.inputs;
@@ -107,6 +112,8 @@ std::optional<Profile> parseProfile(llvm::StringRef text, llvm::StringRef path, 
       layer.samples = l.at("samples").get<int64_t>();
       layer.mean = l.at("mean").get<std::vector<float>>();
       layer.quantiles = l.at("quantiles").get<std::vector<float>>();
+      if (layer.neurons <= 0 || layer.neurons != (int64_t)layer.mean.size())
+        return bad("layer '" + layer.name + "' has arrays of the wrong length");
       if (l.contains("gated"))
         layer.gated = l["gated"].get<bool>();
       auto optional = [&](const char *key, std::vector<float> &out, int64_t length) {
@@ -119,6 +126,21 @@ std::optional<Profile> parseProfile(llvm::StringRef text, llvm::StringRef path, 
           !optional("magnitude_quantiles", layer.magnitudeQuantiles, p.levels) ||
           !optional("score", layer.score, layer.neurons))
         return bad("layer '" + layer.name + "' has a magnitude, magnitude_quantiles or score of the wrong length");
+      if (l.contains("predictor")) {
+        const auto &pj = l["predictor"];
+        LayerProfile::Predictor &pr = layer.predictor;
+        pr.rank = pj.at("rank").get<int64_t>();
+        pr.inputWidth = pj.at("input_width").get<int64_t>();
+        pr.in = pj.at("in").get<std::vector<float>>();
+        pr.out = pj.at("out").get<std::vector<float>>();
+        pr.bias = pj.at("bias").get<std::vector<float>>();
+        pr.labelSparsity = pj.value("label_sparsity", 0.0);
+        pr.recall = pj.value("recall", -1.0);
+        if (pr.rank <= 0 || pr.inputWidth <= 0 || pr.rank > (int64_t)1 << 20 || pr.inputWidth > (int64_t)1 << 24 ||
+            (int64_t)pr.in.size() != pr.inputWidth * pr.rank || (int64_t)pr.out.size() != pr.rank * layer.neurons ||
+            (int64_t)pr.bias.size() != layer.neurons)
+          return bad("layer '" + layer.name + "' has a predictor whose arrays do not match its rank and widths");
+      }
       if (!std::is_sorted(layer.magnitudeQuantiles.begin(), layer.magnitudeQuantiles.end()))
         return bad("layer '" + layer.name + "': magnitude_quantiles not ascending");
       if (l.contains("inputs")) {

@@ -2,67 +2,16 @@
  * nn.ffn_outlier_correction): per row, a low-bit predictor of each kept
  * neuron's pre-activation decides whether it left its linear range; only
  * those neurons read their exact weights. Rows run on the thread pool. */
-#include "sinter_internal.h"
-
-float erff(float x);
+#include "sinter_vec.h"
 
 typedef struct ffn_correction {
   const float *x, *linear;
   float *out;
   const float *estimates; /* [rows][kept] predictor sums, or NULL: per row */
-  int64_t d, d_out, kept, bits, gelu;
+  int64_t d, d_out, kept, bits, act; /* act: SINTER_ACT_* */
   const uint8_t *codes;
   const float *scale, *lower, *upper, *up, *up_bias, *slope, *intercept, *down;
 } ffn_correction;
-
-static float activation(float z, int64_t gelu) {
-  if (gelu)
-    return 0.5f * z * (1.0f + erff(z * 0.70710678118654752f));
-  return z > 0.0f ? z : 0.0f;
-}
-
-/* Eight floats: clang lowers these to whatever vectors the target has, so
- * the loops below need no FP reassociation from the optimizer. */
-typedef float v8f __attribute__((vector_size(32)));
-typedef int32_t v8i __attribute__((vector_size(32)));
-
-/* (The runtime is freestanding: plain memcpy would be a call.) */
-static v8f load8(const float *p) {
-  v8f v;
-  __builtin_memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-static void store8(float *p, v8f v) { __builtin_memcpy(p, &v, sizeof(v)); }
-
-/* out += a · w over n elements. */
-static void axpy(float *out, float a, const float *w, int64_t n) {
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8)
-    store8(out + j, load8(out + j) + a * load8(w + j));
-  for (; j < n; ++j)
-    out[j] += a * w[j];
-}
-
-static float sum8(v8f v) {
-  return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
-}
-
-/* x · w over d elements (8 lanes, then a tail). */
-static float dot(const float *w, const float *x, int64_t d) {
-  v8f a0 = {0}, a1 = {0};
-  int64_t j = 0;
-  for (; j + 16 <= d; j += 16) {
-    a0 += load8(w + j) * load8(x + j);
-    a1 += load8(w + j + 8) * load8(x + j + 8);
-  }
-  for (; j + 8 <= d; j += 8)
-    a0 += load8(w + j) * load8(x + j);
-  float acc = sum8(a0 + a1);
-  for (; j < d; ++j)
-    acc += w[j] * x[j];
-  return acc;
-}
 
 /* The code of input j in a predictor row of bit planes. */
 static int code_at(const uint8_t *row, int64_t plane_bytes, int64_t bits, int64_t j) {
@@ -107,7 +56,7 @@ static void correct_neurons(const ffn_correction *c, int64_t r, int64_t k_begin,
     if (estimate >= c->lower[k] && estimate <= c->upper[k])
       continue;
     float z = dot(c->up + k * c->d, x, c->d) + c->up_bias[k];
-    float delta = activation(z, c->gelu) - (c->slope[k] * z + c->intercept[k]);
+    float delta = sinter_activation(z, c->act) - (c->slope[k] * z + c->intercept[k]);
     axpy(acc, delta, c->down + k * c->d_out, c->d_out);
   }
 }
@@ -121,10 +70,8 @@ static void correct_rows(void *ctx, int64_t begin, int64_t end) {
   }
 }
 
-/* One token (decode): the neurons split into a fixed number of chunks, each
- * summing into its own slice of `partial`, so that the threads share the
- * work and the result does not depend on how many there are. */
-#define NEURON_CHUNKS 8
+/* One token (decode): the neurons split into SINTER_NEURON_CHUNKS. */
+#define NEURON_CHUNKS SINTER_NEURON_CHUNKS
 
 typedef struct neuron_chunks {
   const ffn_correction *c;
@@ -177,8 +124,8 @@ static float *unpack_predictor(const ffn_correction *c) {
 void __sinter_ffn_correction(intptr_t x, intptr_t linear, intptr_t out, int64_t rows, int64_t d,
                              int64_t d_out, int64_t kept, intptr_t codes, intptr_t scale, intptr_t lower,
                              intptr_t upper, intptr_t up, intptr_t up_bias, intptr_t slope,
-                             intptr_t intercept, intptr_t down, int64_t bits, int64_t gelu) {
-  ffn_correction c = {(const float *)x, (const float *)linear, (float *)out, 0, d, d_out, kept, bits, gelu,
+                             intptr_t intercept, intptr_t down, int64_t bits, int64_t act) {
+  ffn_correction c = {(const float *)x, (const float *)linear, (float *)out, 0, d, d_out, kept, bits, act,
                       (const uint8_t *)codes, (const float *)scale, (const float *)lower,
                       (const float *)upper, (const float *)up, (const float *)up_bias,
                       (const float *)slope, (const float *)intercept, (const float *)down};

@@ -19,7 +19,14 @@ windows — per-neuron mean and quantiles of σ's input, mean |h|, the
 layer-wide distribution of |h|, the first FFN input rows — so one file
 serves magnitude and attribution selection alike. The windows are those of
 sinter-compile --calibration: the first --tokens bytes, cut into windows of
---window bytes."""
+--window bytes.
+
+With --predictor-rank R it also trains, per layer, the low-rank predictor
+that sparsify-ffn's dynamic mode runs per token (Deja Vu style):
+logits = (x·A)·B + c with A [d, R], B [R, h], fitted by binary
+cross-entropy to the oracle's labels — per token, the top (1 − p) neurons
+by s_ti, p = --label-sparsity — on the first 90% of the tokens; its recall
+of those labels on the last 10% goes into the profile."""
 import argparse
 import json
 import sys
@@ -48,8 +55,9 @@ def windows(text, tokens, window):
 class _Layer:
     """Hooks on one FFN that keep σ's input, the FFN input and h."""
 
-    def __init__(self, ffn):
-        self.ffn = ffn
+    def __init__(self, ffn, label_k=0):
+        self.ffn, self.label_k = ffn, label_k
+        self.x_rows, self.labels = [], []
         self.handles = [
             ffn.pre.register_forward_hook(lambda m, a, out: setattr(self, "z", out.detach())),
             ffn.up.register_forward_pre_hook(lambda m, a: setattr(self, "x", a[0].detach())),
@@ -72,6 +80,11 @@ class _Layer:
         if self.score_sum is None:
             self.score_sum, self.magnitude_sum = torch.zeros(n, dtype=torch.float64), torch.zeros(n, dtype=torch.float64)
         self.score_sum += s.sum(0)
+        if self.label_k:
+            self.x_rows.append(self.x.reshape(-1, self.x.shape[-1]).clone())
+            mask = torch.zeros(s.shape, dtype=torch.bool)
+            mask.scatter_(1, s.topk(self.label_k, dim=1).indices, True)
+            self.labels.append(mask)
         self.magnitude_sum += h.abs().sum(0)
         self.z_rows.append(self.z.reshape(-1, n).numpy())
         have = sum(len(r) for r in self.inputs)
@@ -83,6 +96,32 @@ class _Layer:
         first = (-self.seen) % stride
         self.magnitudes.append(flat[first::stride])
         self.seen += flat.size
+
+    def train_predictor(self, rank, epochs, seed=0):
+        """Fits the predictor to the labels; returns its profile entry."""
+        x, y = torch.cat(self.x_rows), torch.cat(self.labels).float()
+        cut = int(len(x) * 0.9)
+        torch.manual_seed(seed)
+        d, n = x.shape[1], y.shape[1]
+        net = torch.nn.Sequential(torch.nn.Linear(d, rank, bias=False), torch.nn.Linear(rank, n))
+        opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+        steps = epochs * ((cut + 1023) // 1024)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+        g = torch.Generator().manual_seed(seed)
+        for _ in range(epochs):
+            for idx in torch.randperm(cut, generator=g).split(1024):
+                loss = F.binary_cross_entropy_with_logits(net(x[idx]), y[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+        with torch.no_grad():
+            held = net(x[cut:]).topk(self.label_k, dim=1).indices
+            recall = y[cut:].gather(1, held).mean().item() if len(held) else -1.0
+        a, b = net[0].weight.detach().T.contiguous(), net[1]
+        return {"rank": rank, "input_width": d, "in": a.reshape(-1).tolist(),
+                "out": b.weight.detach().T.contiguous().reshape(-1).tolist(), "bias": b.bias.detach().tolist(),
+                "label_sparsity": 1 - self.label_k / n, "recall": recall}
 
     def summary(self, tokens):
         z = np.concatenate(self.z_rows)
@@ -105,10 +144,14 @@ class _Layer:
             handle.remove()
 
 
-def attribution_profile(model, ids, source, batch=8):
+def attribution_profile(model, ids, source, batch=8, predictor_rank=0, label_sparsity=0.8, epochs=20):
     """The profile (a dict in the sinter-profile format) of `model` on the
-    windows `ids` [rows, window]."""
-    layers = [_Layer(f) for f in testmodels.ffn_layers(model)]
+    windows `ids` [rows, window]; with `predictor_rank`, each layer also gets
+    a predictor trained on the top (1 − label_sparsity) neurons per token."""
+    def label_k(ffn):
+        n = ffn.down.in_features
+        return max(1, int(round((1 - label_sparsity) * n))) if predictor_rank else 0
+    layers = [_Layer(f, label_k(f)) for f in testmodels.ffn_layers(model)]
     tokens = ids.size
     try:
         for first in range(0, len(ids), batch):
@@ -122,8 +165,14 @@ def attribution_profile(model, ids, source, batch=8):
     finally:
         for layer in layers:
             layer.remove()
+    summaries = []
+    for layer in layers:
+        summary = layer.summary(tokens)
+        if predictor_rank:
+            summary["predictor"] = layer.train_predictor(predictor_rank, epochs)
+        summaries.append(summary)
     return {"format": "sinter-profile", "version": 1, "source": source, "tokens": tokens, "levels": LEVELS,
-            "score_method": SCORE_METHOD, "layers": [layer.summary(tokens) for layer in layers]}
+            "score_method": SCORE_METHOD, "layers": summaries}
 
 
 def main(argv=None):
@@ -133,9 +182,16 @@ def main(argv=None):
     ap.add_argument("--tokens", type=int, default=8192, help="tokens to run (default 8192)")
     ap.add_argument("--window", type=int, default=128, help="tokens per window (default 128)")
     ap.add_argument("--out", required=True, help="profile to write (JSON)")
+    ap.add_argument("--predictor-rank", type=int, default=0,
+                    help="train a rank-R neuron predictor per layer for dynamic sparsity (default: none)")
+    ap.add_argument("--label-sparsity", type=float, default=0.8,
+                    help="the predictor's labels: the top (1 - p) neurons per token (default 0.8)")
+    ap.add_argument("--epochs", type=int, default=20, help="predictor training epochs (default 20)")
     args = ap.parse_args(argv)
     if args.tokens < 1 or args.window < 1:
         ap.error("--tokens and --window must be >= 1")
+    if args.predictor_rank < 0 or not 0 <= args.label_sparsity < 1 or args.epochs < 1:
+        ap.error("--predictor-rank must be >= 0, --label-sparsity in [0, 1), --epochs >= 1")
     torch.set_num_threads(2)
     try:
         model = testmodels.load(args.model)
@@ -143,7 +199,8 @@ def main(argv=None):
     except (OSError, ValueError, KeyError, RuntimeError) as e:
         print(f"sinter.attribution: {e}", file=sys.stderr)
         return 1
-    profile = attribution_profile(model, ids, args.text)
+    profile = attribution_profile(model, ids, args.text, predictor_rank=args.predictor_rank,
+                                  label_sparsity=args.label_sparsity, epochs=args.epochs)
     with open(args.out, "w") as f:
         json.dump(profile, f)
     print(f"sinter.attribution: {len(profile['layers'])} layers, {profile['tokens']} tokens -> {args.out}",

@@ -47,6 +47,10 @@ llvm::SmallVector<FFNBlock> findFFNBlocks(mlir::func::FuncOp func);
 /// block or a weight cannot be read.
 mlir::LogicalResult keepNeurons(FFNBlock &block, llvm::ArrayRef<int64_t> keep);
 
+/// Erases `op` if unused and pure and, recursively, the operand producers
+/// it leaves unused (what a rewrite of a whole block leaves behind).
+void eraseDeadChain(mlir::Operation *op);
+
 } // namespace sinter
 
 #endif

@@ -37,17 +37,24 @@ def LinearizeFFN : Pass<"sinter-linearize-ffn", "mlir::ModuleOp"> {
 }
 
 def SparsifyFFN : Pass<"sinter-sparsify-ffn", "mlir::ModuleOp"> {
-  let summary = "Remove the least important FFN neurons (activation sparsity, static mode)";
+  let summary = "Activation sparsity: compute only the important FFN neurons";
   let description = [{
-    For every FFN with constant weights, gated (SwiGLU, GeGLU) or not, keeps
-    the round((1 − sparsity)·h) hidden neurons with the highest score in the
-    `profile` and removes the others from the weights at compile time: the
-    columns of W_u (and W_g) and the biases, the rows of W_d. What remains
-    is a smaller dense FFN, so every kernel, prefill and decode, runs
-    (1 − sparsity) of the work. Scores: `attribution` — the mean corrected
-    attribution s_i = −GxO_i + ½·|h_i|·‖∇_h L‖₂ that python/sinter/attribution.py
-    writes into the profile; `magnitude` — the mean |h_i| that calibration
-    records; `auto` takes attribution when the profile has it. Each layer's
+    For every FFN with constant weights, gated (SwiGLU, GeGLU) or not,
+    computes only a (1 − sparsity) share of the hidden neurons. `static`
+    keeps the round((1 − sparsity)·h) neurons with the highest mean score
+    in the `profile` and removes the others from the weights at compile
+    time (columns of W_u, W_g and the biases, rows of W_d): a smaller dense
+    FFN. `dynamic` chooses per token and writes `nn.sparse_ffn`, whose
+    kernel reads only the chosen neurons' weights: with `score=attribution`
+    the top round((1 − sparsity)·h) neurons by the profile's low-rank
+    predictor (trained on per-token attribution labels); with
+    `score=magnitude` the neurons whose |h_i| exceeds the layer's
+    `sparsity`-quantile of |h| in calibration (TEAL-style). Scores:
+    `attribution` — the corrected attribution of
+    python/sinter/attribution.py; `magnitude` — the mean (static) or
+    per-token (dynamic) |h_i|; `auto` takes attribution when the profile has
+    it. From `dense-rows` rows on (0: the compiler's cost model, reported)
+    the dynamic kernel computes all neurons by GEMM and masks. Each layer's
     report entry says which scores chose its neurons. Blocks the profile
     does not name are left alone, with a remark.
   }];
@@ -55,11 +62,13 @@ def SparsifyFFN : Pass<"sinter-sparsify-ffn", "mlir::ModuleOp"> {
     Option<"profilePath", "profile", "std::string", "\"\"",
            "Calibration profile with magnitude statistics or attribution scores">,
     Option<"sparsity", "sparsity", "double", "0.5",
-           "Fraction of each layer's neurons removed, in [0, 1)">,
+           "Fraction of each layer's neurons not computed, in [0, 1)">,
     Option<"mode", "mode", "std::string", "\"static\"",
-           "Neuron selection: static (one mask per layer, fixed at compile time)">,
+           "Neuron selection: static (one mask per layer) or dynamic (per token)">,
     Option<"score", "score", "std::string", "\"auto\"",
-           "Neuron importance: attribution, magnitude or auto">
+           "Neuron importance: attribution, magnitude or auto">,
+    Option<"denseRows", "dense-rows", "int64_t", "0",
+           "Dynamic mode: rows from which the kernel computes densely and masks (0: cost model)">
   ];
   let dependentDialects = ["sinter::nn::NNDialect", "mlir::arith::ArithDialect"];
 }

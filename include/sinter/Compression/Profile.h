@@ -33,6 +33,16 @@ struct LayerProfile {
   /// e.g. attribution from python/sinter/attribution.py.
   std::vector<float> magnitude, magnitudeQuantiles, score;
 
+  /// Optional: a low-rank predictor of which neurons matter per token,
+  /// logits = (x · in) · out + bias with in [d][rank], out [rank][neurons],
+  /// trained on the per-token top neurons by score (python/sinter/attribution.py).
+  struct Predictor {
+    int64_t rank = 0, inputWidth = 0;
+    std::vector<float> in, out, bias;
+    double labelSparsity = 0; // the labels: the top (1 − p) neurons per token
+    double recall = -1;       // on held-out tokens, at labelSparsity; -1 unknown
+  } predictor;
+
   int64_t inputRows() const { return inputWidth ? (int64_t)inputs.size() / inputWidth : 0; }
 
   const float *neuronQuantiles(int64_t n, int64_t levels) const { return quantiles.data() + n * levels; }

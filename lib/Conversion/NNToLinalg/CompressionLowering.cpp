@@ -15,6 +15,7 @@ namespace sinter::lowering {
 namespace {
 
 constexpr llvm::StringLiteral kFFNCorrection = "__sinter_ffn_correction";
+constexpr llvm::StringLiteral kSparseFFN = "__sinter_sparse_ffn";
 
 /// Declares `name(index...)` in the module once.
 void declareKernel(PatternRewriter &rewriter, Operation *op, StringRef name, unsigned numArgs) {
@@ -28,6 +29,9 @@ void declareKernel(PatternRewriter &rewriter, Operation *op, StringRef name, uns
   decl.setPrivate();
 }
 
+/// σ as the runtime kernels number it (lib/Runtime/sinter_vec.h).
+int64_t activationCode(StringRef name) { return name == "gelu" ? 1 : name == "silu" ? 2 : 0; }
+
 /// The address of a tensor's data, as a dense row-major buffer.
 Value addressOf(PatternRewriter &rewriter, Location loc, Value tensor) {
   auto type = cast<RankedTensorType>(tensor.getType());
@@ -36,25 +40,38 @@ Value addressOf(PatternRewriter &rewriter, Location loc, Value tensor) {
   return memref::ExtractAlignedPointerAsIndexOp::create(rewriter, loc, buffer);
 }
 
+/// A fresh buffer for a kernel's result of `type`, whose leading dims are
+/// those of `like` (the verifiers tie them), and the rows: their product.
+std::pair<Value, Value> resultBuffer(PatternRewriter &rewriter, Location loc, RankedTensorType type, Value like) {
+  int64_t rank = type.getRank();
+  Value rows = arith::ConstantIndexOp::create(rewriter, loc, 1);
+  SmallVector<Value> dynamicDims;
+  for (int64_t i = 0; i < rank; ++i) {
+    Value dim = i + 1 < rank || !type.isDynamicDim(i) ? dimValue(rewriter, loc, like, i) : Value();
+    if (type.isDynamicDim(i))
+      dynamicDims.push_back(dim);
+    if (i + 1 < rank)
+      rows = arith::MulIOp::create(rewriter, loc, rows, dim);
+  }
+  auto outType = MemRefType::get(type.getShape(), type.getElementType());
+  Value out = memref::AllocOp::create(rewriter, loc, outType, dynamicDims, rewriter.getI64IntegerAttr(64));
+  return {out, rows};
+}
+
+/// Calls `kernel(args...)` and replaces `op` with the tensor of `out`.
+void callKernel(PatternRewriter &rewriter, Operation *op, StringRef kernel, ArrayRef<Value> args, Value out) {
+  declareKernel(rewriter, op, kernel, args.size());
+  func::CallOp::create(rewriter, op->getLoc(), kernel, TypeRange{}, args);
+  rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(op, op->getResult(0).getType(), out, /*restrict=*/true,
+                                                         /*writable=*/true);
+}
+
 struct FFNOutlierCorrectionLowering : OpRewritePattern<FFNOutlierCorrectionOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(FFNOutlierCorrectionOp op, PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     auto type = cast<RankedTensorType>(op.getType());
-    int64_t rank = type.getRank();
-    // Rows: the product of the leading dims (of `linear`, which the verifier
-    // ties to the input's).
-    Value rows = arith::ConstantIndexOp::create(rewriter, loc, 1);
-    SmallVector<Value> dynamicDims;
-    for (int64_t i = 0; i < rank; ++i) {
-      Value dim = dimValue(rewriter, loc, op.getLinear(), i);
-      if (type.isDynamicDim(i))
-        dynamicDims.push_back(dim);
-      if (i + 1 < rank)
-        rows = arith::MulIOp::create(rewriter, loc, rows, dim);
-    }
-    auto outType = MemRefType::get(type.getShape(), type.getElementType());
-    Value out = memref::AllocOp::create(rewriter, loc, outType, dynamicDims, rewriter.getI64IntegerAttr(64));
+    auto [out, rows] = resultBuffer(rewriter, loc, type, op.getLinear());
     auto index = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(rewriter, loc, v); };
     int64_t d = cast<RankedTensorType>(op.getInput().getType()).getShape().back();
     int64_t dOut = type.getShape().back();
@@ -67,10 +84,44 @@ struct FFNOutlierCorrectionLowering : OpRewritePattern<FFNOutlierCorrectionOp> {
     for (Value v : op->getOperands().drop_front(2))
       args.push_back(addressOf(rewriter, loc, v));
     args.push_back(index(op.getPredictorBits()));
-    args.push_back(index(op.getActivation() == "gelu" ? 1 : 0));
-    declareKernel(rewriter, op, kFFNCorrection, args.size());
-    func::CallOp::create(rewriter, loc, kFFNCorrection, TypeRange{}, args);
-    rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(op, type, out, /*restrict=*/true, /*writable=*/true);
+    args.push_back(index(activationCode(op.getActivation())));
+    callKernel(rewriter, op, kFFNCorrection, args, out);
+    return success();
+  }
+};
+
+struct SparseFFNLowering : OpRewritePattern<SparseFFNOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SparseFFNOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    auto [out, rows] = resultBuffer(rewriter, loc, type, op.getInput());
+    auto index = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(rewriter, loc, v); };
+    // An absent optional table is a null address.
+    auto address = [&](Value v) { return v ? addressOf(rewriter, loc, v) : index(0); };
+    auto upType = cast<RankedTensorType>(op.getUpWeight().getType());
+    int64_t rank = op.getPredictorIn() ? cast<RankedTensorType>(op.getPredictorIn().getType()).getDimSize(1) : 0;
+    float threshold = op.getThreshold().convertToFloat();
+    SmallVector<Value> args = {address(op.getInput()),
+                               memref::ExtractAlignedPointerAsIndexOp::create(rewriter, loc, out),
+                               rows,
+                               index(upType.getDimSize(1)),
+                               index(upType.getDimSize(0)),
+                               index(type.getShape().back()),
+                               address(op.getUpWeight()),
+                               address(op.getUpBias()),
+                               address(op.getGateWeight()),
+                               address(op.getGateBias()),
+                               address(op.getDownWeight()),
+                               address(op.getPredictorIn()),
+                               address(op.getPredictorOut()),
+                               address(op.getPredictorBias()),
+                               index(rank),
+                               index(op.getKept()),
+                               index(llvm::bit_cast<uint32_t>(threshold)),
+                               index(activationCode(op.getActivation())),
+                               index(op.getDenseRows())};
+    callKernel(rewriter, op, kSparseFFN, args, out);
     return success();
   }
 };
@@ -78,7 +129,7 @@ struct FFNOutlierCorrectionLowering : OpRewritePattern<FFNOutlierCorrectionOp> {
 } // namespace
 
 void populateCompressionPatterns(RewritePatternSet &patterns) {
-  patterns.add<FFNOutlierCorrectionLowering>(patterns.getContext());
+  patterns.add<FFNOutlierCorrectionLowering, SparseFFNLowering>(patterns.getContext());
 }
 
 } // namespace sinter::lowering

@@ -110,39 +110,6 @@ LogicalResult GeluOp::verify() {
   return success();
 }
 
-LogicalResult FFNOutlierCorrectionOp::verify() {
-  auto x = rankedOf(getInput()), linear = rankedOf(getLinear()), out = rankedOf(getOutput());
-  if (x.getRank() < 1 || linear.getRank() != x.getRank() || out != linear)
-    return emitOpError("input and linear must have one rank and the result linear's type");
-  for (int64_t i = 0; i + 1 < x.getRank(); ++i)
-    if (!x.isDynamicDim(i) && !linear.isDynamicDim(i) && x.getDimSize(i) != linear.getDimSize(i))
-      return emitOpError("input and linear differ in dimension ") << i;
-  int64_t bits = getPredictorBits();
-  if (bits < 1 || bits > 8)
-    return emitOpError("predictor_bits must be 1..8, got ") << bits;
-  if (getActivation() != "gelu" && getActivation() != "relu")
-    return emitOpError("activation must be \"gelu\" or \"relu\", got \"") << getActivation() << "\"";
-  int64_t d = x.getDimSize(x.getRank() - 1), dOut = linear.getDimSize(linear.getRank() - 1);
-  auto pred = rankedOf(getPredictor()), up = rankedOf(getUpWeight()), down = rankedOf(getDownWeight());
-  if (!pred.hasStaticShape() || !up.hasStaticShape() || !down.hasStaticShape() ||
-      ShapedType::isDynamic(d) || ShapedType::isDynamic(dOut))
-    return emitOpError("weights and feature dimensions must be static");
-  int64_t kept = up.getRank() == 2 ? up.getDimSize(0) : -1;
-  if (up.getRank() != 2 || up.getDimSize(1) != d)
-    return emitOpError("up_weight must be [kept, ") << d << "], got " << up;
-  if (down.getRank() != 2 || down.getDimSize(0) != kept || down.getDimSize(1) != dOut)
-    return emitOpError("down_weight must be [") << kept << ", " << dOut << "], got " << down;
-  int64_t rowBytes = bits * ((d + 7) / 8); // bit planes
-  if (pred.getRank() != 2 || pred.getDimSize(0) != kept || pred.getDimSize(1) != rowBytes)
-    return emitOpError("predictor must be [") << kept << ", " << rowBytes << "] bytes, got " << pred;
-  for (Value v : {getPredictorScale(), getLower(), getUpper(), getUpBias(), getSlope(), getIntercept()}) {
-    auto t = rankedOf(v);
-    if (t.getRank() != 1 || t.getDimSize(0) != kept)
-      return emitOpError("per-neuron vectors must be [") << kept << "], got " << t;
-  }
-  return success();
-}
-
 LogicalResult SplitOp::verify() {
   auto t = rankedOf(getInput());
   auto axis = normalizeAxis(getAxis(), t.getRank());
