@@ -1,13 +1,17 @@
 // RUN: sinter-opt %s -split-input-file -verify-diagnostics \
 // RUN:   -sinter-sparsify-ffn="profile=%S/Inputs/sparsify-profile.json score=attribution"
 // RUN: not sinter-opt %s -sinter-sparsify-ffn="sparsity=1" 2>&1 | FileCheck %s --check-prefix=RANGE
-// RUN: not sinter-opt %s -sinter-sparsify-ffn="profile=%S/Inputs/sparsify-profile.json mode=dynamic" 2>&1 | FileCheck %s --check-prefix=MODE
+// RUN: not sinter-opt %s -sinter-sparsify-ffn="profile=%S/Inputs/sparsify-profile.json mode=sometimes" 2>&1 | FileCheck %s --check-prefix=MODE
+// RUN: not sinter-opt %s -sinter-sparsify-ffn="profile=%S/Inputs/sparsify-profile.json mode=dynamic dense-rows=-1" 2>&1 | FileCheck %s --check-prefix=ROWS
+// RUN: not sinter-opt %s -split-input-file -sinter-sparsify-ffn="profile=%S/Inputs/sparsify-profile.json mode=dynamic score=attribution" 2>&1 | FileCheck %s --check-prefix=NOPRED
 // RUN: not sinter-opt %s -sinter-sparsify-ffn="profile=%S/Inputs/sparsify-profile.json score=loudest" 2>&1 | FileCheck %s --check-prefix=SCORE
 // RUN: not sinter-opt %s -sinter-sparsify-ffn="sparsity=0.5" 2>&1 | FileCheck %s --check-prefix=NOPROFILE
 // RUN: not sinter-opt %s -sinter-sparsify-ffn="profile=%S/Inputs/missing.json" 2>&1 | FileCheck %s --check-prefix=MISSING
 
 // RANGE: sparsify-ffn: sparsity must be in [0, 1), got 1.0
-// MODE: sparsify-ffn: mode 'dynamic' is not available
+// MODE: sparsify-ffn: mode must be static or dynamic, got 'sometimes'
+// ROWS: sparsify-ffn: dense-rows must be >= 0, got -1
+// NOPRED: sparsify-ffn: mode=dynamic score=attribution needs a predictor of 4 inputs in profile layer 'up1' (python3 -m sinter.attribution --predictor-rank R)
 // SCORE: sparsify-ffn: score must be attribution, magnitude or auto, got 'loudest'
 // NOPROFILE: sparsify-ffn: needs a calibration profile
 // MISSING: sparsify-ffn: cannot read profile '{{.*}}missing.json'

@@ -1,6 +1,8 @@
 // RUN: sinter-opt %s -sinter-sparsify-ffn="profile=%S/Inputs/sparsify-profile.json sparsity=0.5 score=magnitude" | FileCheck %s --check-prefix=MAG
 // RUN: sinter-opt %s -sinter-sparsify-ffn="profile=%S/Inputs/sparsify-profile.json sparsity=0.75" | FileCheck %s --check-prefix=AUTO
 // RUN: sinter-opt %s -sinter-sparsify-ffn="profile=%S/Inputs/sparsify-profile.json sparsity=0" | FileCheck %s --check-prefix=NONE
+// RUN: sinter-opt %s -sinter-sparsify-ffn="profile=%S/Inputs/sparsify-profile.json sparsity=0.5 mode=dynamic" | FileCheck %s --check-prefix=DYN
+// RUN: sinter-opt %s -sinter-sparsify-ffn="profile=%S/Inputs/sparsify-profile.json sparsity=0.5 mode=dynamic dense-rows=16" | FileCheck %s --check-prefix=ROWS
 
 // A GELU FFN 4 → 8 → 4 whose up-projection column j and down-projection
 // row j hold j, so the kept neurons can be read off the new constants.
@@ -42,6 +44,25 @@
 // NONE-LABEL: func @plain
 // NONE: nn.matmul %{{.*}}, %{{.*}} : tensor<?x4xf32>, tensor<4x8xf32> -> tensor<?x8xf32>
 // NONE: nn.matmul %{{.*}}, %{{.*}} : tensor<?x8xf32>, tensor<8x4xf32> -> tensor<?x4xf32>
+// Dynamic: up0 has a predictor (auto takes attribution), up1 does not
+// (magnitude: the threshold is the 0.5-quantile of |h|, 0.5). The kernel
+// takes weights neuron by neuron: W_u transposed, W_d as it is. The cost
+// model puts the dense switch where a token's gathers (half the weights
+// plus the predictor) add up to one dense pass.
+// DYN: {activation = "gelu", bytes_after = {{[0-9]+}} : i64, bytes_before = 304 : i64, decode_weight_bytes_per_token = {{[0-9]+}} : i64, dense_rows = 2 : i64, dense_weight_bytes_per_token = 256 : i64, gated = false, kept_neurons = 4 : i64, {{.*}} mode = "dynamic", neurons = 8 : i64, pass = "sparsify-ffn", predictor_rank = 2 : i64, predictor_recall = 7.500000e-01 : f64, score = "attribution", selection = "predictor"
+// DYN-SAME: {activation = "silu", {{.*}} gated = true, {{.*}} mode = "dynamic", {{.*}} score = "magnitude", selection = "threshold", sparsity = 5.000000e-01 : f64, threshold = 5.000000e-01 : f64}
+// DYN-LABEL: func @plain
+// DYN-SAME: (%[[X:.*]]: tensor<?x4xf32>)
+// DYN-DAG: %[[UP:.*]] = arith.constant dense<{{\[}}[0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00], [1.000000e+00, {{.*}}> : tensor<8x4xf32>
+// DYN-NOT: nn.gelu
+// DYN: %[[S:.*]] = nn.sparse_ffn %[[X]] up(%[[UP]], %{{.*}}) down(%{{.*}}) predictor(%{{.*}}, %{{.*}}, %{{.*}}) {activation = "gelu", dense_rows = 2 : i64, kept = 4 : i64, threshold = 0.000000e+00 : f32} : (tensor<?x4xf32>, tensor<8x4xf32>, tensor<8xf32>, tensor<8x4xf32>, tensor<4x2xf32>, tensor<2x8xf32>, tensor<8xf32>) -> tensor<?x4xf32>
+// DYN: nn.add %[[S]], %{{.*}} : tensor<?x4xf32>, tensor<4xf32> -> tensor<?x4xf32>
+// DYN-LABEL: func @gated
+// DYN-NOT: nn.sigmoid
+// DYN: nn.sparse_ffn %{{.*}} up(%{{.*}}, %{{.*}}) gate(%{{.*}}, %{{.*}}) down(%{{.*}}) {activation = "silu", dense_rows = 2 : i64, kept = 0 : i64, threshold = 5.000000e-01 : f32} : (tensor<2x4xf32>, tensor<8x4xf32>, tensor<8xf32>, tensor<8x4xf32>, tensor<8xf32>, tensor<8x4xf32>) -> tensor<2x4xf32>
+// DYN-NOT: nn.matmul
+// ROWS: dense_rows = 16 : i64
+// ROWS: dense_rows = 16 : i64
 func.func @plain(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
   %wu = arith.constant dense<[[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
                               [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
