@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import sinter
-from sinter import attribution, corpora, testmodels
+from sinter import attribution, corpora, sparsity, testmodels
 
 CTX = 32
 RTOL = 1e-5
@@ -131,3 +131,130 @@ def test_attribution_cli(tmp_path):
     assert [l["name"] for l in p["layers"]] == ["/blocks.0/fc/MatMul", "/blocks.1/fc/MatMul"]
     assert attribution.main(["--model", str(tmp_path / "missing.pt"), "--text", str(calib),
                              "--out", str(out)]) == 1
+
+
+class FFNOnly(torch.nn.Module):
+    """Embedding → FFN (GELU, or SwiGLU when gated) → logits: rows are
+    independent, so each row's choice can be checked on its own."""
+
+    def __init__(self, gated, d=24, h=64):
+        super().__init__()
+        self.emb = torch.nn.Embedding(256, d)
+        self.up = torch.nn.Linear(d, h)
+        self.gate = torch.nn.Linear(d, h) if gated else None
+        self.down = torch.nn.Linear(h, d)
+
+    def forward(self, ids):
+        x = self.emb(ids)
+        if self.gate is None:
+            return self.down(torch.nn.functional.gelu(self.up(x)))
+        return self.down(torch.nn.functional.silu(self.gate(x)) * self.up(x))
+
+
+def numpy_weights(model):
+    t = lambda p: p.detach().numpy().astype(np.float64)  # noqa: E731
+    w = dict(emb=t(model.emb.weight), wu=t(model.up.weight).T, bu=t(model.up.bias), wd=t(model.down.weight).T,
+             bd=t(model.down.bias))
+    if model.gate is not None:
+        w.update(wg=t(model.gate.weight).T, bg=t(model.gate.bias))
+    return w
+
+
+@pytest.mark.parametrize("gated", [False, True])
+@pytest.mark.parametrize("score", ["attribution", "magnitude"])
+def test_dynamic_kernel_matches_numpy(tmp_path, gated, score):
+    torch.manual_seed(2)
+    model = FFNOnly(gated).eval()
+    path = tmp_path / "ffn.onnx"
+    torch.onnx.export(model, (torch.randint(0, 256, (1, 8)),), str(path), input_names=["input_ids"],
+                      output_names=["y"], dynamic_axes={"input_ids": {0: "batch", 1: "seq"}}, opset_version=17)
+    (tmp_path / "calib.txt").write_bytes(corpora.split("kjv-train")[:4096])
+    profile_path = tmp_path / "profile.json"
+    sinter.compile(path, tmp_path / "d.so", calibration=tmp_path / "calib.txt", calibration_tokens=2048,
+                   calibration_window=CTX, save_profile=profile_path)
+    profile = json.loads(profile_path.read_text())
+    (layer,) = profile["layers"]
+    assert layer["gated"] if gated else "gated" not in layer
+    # Any predictor will do: the kernel must follow it, however it was made.
+    rng = np.random.default_rng(0)
+    a, b, c = rng.normal(size=(24, 5)), rng.normal(size=(5, 64)), rng.normal(size=64)
+    layer["predictor"] = {"rank": 5, "input_width": 24, "in": a.ravel().tolist(), "out": b.ravel().tolist(),
+                          "bias": c.tolist()}
+    profile_path.write_text(json.dumps(profile))
+    w = numpy_weights(model)
+    text = np.frombuffer(corpora.split("kjv-heldout")[:4 * CTX], dtype=np.uint8).astype(np.int64)
+    # GELU's |h| piles up just under its minimum, 0.17, where the 0.7-quantile
+    # falls: the threshold case takes 0.5.
+    level = 0.7 if score == "attribution" else 0.5
+    # The cost model's dense switch, and gathers for every batch.
+    for rows_opt in ("", ",dense-rows=100000"):
+        so, report = tmp_path / f"dyn{rows_opt[-3:]}.so", tmp_path / "report.json"
+        sinter.compile(path, so, profile=profile_path, report=report,
+                       compress=f"sparsify-ffn:mode=dynamic,sparsity={level},score={score}{rows_opt}")
+        (entry,) = json.loads(report.read_text())["compression"]
+        assert entry["mode"] == "dynamic" and entry["score"] == score
+        assert entry["selection"] == ("predictor" if score == "attribution" else "threshold")
+        predictor = (a.astype(np.float32).astype(np.float64), b.astype(np.float32).astype(np.float64),
+                     c.astype(np.float32).astype(np.float64)) if score == "attribution" else None
+        compiled = sinter.load(so, threads=2)
+        for ids in [text.reshape(4, CTX), text[:3].reshape(1, 3)] + [text[i:i + 1].reshape(1, 1) for i in range(8)]:
+            got = compiled(ids).reshape(-1, 24).astype(np.float64)
+            want, ambiguous = sparsity.sparse_ffn(w["emb"][ids.ravel()], w["wu"], w["bu"], w["wd"], w["bd"],
+                                                  "silu" if gated else "gelu", w.get("wg"), w.get("bg"), predictor,
+                                                  entry["kept_neurons"], entry.get("threshold", 0.0),
+                                                  margin=1e-4 if predictor is not None else 1e-5)
+            assert ambiguous.mean() < 0.1
+            err = np.abs(got - want)[~ambiguous].max() / np.abs(want).max()
+            assert err < RTOL, f"{ids.shape} {rows_opt}: max error {err:.2e} of the output scale"
+        # Sparse is not dense: the choice changes the output.
+        with torch.no_grad():
+            dense = model(torch.from_numpy(text.reshape(4, CTX))).numpy()
+        assert np.abs(compiled(text.reshape(4, CTX)) - dense).max() > 1e-3 * np.abs(dense).max()
+
+
+def dynamic_hooks(model, profile, sparsity):
+    """Per-token selection in PyTorch, as nn.sparse_ffn makes it."""
+    handles = []
+    layers = {l["name"]: l for l in profile["layers"]}
+    for ffn in testmodels.ffn_layers(model):
+        layer, seen = layers[ffn.name], {}
+        handles.append(ffn.up.register_forward_pre_hook(lambda m, a, seen=seen: seen.update(x=a[0])))
+        pr = layer["predictor"]
+        a = torch.tensor(pr["in"]).reshape(pr["input_width"], pr["rank"])
+        b = torch.tensor(pr["out"]).reshape(pr["rank"], -1)
+        c = torch.tensor(pr["bias"])
+        k = max(1, int(np.floor((1 - sparsity) * b.shape[1] + 0.5)))
+
+        def mask(m, args, seen=seen, a=a, b=b, c=c, k=k):
+            logits = seen["x"] @ a @ b + c
+            keep = torch.zeros_like(logits, dtype=torch.bool).scatter_(-1, logits.topk(k, dim=-1).indices, True)
+            return (args[0] * keep,)
+        handles.append(ffn.down.register_forward_pre_hook(mask))
+    return handles
+
+
+def test_dynamic_llama_matches_pytorch(tmp_path):
+    model, path, calib = build(tmp_path, "llama")
+    profile = attribution.attribution_profile(model, attribution.windows(calib.read_bytes(), 2048, CTX), "calib",
+                                              predictor_rank=4, epochs=2)
+    assert all(0 <= l["predictor"]["recall"] <= 1 for l in profile["layers"])
+    profile_path = tmp_path / "p.json"
+    profile_path.write_text(json.dumps(profile))
+    so, report = tmp_path / "dyn.so", tmp_path / "report.json"
+    sinter.compile(path, so, profile=profile_path, report=report,
+                   compress="sparsify-ffn:mode=dynamic,sparsity=0.75")
+    entries = json.loads(report.read_text())["compression"]
+    assert [e["score"] for e in entries] == ["attribution"] * 2 and entries[0]["kept_neurons"] == 12
+    ids = np.frombuffer(corpora.split("kjv-heldout")[:2 * CTX], dtype=np.uint8).astype(np.int64).reshape(2, CTX)
+    handles = dynamic_hooks(model, profile, 0.75)
+    try:
+        with torch.no_grad():
+            want = model(torch.from_numpy(ids)).numpy()
+    finally:
+        for h in handles:
+            h.remove()
+    got = sinter.load(so, threads=2)(ids)
+    # A near-tie in one token's choice moves that token and, through
+    # attention, later ones; nearly all rows must still agree closely.
+    close = np.abs(got - want).max(axis=-1) < 1e-4 * np.abs(want).max()
+    assert close.mean() > 0.9, f"only {close.mean():.0%} of rows agree"
