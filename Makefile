@@ -7,7 +7,7 @@ JOBS ?= 2
 LLVM_DIR ?= /usr/lib/llvm-22
 export CCACHE_DIR ?= $(CURDIR)/.cache/ccache
 
-.PHONY: all setup configure build demo check bench bench-linearize compression-table clean kjv-gpt kjv-opt kjv-llama model-table
+.PHONY: all setup configure build demo check bench bench-linearize bench-sparsity compression-table sparsity-table clean kjv-gpt kjv-opt kjv-llama model-table
 
 all: build
 
@@ -41,10 +41,18 @@ bench: build
 bench-linearize: build
 	PYTHONPATH=python /usr/bin/python3 bench/bench_linearize.py --docs
 
+bench-sparsity: build
+	PYTHONPATH=python /usr/bin/python3 bench/bench_sparsity.py --docs
+
 # Accuracy and size of FFN linearization on the reference models (about
 # 20 minutes; docs/compression.md, accuracy section).
 compression-table: build
 	PYTHONPATH=python /usr/bin/python3 scripts/compression_table.py
+
+# Accuracy of FFN activation sparsity on the three reference models, static
+# and dynamic, attribution and magnitude (about 40 minutes; docs/compression.md).
+sparsity-table: build
+	PYTHONPATH=python /usr/bin/python3 scripts/sparsity_table.py
 
 # Retrain the reference models (fixed seeds and step counts; about 25
 # minutes each on 2 cores). See docs/models.md.

@@ -12,17 +12,15 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 
-import numpy as np
 import torch
-from onnx import numpy_helper
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 from sinter import corpora, testmodels  # noqa: E402
 from sinter.docs import replace_section  # noqa: E402
+from sinter.measure import bench_ms, compile_so, token_inputs  # noqa: E402
 
 D, FF = 768, 3072
 
@@ -43,7 +41,6 @@ def parse_args():
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--iters", type=int, default=100, help="sinter-run --bench iterations per round")
-    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "bin"))
     ap.add_argument("--work", default=os.path.join(ROOT, "build", "bench"))
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     ap.add_argument("--docs", action="store_true", help="also write the table into docs/compression.md")
@@ -53,27 +50,8 @@ def parse_args():
 ARGS = parse_args()
 
 
-def sinter_compile(onnx_path, so, *flags):
-    cmd = [os.path.join(ARGS.bin, "sinter-compile"), onnx_path, "-o", so, *flags]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit(f"{' '.join(cmd)}:\n{r.stderr}")
-
-
-def bench_ms(so, data_dir):
-    cmd = [os.path.join(ARGS.bin, "sinter-run"), so, data_dir, "--bench", str(ARGS.iters),
-           "--threads", str(ARGS.threads)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    return float(out.strip().splitlines()[-1].split()[-1])
-
-
 def inputs(seq, name):
-    d = os.path.join(ARGS.work, f"lin_{name}_seq{seq}")
-    os.makedirs(d, exist_ok=True)
-    ids = np.frombuffer(corpora.split("kjv-heldout")[:seq], dtype=np.uint8).astype(np.int64)[None]
-    with open(os.path.join(d, "input_0.pb"), "wb") as f:
-        f.write(numpy_helper.from_array(ids, "input_ids").SerializeToString())
-    return d
+    return token_inputs(os.path.join(ARGS.work, f"lin_{name}_seq{seq}"), seq)
 
 
 def compare(name, model):
@@ -84,8 +62,8 @@ def compare(name, model):
         f.write(corpora.split("kjv-train")[:16384])
     dense, lin = (os.path.join(ARGS.work, f"lin_{name}_{k}.so") for k in ("dense", "linearized"))
     report = os.path.join(ARGS.work, f"lin_{name}_report.json")
-    sinter_compile(onnx_path, dense)
-    sinter_compile(onnx_path, lin, f"--calibration={calib}", "--calibration-tokens=4096",
+    compile_so(onnx_path, dense)
+    compile_so(onnx_path, lin, f"--calibration={calib}", "--calibration-tokens=4096",
                    f"--compress={ARGS.spec}", f"--report={report}")
     with open(report) as f:
         layers = json.load(f)["compression"]
@@ -97,7 +75,7 @@ def compare(name, model):
         times = {"dense": [], "linearized": []}
         for _ in range(ARGS.rounds):
             for key, so in (("dense", dense), ("linearized", lin)):
-                times[key].append(bench_ms(so, data))
+                times[key].append(bench_ms(so, data, ARGS.iters, ARGS.threads))
         d_ms, l_ms = statistics.median(times["dense"]), statistics.median(times["linearized"])
         result[phase] = {"seq": seq, "dense_ms": d_ms, "linearized_ms": l_ms, "speedup": d_ms / l_ms}
     return result

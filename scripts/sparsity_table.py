@@ -2,7 +2,8 @@
 """Measures FFN activation sparsity (sinter-sparsify-ffn) on the reference
 models from a real run. Per model: one sinter-compile calibration on
 kjv-train (magnitude statistics, the compiler's own) and one attribution
-profile from python (sinter.attribution) on the same bytes; then for each
+profile from python (sinter.attribution, with rank-32 predictors for the
+dynamic mode) on the same bytes; then for each
 mode, score and sparsity a compile, its FFN bytes (compile report) and bits
 per byte on the start of kjv-heldout, next to the dense compile.
 
@@ -28,11 +29,13 @@ def parse_args():
     ap.add_argument("--models", default="kjv-gpt,kjv-opt,kjv-llama")
     ap.add_argument("--sparsities", default="0.5,0.6,0.7,0.8,0.9")
     ap.add_argument("--scores", default="attribution,magnitude")
-    ap.add_argument("--modes", default="static")
+    ap.add_argument("--modes", default="static,dynamic")
+    ap.add_argument("--predictor-rank", type=int, default=32, help="rank of the dynamic mode's predictors")
     ap.add_argument("--heldout-bytes", type=int, default=100_000)
     ap.add_argument("--calibration-bytes", type=int, default=65_536)
     ap.add_argument("--work", default=os.path.join(ROOT, "build", "sparsity"))
     ap.add_argument("--no-docs", action="store_true", help="only print (and write the JSON to --work)")
+    ap.add_argument("--from-json", help="write the docs from this earlier sparsity.json instead of measuring")
     return ap.parse_args()
 
 
@@ -50,7 +53,7 @@ def profiles(name, onnx_path, context, work, args):
     model = testmodels.load(os.path.join(ROOT, "examples", "models", name, "model.pt"))
     ids = attribution.windows(open(calib, "rb").read(), args.calibration_bytes, context)
     with open(scored, "w") as f:
-        json.dump(attribution.attribution_profile(model, ids, calib), f)
+        json.dump(attribution.attribution_profile(model, ids, calib, predictor_rank=args.predictor_rank), f)
     return own, scored, t1 - t0, time.time() - t1
 
 
@@ -76,6 +79,11 @@ def measure(name, args):
                 before, after = sum(x["bytes_before"] for x in layers), sum(x["bytes_after"] for x in layers)
                 point = {"mode": mode, "score": score, "sparsity": p, "ffn_bytes_before": before,
                          "ffn_bytes_after": after, "bits_per_byte": bits(so, heldout, context)}
+                if mode == "dynamic":
+                    point["decode_bytes_read"] = sum(x["decode_weight_bytes_per_token"] for x in layers) / sum(
+                        x["dense_weight_bytes_per_token"] for x in layers)
+                    if score == "attribution":
+                        point["predictor_recall"] = [x.get("predictor_recall") for x in layers]
                 point["loss"] = point["bits_per_byte"] / result["dense_bits_per_byte"] - 1
                 result["points"].append(point)
                 print(f"{name} {mode} {score} {p}: {point['bits_per_byte']:.4f} bits/byte "
@@ -118,13 +126,32 @@ def table(results):
                 p = next(p for p in r["points"] if p["mode"] == m and p["score"] == s and p["sparsity"] == sp)
                 cells.append(f"{p['bits_per_byte']:.4f} ({p['loss']:+.1%})")
             lines.append(f"| {sp:g} | " + " | ".join(cells) + " |")
+        dyn = [p for p in r["points"] if p["mode"] == "dynamic"]
+        if dyn:
+            lines.append("\nWeights a decoded token reads, as a share of the dense FFN's (the compile report's "
+                         "decode_weight_bytes_per_token; the predictor's own weights included):\n")
+            lines.append("| sparsity | " + " | ".join(f"dynamic {s}" for s in sorted({p['score'] for p in dyn})) +
+                         " |")
+            lines.append("|---|" + "---|" * len({p["score"] for p in dyn}))
+            for sp in sorted({p["sparsity"] for p in dyn}):
+                cells = [f"{p['decode_bytes_read']:.0%}" for s in sorted({p['score'] for p in dyn})
+                         for p in dyn if p["score"] == s and p["sparsity"] == sp]
+                lines.append(f"| {sp:g} | " + " | ".join(cells) + " |")
+            recall = next((p["predictor_recall"] for p in dyn if p.get("predictor_recall")), None)
+            if recall:
+                lines.append(f"\nPredictor recall of the attribution oracle's top "
+                             f"{1 - 0.8:.0%} per token, held-out calibration tokens, by layer: "
+                             + ", ".join(f"{x:.2f}" for x in recall) + "\n")
         lines.append("")
     return "\n".join(lines)
 
 
 def main():
     args = parse_args()
-    results = [measure(m, args) for m in args.models.split(",")]
+    if args.from_json:
+        results = json.load(open(args.from_json))
+    else:
+        results = [measure(m, args) for m in args.models.split(",")]
     out_dir = args.work if args.no_docs else os.path.join(ROOT, "docs")
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "sparsity.json"), "w") as f:

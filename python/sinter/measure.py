@@ -28,3 +28,22 @@ def compile_so(onnx_path, so, *flags):
 def bits(so, text, context):
     """Bits per byte of a compiled library on `text` (sinter.eval protocol)."""
     return sinter_eval.bits_per_byte(sinter_eval._logits_fn(so, "sinter_model"), text, context)[0]
+
+
+def bench_ms(so, data_dir, iters, threads):
+    """Median ms per run of `sinter-run SO DATA --bench ITERS --threads T`."""
+    cmd = [_tool("sinter-run"), so, data_dir, "--bench", str(iters), "--threads", str(threads)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return float(out.strip().splitlines()[-1].split()[-1])
+
+
+def token_inputs(directory, seq):
+    """A sinter-run input folder holding `seq` bytes of kjv-heldout as input_ids [1, seq]."""
+    import numpy as np
+    from onnx import numpy_helper
+    from . import corpora
+    os.makedirs(directory, exist_ok=True)
+    ids = np.frombuffer(corpora.split("kjv-heldout")[:seq], dtype=np.uint8).astype(np.int64)[None]
+    with open(os.path.join(directory, "input_0.pb"), "wb") as f:
+        f.write(numpy_helper.from_array(ids, "input_ids").SerializeToString())
+    return directory
