@@ -23,7 +23,7 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 from sinter import corpora, linearize, testmodels  # noqa: E402
-from sinter.docs import replace_section  # noqa: E402
+from sinter.docs import publish  # noqa: E402
 from sinter.measure import bits, compile_so, reference_model  # noqa: E402
 
 FFN = {"gpt2": ("fc", "out", "gelu"), "opt": ("fc1", "fc2", "relu")}
@@ -153,15 +153,7 @@ def table(results):
 def main():
     args = parse_args()
     results = [measure(m, args) for m in args.models.split(",")]
-    out_dir = args.work if args.no_docs else os.path.join(ROOT, "docs")
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "compression.json"), "w") as f:
-        json.dump(results, f, indent=1)
-    chart(results, os.path.join(out_dir, "compression_kjv.png"))
-    text = table(results)
-    print(text)
-    if not args.no_docs:
-        replace_section("compression.md", "compression-table", text)
+    publish(results, "compression", chart, table, "compression-table", args.work if args.no_docs else None)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 from sinter import attribution, corpora, testmodels  # noqa: E402
-from sinter.docs import replace_section  # noqa: E402
+from sinter.docs import publish  # noqa: E402
 from sinter.measure import bits, compile_so, reference_model  # noqa: E402
 
 
@@ -152,15 +152,7 @@ def main():
         results = json.load(open(args.from_json))
     else:
         results = [measure(m, args) for m in args.models.split(",")]
-    out_dir = args.work if args.no_docs else os.path.join(ROOT, "docs")
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "sparsity.json"), "w") as f:
-        json.dump(results, f, indent=1)
-    chart(results, os.path.join(out_dir, "sparsity_kjv.png"))
-    text = table(results)
-    print(text)
-    if not args.no_docs:
-        replace_section("compression.md", "sparsity-table", text)
+    publish(results, "sparsity", chart, table, "sparsity-table", args.work if args.no_docs else None)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@
 #include "sinter/Support/ConstantData.h"
 #include "sinter/Transforms/Passes.h"
 
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <algorithm>
 #include <numeric>
@@ -71,14 +70,9 @@ struct LinearizeFFNPass : impl::LinearizeFFNBase<LinearizeFFNPass> {
     if (profilePath.empty())
       return fail(module, "needs a calibration profile (profile=FILE; sinter-compile --calibration)");
     std::string error;
-    auto profile = readProfile(profilePath, error);
+    auto profile = prepareFFNRewrite(module, profilePath, error);
     if (!profile)
       return fail(module, error);
-
-    // The blocks are matched on nn.gelu, which exporters spell as erf.
-    RewritePatternSet patterns(&getContext());
-    populateRaiseActivationsPatterns(patterns);
-    (void)applyPatternsGreedily(module, std::move(patterns));
 
     SmallVector<Attribute> report;
     for (auto func : llvm::make_early_inc_range(module.getOps<func::FuncOp>())) {

@@ -8,7 +8,6 @@
 #include "sinter/Support/ConstantData.h"
 #include "sinter/Transforms/Passes.h"
 
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <cmath>
 
@@ -49,13 +48,9 @@ struct SparsifyFFNPass : impl::SparsifyFFNBase<SparsifyFFNPass> {
       return fail(module, "needs a calibration profile (profile=FILE; sinter-compile --calibration or "
                           "python3 -m sinter.attribution)");
     std::string error;
-    auto profile = readProfile(profilePath, error);
+    auto profile = prepareFFNRewrite(module, profilePath, error);
     if (!profile)
       return fail(module, error);
-
-    RewritePatternSet patterns(&getContext());
-    populateRaiseActivationsPatterns(patterns);
-    (void)applyPatternsGreedily(module, std::move(patterns));
 
     SmallVector<Attribute> report;
     for (auto func : module.getOps<func::FuncOp>())

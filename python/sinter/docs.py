@@ -13,3 +13,20 @@ def replace_section(doc, name, text):
     a, b = content.index(begin) + len(begin), content.index(end)
     with open(path, "w") as f:
         f.write(content[:a] + "\n" + text.rstrip("\n") + "\n" + content[b:])
+
+
+def publish(results, stem, chart, table, section, work=None):
+    """Writes `stem`.json and `stem`_kjv.png (by `chart(results, path)`) to
+    docs/ — or only to `work` when given — prints `table(results)` and, for
+    docs/, puts it in compression.md's `section`. Returns the table."""
+    import json
+    out_dir = work or os.path.join(ROOT, "docs")
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, f"{stem}.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    chart(results, os.path.join(out_dir, f"{stem}_kjv.png"))
+    text = table(results)
+    print(text)
+    if not work:
+        replace_section("compression.md", section, text)
+    return text

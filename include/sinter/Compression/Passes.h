@@ -4,12 +4,19 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
+#include "sinter/Compression/Profile.h"
 #include "sinter/Dialect/NN/NNDialect.h"
 
 namespace sinter {
 /// Module attribute where compression passes leave one dictionary per
 /// rewritten layer; sinter-compile copies it into the compile report.
 inline constexpr llvm::StringLiteral kCompressionReportAttr = "sinter.compression_report";
+
+/// What an FFN rewrite starts with: the profile at `path`, read, and the
+/// module's exported activations raised to nn ops (the blocks are matched
+/// on nn.gelu, which exporters spell as erf). Nothing with `error` set if
+/// the profile cannot be read.
+std::optional<Profile> prepareFFNRewrite(mlir::ModuleOp module, llvm::StringRef path, std::string &error);
 
 /// Appends per-layer entries to the module's kCompressionReportAttr.
 void appendCompressionReport(mlir::ModuleOp module, llvm::ArrayRef<mlir::Attribute> entries);
