@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <stdexcept>
 #include <fstream>
 
 namespace sinter {
@@ -81,6 +83,23 @@ std::optional<Profile> readProfile(llvm::StringRef path, std::string &error) {
   return parseProfile((*buffer)->getBuffer(), path, error);
 }
 
+namespace {
+/// A JSON array of numbers as f32, refusing what f32 cannot hold (a value
+/// that overflows would be written back as null).
+struct Floats : std::vector<float> {};
+
+void from_json(const nlohmann::json &j, Floats &out) {
+  if (!j.is_array())
+    throw std::domain_error("expected an array of numbers, got " + std::string(j.type_name()));
+  for (const auto &v : j) {
+    float f = v.get<float>();
+    if (!std::isfinite(f))
+      throw std::domain_error("a value that is not a finite f32: " + v.dump());
+    out.push_back(f);
+  }
+}
+} // namespace
+
 std::optional<Profile> parseProfile(llvm::StringRef text, llvm::StringRef path, std::string &error) {
   auto j = nlohmann::json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   auto bad = [&](const std::string &why) {
@@ -110,8 +129,8 @@ std::optional<Profile> parseProfile(llvm::StringRef text, llvm::StringRef path, 
       layer.activation = l.at("activation").get<std::string>();
       layer.neurons = l.at("neurons").get<int64_t>();
       layer.samples = l.at("samples").get<int64_t>();
-      layer.mean = l.at("mean").get<std::vector<float>>();
-      layer.quantiles = l.at("quantiles").get<std::vector<float>>();
+      layer.mean = l.at("mean").get<Floats>();
+      layer.quantiles = l.at("quantiles").get<Floats>();
       if (layer.neurons <= 0 || layer.neurons != (int64_t)layer.mean.size())
         return bad("layer '" + layer.name + "' has arrays of the wrong length");
       if (l.contains("gated"))
@@ -119,7 +138,7 @@ std::optional<Profile> parseProfile(llvm::StringRef text, llvm::StringRef path, 
       auto optional = [&](const char *key, std::vector<float> &out, int64_t length) {
         if (!l.contains(key))
           return true;
-        out = l[key].get<std::vector<float>>();
+        out = l[key].get<Floats>();
         return (int64_t)out.size() == length;
       };
       if (!optional("magnitude", layer.magnitude, layer.neurons) ||
@@ -131,9 +150,9 @@ std::optional<Profile> parseProfile(llvm::StringRef text, llvm::StringRef path, 
         LayerProfile::Predictor &pr = layer.predictor;
         pr.rank = pj.at("rank").get<int64_t>();
         pr.inputWidth = pj.at("input_width").get<int64_t>();
-        pr.in = pj.at("in").get<std::vector<float>>();
-        pr.out = pj.at("out").get<std::vector<float>>();
-        pr.bias = pj.at("bias").get<std::vector<float>>();
+        pr.in = pj.at("in").get<Floats>();
+        pr.out = pj.at("out").get<Floats>();
+        pr.bias = pj.at("bias").get<Floats>();
         pr.labelSparsity = pj.value("label_sparsity", 0.0);
         pr.recall = pj.value("recall", -1.0);
         if (pr.rank <= 0 || pr.inputWidth <= 0 || pr.rank > (int64_t)1 << 20 || pr.inputWidth > (int64_t)1 << 24 ||
@@ -145,7 +164,7 @@ std::optional<Profile> parseProfile(llvm::StringRef text, llvm::StringRef path, 
         return bad("layer '" + layer.name + "': magnitude_quantiles not ascending");
       if (l.contains("inputs")) {
         layer.inputWidth = l.at("input_width").get<int64_t>();
-        layer.inputs = l.at("inputs").get<std::vector<float>>();
+        layer.inputs = l.at("inputs").get<Floats>();
         if (layer.inputWidth <= 0 || layer.inputs.size() % layer.inputWidth != 0)
           return bad("layer '" + layer.name + "' has inputs that are not rows of input_width");
       }
@@ -160,6 +179,8 @@ std::optional<Profile> parseProfile(llvm::StringRef text, llvm::StringRef path, 
     }
     return p;
   } catch (const nlohmann::json::exception &e) {
+    return bad(std::string("malformed: ") + e.what());
+  } catch (const std::domain_error &e) {
     return bad(std::string("malformed: ") + e.what());
   }
 }

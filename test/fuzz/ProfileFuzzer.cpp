@@ -28,7 +28,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     std::abort(); // what we write we must read
   for (size_t i = 0; i < profile->layers.size(); ++i)
     if (again->layers[i].neurons != profile->layers[i].neurons ||
-        again->layers[i].inputs.size() != profile->layers[i].inputs.size())
+        again->layers[i].inputs.size() != profile->layers[i].inputs.size() ||
+        again->layers[i].magnitude != profile->layers[i].magnitude ||
+        again->layers[i].score != profile->layers[i].score ||
+        again->layers[i].predictor.out != profile->layers[i].predictor.out)
       std::abort();
   return 0;
 }

@@ -116,6 +116,13 @@ TEST(Profile, RoundTripsAndRejectsBadFiles) {
           "score of the wrong length");
   rejects(R"({"format":"sinter-profile","version":1,"source":"x","tokens":1,"levels":3,"layers":[{"name":"a","activation":"gelu","neurons":1,"samples":1,"mean":[0],"quantiles":[1,2,3],"magnitude_quantiles":[3,2,1]}]})",
           "magnitude_quantiles not ascending");
+  // 1e39 overflows f32: it would be written back as null.
+  rejects(R"({"format":"sinter-profile","version":1,"source":"x","tokens":1,"levels":3,"layers":[{"name":"a","activation":"gelu","neurons":1,"samples":1,"mean":[1e39],"quantiles":[1,2,3]}]})",
+          "not a finite f32");
+  rejects(R"({"format":"sinter-profile","version":1,"source":"x","tokens":1,"levels":3,"layers":[{"name":"a","activation":"gelu","neurons":1,"samples":1,"mean":0,"quantiles":[1,2,3]}]})",
+          "expected an array");
+  rejects(R"({"format":"sinter-profile","version":1,"source":"x","tokens":1,"levels":3,"layers":[{"name":"a","activation":"gelu","neurons":1,"samples":1,"mean":[0],"quantiles":[1,2,3],"predictor":{"rank":2,"input_width":1,"in":[1],"out":[1,2],"bias":[0]}}]})",
+          "predictor whose arrays do not match");
   unlink(path.c_str());
 }
 
