@@ -36,6 +36,8 @@ def parse_args():
     ap.add_argument("--work", default=os.path.join(ROOT, "build", "sparsity"))
     ap.add_argument("--no-docs", action="store_true", help="only print (and write the JSON to --work)")
     ap.add_argument("--from-json", help="write the docs from this earlier sparsity.json instead of measuring")
+    ap.add_argument("--oracle-sparsities", default="0.8",
+                    help="also measure the per-token oracles (PyTorch, not compiled) at these sparsities")
     return ap.parse_args()
 
 
@@ -91,6 +93,21 @@ def measure(name, args):
     return result
 
 
+def add_oracles(result, args):
+    """Points of mode "oracle": each token keeps its own top neurons by the
+    dense pass's attribution or |h| (sinter.attribution.oracle_bits_per_byte)."""
+    model = testmodels.load(os.path.join(ROOT, "examples", "models", result["model"], "model.pt"))
+    heldout = corpora.split("kjv-heldout")[:result["heldout_bytes"]]
+    for p in map(float, filter(None, args.oracle_sparsities.split(","))):
+        for score in args.scores.split(","):
+            if any(x["mode"] == "oracle" and x["score"] == score and x["sparsity"] == p for x in result["points"]):
+                continue
+            b = attribution.oracle_bits_per_byte(model, heldout, result["context"], p, score)
+            result["points"].append({"mode": "oracle", "score": score, "sparsity": p, "bits_per_byte": b,
+                                     "loss": b / result["dense_bits_per_byte"] - 1})
+            print(f"{result['model']} oracle {score} {p}: {b:.4f} bits/byte", flush=True)
+
+
 def chart(results, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -99,7 +116,9 @@ def chart(results, path):
     for ax, r in zip(axes[0], results):
         for mode, score in sorted({(p["mode"], p["score"]) for p in r["points"]}):
             pts = [p for p in r["points"] if p["mode"] == mode and p["score"] == score]
-            ax.plot([p["sparsity"] for p in pts], [p["bits_per_byte"] for p in pts], "o-", label=f"{mode} {score}")
+            ax.plot([p["sparsity"] for p in pts], [p["bits_per_byte"] for p in pts],
+                    "*" if mode == "oracle" else "o-", markersize=10 if mode == "oracle" else 5,
+                    label=f"{mode} {score}" + (" (PyTorch, per-token)" if mode == "oracle" else ""))
         ax.axhline(r["dense_bits_per_byte"], color="k", ls="--", label="dense fp32")
         ax.axhline(r["dense_bits_per_byte"] * 1.05, color="grey", ls=":", label="dense + 5%")
         ax.set_title(f"{r['model']}: sparsify-ffn")
@@ -152,6 +171,8 @@ def main():
         results = json.load(open(args.from_json))
     else:
         results = [measure(m, args) for m in args.models.split(",")]
+    for r in results:
+        add_oracles(r, args)
     publish(results, "sparsity", chart, table, "sparsity-table", args.work if args.no_docs else None)
 
 

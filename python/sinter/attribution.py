@@ -175,6 +175,58 @@ def attribution_profile(model, ids, source, batch=8, predictor_rank=0, label_spa
             "score_method": SCORE_METHOD, "layers": summaries}
 
 
+def oracle_bits_per_byte(model, text, context, sparsity, kind, batch=16):
+    """Bits per byte (sinter.eval's protocol) of `model` when each token
+    keeps the top (1 − sparsity) neurons of every FFN by its own
+    per-token score on the dense pass — `attribution` (s_ti, one backward
+    per window) or `magnitude` (|h_ti|). An oracle: it needs the dense
+    pass first, so it bounds what a predictor can reach; not compiled."""
+    from . import eval as sinter_eval
+    ffns = testmodels.ffn_layers(model)
+    masks, keep_h = {}, {}
+
+    def capture(ffn):
+        def hook(m, args):
+            args[0].retain_grad()
+            keep_h[ffn.name] = args[0]
+        return hook
+
+    def apply_mask(ffn):
+        return lambda m, args: (args[0] * masks[ffn.name],) if ffn.name in masks else None
+
+    def logits_fn(ids):
+        ids = torch.from_numpy(ids)
+        masks.clear()
+        handles = [f.down.register_forward_pre_hook(capture(f)) for f in ffns]
+        try:
+            logits = model(ids)
+            if kind == "attribution":
+                model.zero_grad(set_to_none=True)
+                F.cross_entropy(logits.reshape(-1, logits.shape[-1]), logits.detach().argmax(-1).reshape(-1),
+                                reduction="sum").backward()
+        finally:
+            for handle in handles:
+                handle.remove()
+        for f in ffns:
+            h = keep_h[f.name].detach()
+            if kind == "attribution":
+                g = keep_h[f.name].grad
+                score = -(g * h) + 0.5 * h.abs() * g.norm(dim=-1, keepdim=True)
+            else:
+                score = h.abs()
+            k = max(1, int(round((1 - sparsity) * h.shape[-1])))
+            masks[f.name] = torch.zeros_like(h).scatter_(-1, score.topk(k, dim=-1).indices, 1.0)
+        handles = [f.down.register_forward_pre_hook(apply_mask(f)) for f in ffns]
+        try:
+            with torch.no_grad():
+                return model(ids).numpy()
+        finally:
+            for handle in handles:
+                handle.remove()
+
+    return sinter_eval.bits_per_byte(logits_fn, text, context, batch)[0]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python3 -m sinter.attribution", description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", required=True, help="PyTorch checkpoint (model.pt) of a sinter.testmodels architecture")

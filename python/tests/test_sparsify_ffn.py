@@ -10,6 +10,7 @@ import torch
 
 import sinter
 from sinter import attribution, corpora, sparsity, testmodels
+from sinter import eval as sinter_eval
 
 CTX = 32
 RTOL = 1e-5
@@ -258,3 +259,12 @@ def test_dynamic_llama_matches_pytorch(tmp_path):
     # attention, later ones; nearly all rows must still agree closely.
     close = np.abs(got - want).max(axis=-1) < 1e-4 * np.abs(want).max()
     assert close.mean() > 0.9, f"only {close.mean():.0%} of rows agree"
+
+
+def test_oracle_keeps_the_dense_model_at_zero_sparsity():
+    model = testmodels.build("gpt2", seed=1, d=32, heads=2, layers=2, ctx=CTX).eval()
+    text = corpora.split("kjv-heldout")[:4 * CTX + 1]
+    dense = sinter_eval.bits_per_byte(lambda ids: model(torch.from_numpy(ids)).detach().numpy(), text, CTX)[0]
+    for kind in ("attribution", "magnitude"):
+        assert abs(attribution.oracle_bits_per_byte(model, text, CTX, 0.0, kind) - dense) < 1e-6
+        assert abs(attribution.oracle_bits_per_byte(model, text, CTX, 0.75, kind) - dense) > 1e-3
