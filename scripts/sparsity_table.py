@@ -136,14 +136,15 @@ def table(results):
                      f"{r['heldout_bytes']:,} bytes of kjv-heldout; statistics from {r['calibration_bytes']:,} "
                      f"bytes of kjv-train: calibration {r['calibration_seconds']:.0f} s, attribution "
                      f"{r['attribution_seconds']:.0f} s)\n")
-        series = sorted({(p["mode"], p["score"]) for p in r["points"]})
-        lines.append("| sparsity | " + " | ".join(f"{m} {s}: bits/byte (loss)" for m, s in series) + " |")
+        order = {"static": 0, "dynamic": 1, "oracle": 2}
+        series = sorted({(p["mode"], p["score"]) for p in r["points"]}, key=lambda x: (order.get(x[0], 3), x[1]))
+        lines.append("| sparsity | " + " | ".join(f"{m} {s}" for m, s in series) + " |")
         lines.append("|---|" + "---|" * len(series))
         for sp in sorted({p["sparsity"] for p in r["points"]}):
             cells = []
             for m, s in series:
-                p = next(p for p in r["points"] if p["mode"] == m and p["score"] == s and p["sparsity"] == sp)
-                cells.append(f"{p['bits_per_byte']:.4f} ({p['loss']:+.1%})")
+                p = next((p for p in r["points"] if p["mode"] == m and p["score"] == s and p["sparsity"] == sp), None)
+                cells.append(f"{p['bits_per_byte']:.4f} ({p['loss']:+.1%})" if p else "—")
             lines.append(f"| {sp:g} | " + " | ".join(cells) + " |")
         dyn = [p for p in r["points"] if p["mode"] == "dynamic"]
         if dyn:
