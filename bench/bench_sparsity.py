@@ -6,9 +6,9 @@ sparsity (default 0.8) from one calibration on KJV text: an FFN alone
 (embedding → Linear 3072 → GELU → Linear), a gated FFN alone (SwiGLU, 2048
 neurons) and the 4-layer GPT-2-small-shaped stack of bench_dense.py. Modes:
 static (pruned weights), dynamic threshold (|h| against the calibration
-quantile) and dynamic predictor (a rank-64 predictor; its weights are
-random here, since the speed depends only on its rank and the number of
-neurons kept). Each is timed with sinter-run --bench in alternating rounds
+quantile) and dynamic predictor (a rank-32 predictor, as in the accuracy
+table; its weights are random here, since the speed depends only on its
+rank and the number of neurons kept). Each is timed with sinter-run --bench in alternating rounds
 (median of the rounds' medians) at decode (seq 1) and prefill (seq 128),
 and the ratio to dense is reported next to the ceiling 1/(1 − sparsity).
 Writes bench/results/sparsity_cpu.json."""
@@ -28,7 +28,7 @@ from sinter.docs import replace_section  # noqa: E402
 from sinter.measure import bench_ms, compile_so, token_inputs  # noqa: E402
 
 D = 768
-RANK = 64
+RANK = 32  # as the accuracy table's predictors
 
 
 class FFNOnly(torch.nn.Module):

@@ -143,6 +143,27 @@ static void sparse_chunks(void *ctx, int64_t begin, int64_t end) {
   }
 }
 
+/* The predictor's logits of one token, neurons split over the pool. */
+typedef struct logit_task {
+  const sparse_ffn *f;
+  const float *t;
+  float *logits;
+} logit_task;
+
+static void logit_chunks(void *ctx, int64_t begin, int64_t end) {
+  const logit_task *l = (const logit_task *)ctx;
+  const sparse_ffn *f = l->f;
+  int64_t per = (f->h + SINTER_NEURON_CHUNKS - 1) / SINTER_NEURON_CHUNKS;
+  for (int64_t k = begin; k < end; ++k) {
+    int64_t i0 = k * per, i1 = i0 + per < f->h ? i0 + per : f->h;
+    if (i0 >= i1)
+      continue;
+    memcpy(l->logits + i0, f->p_bias + i0, (size_t)(i1 - i0) * sizeof(float));
+    for (int64_t r = 0; r < f->rank; ++r)
+      axpy(l->logits + i0, l->t[r], f->p_out + r * f->h + i0, i1 - i0);
+  }
+}
+
 /* Returns 0 when the scratch cannot be had (the caller goes serial). */
 static int sparse_one_row(const sparse_ffn *f) {
   size_t partial_bytes = (size_t)(SINTER_NEURON_CHUNKS * f->d_out) * sizeof(float);
@@ -155,7 +176,11 @@ static int sparse_one_row(const sparse_ffn *f) {
   if (f->p_in) {
     float *t = partial + SINTER_NEURON_CHUNKS * f->d_out, *logits = t + f->rank, *copy = logits + f->h;
     uint8_t *keep = (uint8_t *)(copy + f->h);
-    predict_logits(f, f->x, t, logits);
+    memset(t, 0, (size_t)f->rank * sizeof(float));
+    for (int64_t j = 0; j < f->d; ++j)
+      axpy(t, f->x[j], f->p_in + j * f->rank, f->rank);
+    logit_task l = {f, t, logits};
+    __sinter_parallel_for(SINTER_NEURON_CHUNKS, 1, logit_chunks, &l);
     choose_top(f, logits, copy, keep);
     c.keep = keep;
   }
@@ -167,10 +192,13 @@ static int sparse_one_row(const sparse_ffn *f) {
   return 1;
 }
 
-/* Batched path: all of H by GEMM, then the choice as a mask per row. */
+/* Batched path: all of H by GEMM, then the choice as a mask per row. The
+ * projections are computed transposed, Zᵀ = W · Xᵀ, so that the GEMM reads
+ * the neuron-major weights along their rows. */
 typedef struct mask_task {
   const sparse_ffn *f;
-  float *hidden, *gates, *logits; /* [rows][h]; gates, logits may be NULL */
+  const float *up_t, *gate_t; /* [h][rows]; gate_t NULL when not gated */
+  float *hidden, *logits;     /* [rows][h]; logits NULL without a predictor */
 } mask_task;
 
 static void mask_rows(void *ctx, int64_t begin, int64_t end) {
@@ -187,40 +215,46 @@ static void mask_rows(void *ctx, int64_t begin, int64_t end) {
     if (f->p_in && keep)
       choose_top(f, m->logits + r * f->h, copy, keep);
     for (int64_t i = 0; i < f->h; ++i) {
-      float z = h[i] + f->up_bias[i];
-      float v = m->gates ? sinter_activation(m->gates[r * f->h + i] + f->gate_bias[i], f->act) * z
-                         : sinter_activation(z, f->act);
-      int take = f->p_in ? (keep ? keep[i] : 0) : (v > f->threshold || -v > f->threshold);
-      h[i] = take ? v : 0.0f;
-      if (f->p_in && !keep)
-        h[i] = __builtin_nanf("");
+      if (f->p_in && !keep) {
+        h[i] = __builtin_nanf(""); /* no memory for the choice: no answer rather than a wrong one */
+        continue;
+      }
+      if (f->p_in && !keep[i]) { /* chosen before σ: σ only for the kept */
+        h[i] = 0.0f;
+        continue;
+      }
+      float z = m->up_t[i * f->rows + r] + f->up_bias[i];
+      float v = m->gate_t ? sinter_activation(m->gate_t[i * f->rows + r] + f->gate_bias[i], f->act) * z
+                          : sinter_activation(z, f->act);
+      h[i] = f->p_in || v > f->threshold || -v > f->threshold ? v : 0.0f;
     }
   }
   free(copy);
 }
 
-/* rows × cols of C = A · B (+= into a zeroed C): A row-major [rows][k],
- * B element (k, n) at b + k·b_rs + n·b_cs. */
-static void gemm(const float *a, int64_t rows, int64_t k, const float *b, int64_t b_rs, int64_t b_cs, float *c,
-                 int64_t cols) {
-  __sinter_sgemm(1, rows, cols, k, (int64_t)a, 0, k, 1, (int64_t)b, 0, b_rs, b_cs, (int64_t)c, 0, cols, 1);
+/* C (m × n, row stride ldc) += A · B with A row-major [m][k] and B element
+ * (k, n) at b + k·b_rs + n·b_cs. */
+static void gemm(const float *a, int64_t m, int64_t k, const float *b, int64_t b_rs, int64_t b_cs, float *c,
+                 int64_t n) {
+  __sinter_sgemm(1, m, n, k, (int64_t)a, 0, k, 1, (int64_t)b, 0, b_rs, b_cs, (int64_t)c, 0, n, 1);
 }
 
 /* Returns 0 when the buffers cannot be had (the caller goes per row). */
 static int dense_rows_path(const sparse_ffn *f) {
   int64_t rows = f->rows, h = f->h, n = rows * h;
-  int64_t floats = n * (1 + (f->gate != 0) + (f->p_in != 0)) + (f->p_in ? rows * f->rank : 0);
+  int64_t floats = n * (2 + (f->gate != 0) + (f->p_in != 0)) + (f->p_in ? rows * f->rank : 0);
   float *buf = (float *)malloc((size_t)floats * sizeof(float));
   if (!buf)
     return 0;
   memset(buf, 0, (size_t)floats * sizeof(float));
-  mask_task m = {f, buf, 0, 0};
-  float *next = buf + n;
-  gemm(f->x, rows, f->d, f->up, 1, f->d, m.hidden, h); /* X · Upᵀ */
+  float *up_t = buf, *next = buf + n;
+  mask_task m = {f, up_t, 0, next, 0};
+  next += n;
+  gemm(f->up, h, f->d, f->x, 1, f->d, up_t, rows); /* Upᵀ-major: [h][d] · Xᵀ */
   if (f->gate) {
-    m.gates = next;
+    m.gate_t = next;
+    gemm(f->gate, h, f->d, f->x, 1, f->d, next, rows);
     next += n;
-    gemm(f->x, rows, f->d, f->gate, 1, f->d, m.gates, h);
   }
   if (f->p_in) {
     m.logits = next;
