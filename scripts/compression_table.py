@@ -23,7 +23,7 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 from sinter import corpora, linearize, testmodels  # noqa: E402
-from sinter.docs import publish  # noqa: E402
+from sinter.docs import publish, save_panels  # noqa: E402
 from sinter.measure import bits, compile_so, reference_model  # noqa: E402
 
 FFN = {"gpt2": ("fc", "out", "gelu"), "opt": ("fc1", "fc2", "relu")}
@@ -104,11 +104,7 @@ def measure(name, args):
 
 
 def chart(results, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(results), figsize=(5.5 * len(results), 4), squeeze=False)
-    for ax, r in zip(axes[0], results):
+    def draw(ax, r):
         for exact in sorted({p["exact"] for p in r["points"]}):
             pts = [p for p in r["points"] if p["exact"] == exact]
             cut = pts[0]["ffn_bytes_cut"]
@@ -119,8 +115,8 @@ def chart(results, path):
         ax.set_xlabel("coverage")
         ax.set_ylabel(f"bits/byte, first {r['heldout_bytes']:,} bytes of kjv-heldout")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+
+    save_panels(results, path, draw, 5.5)
 
 
 def table(results):

@@ -20,7 +20,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 from sinter import attribution, corpora, testmodels  # noqa: E402
-from sinter.docs import publish  # noqa: E402
+from sinter.docs import publish, save_panels  # noqa: E402
 from sinter.measure import bits, compile_so, reference_model  # noqa: E402
 
 
@@ -109,11 +109,7 @@ def add_oracles(result, args):
 
 
 def chart(results, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4), squeeze=False)
-    for ax, r in zip(axes[0], results):
+    def draw(ax, r):
         for mode, score in sorted({(p["mode"], p["score"]) for p in r["points"]}):
             pts = [p for p in r["points"] if p["mode"] == mode and p["score"] == score]
             ax.plot([p["sparsity"] for p in pts], [p["bits_per_byte"] for p in pts],
@@ -125,8 +121,8 @@ def chart(results, path):
         ax.set_xlabel("FFN sparsity")
         ax.set_ylabel(f"bits/byte, first {r['heldout_bytes']:,} bytes of kjv-heldout")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+
+    save_panels(results, path, draw, 5)
 
 
 def table(results):

@@ -30,3 +30,15 @@ def publish(results, stem, chart, table, section, work=None):
     if not work:
         replace_section("compression.md", section, text)
     return text
+
+
+def save_panels(results, path, draw, width=5.0):
+    """One chart panel per result side by side: draw(ax, result) fills each."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(results), figsize=(width * len(results), 4), squeeze=False)
+    for ax, r in zip(axes[0], results):
+        draw(ax, r)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
