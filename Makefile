@@ -7,7 +7,7 @@ JOBS ?= 2
 LLVM_DIR ?= /usr/lib/llvm-22
 export CCACHE_DIR ?= $(CURDIR)/.cache/ccache
 
-.PHONY: all setup configure build demo check bench bench-linearize bench-sparsity compression-table sparsity-table clean kjv-gpt kjv-opt kjv-llama model-table
+.PHONY: all setup configure build demo check bench bench-linearize bench-sparsity bench-sparse-kernel compression-table sparsity-table clean kjv-gpt kjv-opt kjv-llama model-table
 
 all: build
 
@@ -43,6 +43,17 @@ bench-linearize: build
 
 bench-sparsity: build
 	PYTHONPATH=python /usr/bin/python3 bench/bench_sparsity.py --docs
+
+# The sparse FFN kernel alone (Google Benchmark), built from the runtime
+# sources for this CPU's widest variant (AVX-512, else AVX2).
+SPARSE_KERNEL_FLAGS = $(if $(shell grep -m1 -o avx512f /proc/cpuinfo),-mavx512f -mavx2 -mfma -DSINTER_VL=16 -DSINTER_MR=8,-mavx2 -mfma -DSINTER_VL=8 -DSINTER_MR=6)
+bench-sparse-kernel: setup
+	mkdir -p build/sparse-kernel
+	cd build/sparse-kernel && clang-22 -O3 -fno-strict-aliasing $(SPARSE_KERNEL_FLAGS) -I../../lib/Runtime -c \
+	  ../../lib/Runtime/sinter_sparse_ffn.c ../../lib/Runtime/sinter_sgemm.c ../../lib/Runtime/sinter_threads.c
+	clang++-22 -O3 -Ilib/Runtime bench/sparse_ffn_kernel.cpp build/sparse-kernel/*.o -lbenchmark -lpthread -lm \
+	  -o build/sparse-kernel/sparse_ffn_kernel
+	build/sparse-kernel/sparse_ffn_kernel --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 
 # Accuracy and size of FFN linearization on the reference models (about
 # 20 minutes; docs/compression.md, accuracy section).
