@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <ostream>
 #include <random>
 #include <vector>
 
@@ -121,6 +122,12 @@ struct Variant {
   bool gated, predicted;
   int act;
 };
+
+/// How ctest lists a case (instead of the parameter's bytes).
+void PrintTo(const Variant &v, std::ostream *os) {
+  const char *acts[] = {"relu", "gelu", "silu"};
+  *os << (v.gated ? "gated " : "plain ") << (v.predicted ? "predictor " : "threshold ") << acts[v.act];
+}
 
 class SparseFFNKernel : public ::testing::TestWithParam<Variant> {};
 
