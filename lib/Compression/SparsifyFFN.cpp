@@ -6,8 +6,6 @@
 #include "sinter/Compression/Profile.h"
 #include "sinter/Compression/Selection.h"
 #include "sinter/Support/ConstantData.h"
-#include "sinter/Transforms/Passes.h"
-
 
 #include <cmath>
 
