@@ -20,31 +20,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 from sinter import corpora, testmodels  # noqa: E402
 from sinter.docs import replace_section  # noqa: E402
-from sinter.measure import bench_ms, compile_so, token_inputs  # noqa: E402
+from sinter.measure import add_bench_args, bench_ms, compile_so, token_inputs  # noqa: E402
 
 D, FF = 768, 3072
-
-
-class FFNOnly(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.emb = torch.nn.Embedding(256, D)
-        self.up, self.down = torch.nn.Linear(D, FF), torch.nn.Linear(FF, D)
-
-    def forward(self, ids):
-        return self.down(torch.nn.functional.gelu(self.up(self.emb(ids))))
 
 
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--spec", default="linearize-ffn:coverage=0.9,exact=0.1,predictor-bits=2")
-    ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--iters", type=int, default=100, help="sinter-run --bench iterations per round")
-    ap.add_argument("--work", default=os.path.join(ROOT, "build", "bench"))
-    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
-    ap.add_argument("--docs", action="store_true", help="also write the table into docs/compression.md")
-    return ap.parse_args()
+    return add_bench_args(ap, "compression.md").parse_args()
 
 
 ARGS = parse_args()
@@ -86,7 +70,7 @@ def main():
     os.makedirs(ARGS.out, exist_ok=True)
     torch.manual_seed(0)
     result = {"spec": ARGS.spec, "threads": ARGS.threads, "rounds": ARGS.rounds, "iters": ARGS.iters,
-              "ffn": compare("ffn", FFNOnly().eval()),
+              "ffn": compare("ffn", testmodels.FFNOnly(D, FF).eval()),
               "gpt2_small_4l": compare("gpt2", testmodels.build("gpt2", seed=0, d=D, heads=12, layers=4, ctx=128))}
     with open(os.path.join(ARGS.out, "linearize_cpu.json"), "w") as f:
         json.dump(result, f, indent=1)

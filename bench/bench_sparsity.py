@@ -25,36 +25,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 from sinter import corpora, testmodels  # noqa: E402
 from sinter.docs import replace_section  # noqa: E402
-from sinter.measure import bench_ms, compile_so, token_inputs  # noqa: E402
+from sinter.measure import add_bench_args, bench_ms, compile_so, token_inputs  # noqa: E402
 
 D = 768
 RANK = 32  # as the accuracy table's predictors
 
 
-class FFNOnly(torch.nn.Module):
-    def __init__(self, gated, hidden):
-        super().__init__()
-        self.emb = torch.nn.Embedding(256, D)
-        self.up, self.down = torch.nn.Linear(D, hidden), torch.nn.Linear(hidden, D)
-        self.gate = torch.nn.Linear(D, hidden) if gated else None
-
-    def forward(self, ids):
-        x = self.emb(ids)
-        if self.gate is None:
-            return self.down(torch.nn.functional.gelu(self.up(x)))
-        return self.down(torch.nn.functional.silu(self.gate(x)) * self.up(x))
-
-
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sparsity", type=float, default=0.8)
-    ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--iters", type=int, default=100, help="sinter-run --bench iterations per round")
-    ap.add_argument("--work", default=os.path.join(ROOT, "build", "bench"))
-    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
-    ap.add_argument("--docs", action="store_true", help="also write the table into docs/compression.md")
-    return ap.parse_args()
+    return add_bench_args(ap, "compression.md").parse_args()
 
 
 ARGS = parse_args()
@@ -111,7 +91,8 @@ def main():
     os.makedirs(ARGS.work, exist_ok=True)
     os.makedirs(ARGS.out, exist_ok=True)
     torch.manual_seed(0)
-    models = {"ffn_gelu": FFNOnly(False, 3072).eval(), "ffn_swiglu": FFNOnly(True, 2048).eval(),
+    models = {"ffn_gelu": testmodels.FFNOnly(D, 3072).eval(),
+              "ffn_swiglu": testmodels.FFNOnly(D, 2048, gated=True).eval(),
               "gpt2_small_4l": testmodels.build("gpt2", seed=0, d=D, heads=12, layers=4, ctx=128)}
     result = {"sparsity": ARGS.sparsity, "threads": ARGS.threads, "rounds": ARGS.rounds, "iters": ARGS.iters,
               "ceiling": 1 / (1 - ARGS.sparsity)}

@@ -33,10 +33,7 @@ std::optional<FFNWeights> readWeights(const FFNBlock &b) {
     return std::nullopt;
   w.wu = std::move(*wu);
   w.wd = std::move(*wd);
-  auto bias = [](ElementsAttr attr, int64_t n) -> std::optional<std::vector<float>> {
-    return attr ? readF32(attr) : std::vector<float>(n, 0.0f);
-  };
-  auto bu = bias(b.bu, b.hidden), bd = bias(b.bd, b.dOut);
+  auto bu = readF32OrZeros(b.bu, b.hidden), bd = readF32OrZeros(b.bd, b.dOut);
   if (!bu || !bd)
     return std::nullopt;
   w.bu = std::move(*bu);

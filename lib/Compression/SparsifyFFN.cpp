@@ -120,7 +120,7 @@ struct SparsifyFFNPass : impl::SparsifyFFNBase<SparsifyFFNPass> {
     }
     int64_t projections = block.gated() ? 2 : 1;
     auto bytes = [&](int64_t n) {
-      return 4 * (projections * (d * n + (block.bu ? n : 0)) + n * dOut + (block.bd ? dOut : 0));
+      return 4 * (projections * d * n + ((block.bu ? n : 0) + (block.bg ? n : 0)) + n * dOut + (block.bd ? dOut : 0));
     };
     Builder b(&getContext());
     SmallVector<NamedAttribute> entry{
@@ -238,14 +238,13 @@ struct SparsifyFFNPass : impl::SparsifyFFNBase<SparsifyFFNPass> {
           t[i * d + r] = (*w)[r * h + i];
       return t;
     };
-    auto bias = [&](ElementsAttr attr) { return attr ? readF32(attr) : std::vector<float>(h, 0.0f); };
     NeuronMajor w;
-    auto up = transposed(block.wu), down = readF32(block.wd), upBias = bias(block.bu);
+    auto up = transposed(block.wu), down = readF32(block.wd), upBias = readF32OrZeros(block.bu, h);
     if (!up || !down || !upBias)
       return std::nullopt;
     w.up = std::move(*up), w.down = std::move(*down), w.upBias = std::move(*upBias);
     if (block.gated()) {
-      auto gate = transposed(block.wg), gateBias = bias(block.bg);
+      auto gate = transposed(block.wg), gateBias = readF32OrZeros(block.bg, h);
       if (!gate || !gateBias)
         return std::nullopt;
       w.gate = std::move(*gate), w.gateBias = std::move(*gateBias);

@@ -71,16 +71,15 @@ static void correct_rows(void *ctx, int64_t begin, int64_t end) {
 }
 
 /* One token (decode): the neurons split into SINTER_NEURON_CHUNKS. */
-#define NEURON_CHUNKS SINTER_NEURON_CHUNKS
 
 typedef struct neuron_chunks {
   const ffn_correction *c;
-  float *partial; /* [NEURON_CHUNKS][d_out], zeroed */
+  float *partial; /* [SINTER_NEURON_CHUNKS][d_out], zeroed */
 } neuron_chunks;
 
 static void correct_chunks(void *ctx, int64_t begin, int64_t end) {
   const neuron_chunks *n = (const neuron_chunks *)ctx;
-  int64_t per = (n->c->kept + NEURON_CHUNKS - 1) / NEURON_CHUNKS;
+  int64_t per = (n->c->kept + SINTER_NEURON_CHUNKS - 1) / SINTER_NEURON_CHUNKS;
   for (int64_t i = begin; i < end; ++i) {
     int64_t k0 = i * per, k1 = k0 + per < n->c->kept ? k0 + per : n->c->kept;
     if (k0 < k1)
@@ -90,14 +89,14 @@ static void correct_chunks(void *ctx, int64_t begin, int64_t end) {
 
 /* Returns 0 when the scratch cannot be had (the caller goes serial). */
 static int correct_one_row(const ffn_correction *c) {
-  float *partial = (float *)malloc((size_t)(NEURON_CHUNKS * c->d_out) * sizeof(float));
+  float *partial = (float *)malloc((size_t)(SINTER_NEURON_CHUNKS * c->d_out) * sizeof(float));
   if (!partial)
     return 0;
-  memset(partial, 0, (size_t)(NEURON_CHUNKS * c->d_out) * sizeof(float));
+  memset(partial, 0, (size_t)(SINTER_NEURON_CHUNKS * c->d_out) * sizeof(float));
   neuron_chunks n = {c, partial};
-  __sinter_parallel_for(NEURON_CHUNKS, 1, correct_chunks, &n);
+  __sinter_parallel_for(SINTER_NEURON_CHUNKS, 1, correct_chunks, &n);
   memcpy(c->out, c->linear, (size_t)c->d_out * sizeof(float));
-  for (int64_t i = 0; i < NEURON_CHUNKS; ++i)
+  for (int64_t i = 0; i < SINTER_NEURON_CHUNKS; ++i)
     axpy(c->out, 1.0f, partial + i * c->d_out, c->d_out);
   free(partial);
   return 1;

@@ -48,6 +48,10 @@ std::optional<std::vector<float>> readF32(Attribute init) {
   return out;
 }
 
+std::optional<std::vector<float>> readF32OrZeros(Attribute init, int64_t n) {
+  return init ? readF32(init) : std::vector<float>(n, 0.0f);
+}
+
 ElementsAttr makeElements(ShapedType type, llvm::ArrayRef<char> bytes, llvm::StringRef name) {
   if (bytes.size() < 256)
     return DenseElementsAttr::getFromRawBuffer(type, bytes);

@@ -30,6 +30,17 @@ def bits(so, text, context):
     return sinter_eval.bits_per_byte(sinter_eval._logits_fn(so, "sinter_model"), text, context)[0]
 
 
+def add_bench_args(ap, doc):
+    """The flags every sinter-run benchmark takes; --docs writes into `doc`."""
+    ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--iters", type=int, default=100, help="sinter-run --bench iterations per round")
+    ap.add_argument("--work", default=os.path.join(ROOT, "build", "bench"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    ap.add_argument("--docs", action="store_true", help=f"also write the table into docs/{doc}")
+    return ap
+
+
 def bench_ms(so, data_dir, iters, threads):
     """Median ms per run of `sinter-run SO DATA --bench ITERS --threads T`."""
     cmd = [_tool("sinter-run"), so, data_dir, "--bench", str(iters), "--threads", str(threads)]

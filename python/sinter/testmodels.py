@@ -155,6 +155,25 @@ class Llama(nn.Module):
         return self.head(self.norm(x))
 
 
+class FFNOnly(nn.Module):
+    """Embedding → one FFN → d outputs: GELU, or SwiGLU when gated. Rows are
+    independent, so kernels and references can be compared row by row; the
+    FFN's up-projection exports as node "/up/MatMul"."""
+
+    def __init__(self, d, hidden, gated=False, vocab=256):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, d)
+        self.up = nn.Linear(d, hidden)
+        self.gate = nn.Linear(d, hidden) if gated else None
+        self.down = nn.Linear(hidden, d)
+
+    def forward(self, ids):
+        x = self.emb(ids)
+        if self.gate is None:
+            return self.down(F.gelu(self.up(x)))
+        return self.down(F.silu(self.gate(x)) * self.up(x))
+
+
 def export(model, path, ctx=64, opset=17):
     model.eval()
     ids = torch.randint(0, 256, (1, min(16, ctx)))

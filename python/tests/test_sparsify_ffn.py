@@ -134,24 +134,6 @@ def test_attribution_cli(tmp_path):
                              "--out", str(out)]) == 1
 
 
-class FFNOnly(torch.nn.Module):
-    """Embedding → FFN (GELU, or SwiGLU when gated) → logits: rows are
-    independent, so each row's choice can be checked on its own."""
-
-    def __init__(self, gated, d=24, h=64):
-        super().__init__()
-        self.emb = torch.nn.Embedding(256, d)
-        self.up = torch.nn.Linear(d, h)
-        self.gate = torch.nn.Linear(d, h) if gated else None
-        self.down = torch.nn.Linear(h, d)
-
-    def forward(self, ids):
-        x = self.emb(ids)
-        if self.gate is None:
-            return self.down(torch.nn.functional.gelu(self.up(x)))
-        return self.down(torch.nn.functional.silu(self.gate(x)) * self.up(x))
-
-
 def numpy_weights(model):
     t = lambda p: p.detach().numpy().astype(np.float64)  # noqa: E731
     w = dict(emb=t(model.emb.weight), wu=t(model.up.weight).T, bu=t(model.up.bias), wd=t(model.down.weight).T,
@@ -165,7 +147,7 @@ def numpy_weights(model):
 @pytest.mark.parametrize("score", ["attribution", "magnitude"])
 def test_dynamic_kernel_matches_numpy(tmp_path, gated, score):
     torch.manual_seed(2)
-    model = FFNOnly(gated).eval()
+    model = testmodels.FFNOnly(24, 64, gated).eval()
     path = tmp_path / "ffn.onnx"
     torch.onnx.export(model, (torch.randint(0, 256, (1, 8)),), str(path), input_names=["input_ids"],
                       output_names=["y"], dynamic_axes={"input_ids": {0: "batch", 1: "seq"}}, opset_version=17)

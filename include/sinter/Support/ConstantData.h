@@ -20,6 +20,9 @@ std::optional<std::function<float(int64_t)>> f32Values(mlir::Attribute init);
 /// The same values copied out.
 std::optional<std::vector<float>> readF32(mlir::Attribute init);
 
+/// The same, or `n` zeros when `init` is null (an absent bias).
+std::optional<std::vector<float>> readF32OrZeros(mlir::Attribute init, int64_t n);
+
 /// Elements of `type` holding `bytes` (the element type's raw layout):
 /// a resource blob named `name` from 256 bytes up, else a dense attribute.
 mlir::ElementsAttr makeElements(mlir::ShapedType type, llvm::ArrayRef<char> bytes,
