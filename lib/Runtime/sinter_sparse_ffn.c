@@ -18,6 +18,11 @@ typedef struct sparse_ffn {
   float threshold;
 } sparse_ffn;
 
+/* Neurons computed side by side (dot4/axpy4), and how many a chunk
+ * evaluates before it gathers their down rows. */
+#define GROUP 4
+#define BLOCK 64
+
 /* h_i for the row x. */
 static float neuron(const sparse_ffn *f, const float *x, int64_t i) {
   float z = dot(f->up + i * f->d, x, f->d) + f->up_bias[i];
@@ -26,12 +31,91 @@ static float neuron(const sparse_ffn *f, const float *x, int64_t i) {
   return sinter_activation(z, f->act);
 }
 
-/* The value a[k] would hold if a (n floats, no NaN) were sorted in
+/* h of the GROUP neurons idx[0..GROUP) for the row x. */
+static void neuron_group(const sparse_ffn *f, const float *x, const int32_t *idx, float *h) {
+  const float *w[GROUP];
+  float z[GROUP], g[GROUP];
+  for (int k = 0; k < GROUP; ++k)
+    w[k] = f->up + idx[k] * f->d;
+  dot4(w, x, f->d, z);
+  if (f->gate) {
+    for (int k = 0; k < GROUP; ++k)
+      w[k] = f->gate + idx[k] * f->d;
+    dot4(w, x, f->d, g);
+  }
+  for (int k = 0; k < GROUP; ++k) {
+    float zk = z[k] + f->up_bias[idx[k]];
+    h[k] = f->gate ? sinter_activation(g[k] + f->gate_bias[idx[k]], f->act) * zk : sinter_activation(zk, f->act);
+  }
+}
+
+/* h[j] for the neurons idx[0..n) of the row x. */
+static void neuron_values(const sparse_ffn *f, const float *x, const int32_t *idx, int64_t n, float *h) {
+  int64_t j = 0;
+  for (; j + GROUP <= n; j += GROUP)
+    neuron_group(f, x, idx + j, h + j);
+  for (; j < n; ++j)
+    h[j] = neuron(f, x, idx[j]);
+}
+
+/* acc += Σ_j h[j] · down_{idx[j]}. */
+static void add_down_rows(const sparse_ffn *f, const int32_t *idx, const float *h, int64_t n, float *acc) {
+  const float *w[GROUP];
+  int64_t j = 0;
+  for (; j + GROUP <= n; j += GROUP) {
+    for (int k = 0; k < GROUP; ++k)
+      w[k] = f->down + idx[j + k] * f->d_out;
+    axpy4(acc, h + j, w, f->d_out);
+  }
+  for (; j < n; ++j)
+    axpy(acc, h[j], f->down + idx[j] * f->d_out, f->d_out);
+}
+
+/* acc += Σ h_i · down_i over the neurons idx[0..n) of the row x. */
+static void add_listed(const sparse_ffn *f, const float *x, const int32_t *idx, int64_t n, float *acc) {
+  float h[BLOCK];
+  for (int64_t b = 0; b < n; b += BLOCK) {
+    int64_t m = n - b < BLOCK ? n - b : BLOCK;
+    neuron_values(f, x, idx + b, m, h);
+    add_down_rows(f, idx + b, h, m, acc);
+  }
+}
+
+/* acc += Σ h_i · down_i over the neurons i in [begin, end) of the row x
+ * whose |h_i| passes the threshold. */
+static void add_above_threshold(const sparse_ffn *f, const float *x, int64_t begin, int64_t end, float *acc) {
+  int32_t all[BLOCK], idx[BLOCK];
+  float h[BLOCK], kept[BLOCK];
+  for (int64_t b = begin; b < end; b += BLOCK) {
+    int64_t m = end - b < BLOCK ? end - b : BLOCK, n = 0;
+    for (int64_t j = 0; j < m; ++j)
+      all[j] = (int32_t)(b + j);
+    neuron_values(f, x, all, m, h);
+    for (int64_t j = 0; j < m; ++j)
+      if (h[j] > f->threshold || -h[j] > f->threshold) {
+        idx[n] = all[j];
+        kept[n++] = h[j];
+      }
+    add_down_rows(f, idx, kept, n, acc);
+  }
+}
+
+/* Floats as unsigned integers in the same order, −0 as +0 and NaN below
+ * −inf (the choice ranks NaN last). Branch-free, so that it vectorizes. */
+static inline uint32_t order_key(float v) {
+  uint32_t b;
+  __builtin_memcpy(&b, &v, sizeof(b));
+  b = b == 0x80000000u ? 0 : b;
+  uint32_t key = b >> 31 ? ~b : b | 0x80000000u;
+  return (b & 0x7fffffffu) > 0x7f800000u ? 0 : key;
+}
+
+/* The value a[k] would hold if a (n distinct values) were sorted in
  * descending order; reorders a. */
-static float kth_largest(float *a, int64_t n, int64_t k) {
+static uint64_t kth_largest(uint64_t *a, int64_t n, int64_t k) {
   int64_t lo = 0, hi = n - 1;
   while (lo < hi) {
-    float pivot = a[lo + (hi - lo) / 2];
+    uint64_t pivot = a[lo + (hi - lo) / 2];
     int64_t i = lo, j = hi;
     while (i <= j) {
       while (a[i] > pivot)
@@ -39,7 +123,7 @@ static float kth_largest(float *a, int64_t n, int64_t k) {
       while (a[j] < pivot)
         --j;
       if (i <= j) {
-        float t = a[i];
+        uint64_t t = a[i];
         a[i++] = a[j];
         a[j--] = t;
       }
@@ -54,137 +138,171 @@ static float kth_largest(float *a, int64_t n, int64_t k) {
   return a[k];
 }
 
-/* Per-row scratch of the predictor: t [rank], logits [h], a copy [h]. */
-static int64_t scratch_floats(const sparse_ffn *f) { return f->rank + 2 * f->h; }
+/* Bits of the key histogram. */
+#define KEY_BITS 11
 
-/* Marks in `keep` (h bytes) the `kept` largest `logits`, ties to the lower
- * index (NaN ranks last). `copy` is h floats of scratch. */
-static void choose_top(const sparse_ffn *f, float *logits, float *copy, uint8_t *keep) {
-  for (int64_t i = 0; i < f->h; ++i) {
-    if (logits[i] != logits[i])
-      logits[i] = -__builtin_inff();
-    copy[i] = logits[i];
+/* Neuron i's rank in the choice: its logit's key, then the lower index
+ * first. Distinct for distinct neurons, so the choice has no ties left. */
+static inline uint64_t rank_key(uint32_t key, int64_t i) { return (uint64_t)key << 32 | (uint32_t)~(uint32_t)i; }
+
+/* Writes to idx, in ascending order, the `kept` neurons with the largest
+ * logits, ties to the lower index (NaN ranks last). A histogram of the keys'
+ * top bits finds the bin that holds the kept-th largest; only that bin is
+ * ordered. The loops are branch-free: which keys pass is data, and random.
+ * keys is h uint32 and cand h uint64 of scratch. */
+static void choose_top(const sparse_ffn *f, const float *logits, uint32_t *keys, uint64_t *cand, int32_t *idx) {
+  int64_t h = f->h, kept = f->kept < h ? f->kept : h;
+  if (kept <= 0)
+    return;
+  uint32_t counts[1 << KEY_BITS] = {0};
+  for (int64_t i = 0; i < h; ++i)
+    keys[i] = order_key(logits[i]);
+  for (int64_t i = 0; i < h; ++i)
+    ++counts[keys[i] >> (32 - KEY_BITS)];
+  int64_t above = 0; /* keys in bins above `bin` */
+  uint32_t bin = (1u << KEY_BITS) - 1;
+  while (above + counts[bin] < kept)
+    above += counts[bin--];
+  int64_t n = 0;
+  for (int64_t i = 0; i < h; ++i) {
+    cand[n] = rank_key(keys[i], i);
+    n += keys[i] >> (32 - KEY_BITS) == bin;
   }
-  float kth = kth_largest(copy, f->h, f->kept - 1);
-  int64_t above = 0;
-  for (int64_t i = 0; i < f->h; ++i)
-    above += logits[i] > kth;
-  int64_t ties = f->kept - above;
-  for (int64_t i = 0; i < f->h; ++i) {
-    int take = logits[i] > kth || (logits[i] == kth && ties > 0);
-    ties -= logits[i] == kth && take;
-    keep[i] = (uint8_t)take;
+  uint64_t kth = kth_largest(cand, n, kept - above - 1);
+  int64_t out = 0;
+  for (int64_t i = 0; i < h && out < kept; ++i) {
+    idx[out] = (int32_t)i;
+    out += rank_key(keys[i], i) >= kth;
   }
 }
 
-/* The predictor's logits for row x: (x · p_in) · p_out + p_bias. */
-static void predict_logits(const sparse_ffn *f, const float *x, float *t, float *logits) {
+/* logits[i] = p_bias[i] + Σ_r t[r] · p_out[r][i] for i in [begin, end). */
+static void predict_range(const sparse_ffn *f, const float *t, float *logits, int64_t begin, int64_t end) {
+  const float *w[GROUP];
+  memcpy(logits + begin, f->p_bias + begin, (size_t)(end - begin) * sizeof(float));
+  int64_t r = 0;
+  for (; r + GROUP <= f->rank; r += GROUP) {
+    for (int k = 0; k < GROUP; ++k)
+      w[k] = f->p_out + (r + k) * f->h + begin;
+    axpy4(logits + begin, t + r, w, end - begin);
+  }
+  for (; r < f->rank; ++r)
+    axpy(logits + begin, t[r], f->p_out + r * f->h + begin, end - begin);
+}
+
+/* t = x · p_in (rank floats). */
+static void project(const sparse_ffn *f, const float *x, float *t) {
+  const float *w[GROUP];
   memset(t, 0, (size_t)f->rank * sizeof(float));
-  for (int64_t j = 0; j < f->d; ++j)
+  int64_t j = 0;
+  for (; j + GROUP <= f->d; j += GROUP) {
+    for (int k = 0; k < GROUP; ++k)
+      w[k] = f->p_in + (j + k) * f->rank;
+    axpy4(t, x + j, w, f->rank);
+  }
+  for (; j < f->d; ++j)
     axpy(t, x[j], f->p_in + j * f->rank, f->rank);
-  memcpy(logits, f->p_bias, (size_t)f->h * sizeof(float));
-  for (int64_t r = 0; r < f->rank; ++r)
-    axpy(logits, t[r], f->p_out + r * f->h, f->h);
 }
 
-/* acc += Σ h_i · down_i over neurons [begin, end) of row x that `keep`
- * marks (predictor) or whose |h_i| passes the threshold (keep NULL). */
-static void accumulate(const sparse_ffn *f, const float *x, const uint8_t *keep, int64_t begin, int64_t end,
-                       float *acc) {
-  for (int64_t i = begin; i < end; ++i) {
-    if (keep && !keep[i])
-      continue;
-    float h = neuron(f, x, i);
-    if (!keep && !(h > f->threshold || -h > f->threshold))
-      continue;
-    axpy(acc, h, f->down + i * f->d_out, f->d_out);
-  }
+/* Per-row scratch of the predictor: candidates [h] uint64, t [rank] and
+ * logits [h] floats, keys [h] uint32, the choice [h] int32. */
+static size_t choice_bytes(const sparse_ffn *f) { return (size_t)(f->rank + 5 * f->h) * 4; }
+
+typedef struct choice {
+  uint64_t *cand;
+  float *t, *logits;
+  uint32_t *keys;
+  int32_t *idx;
+} choice;
+
+static choice choice_at(const sparse_ffn *f, void *scratch) {
+  choice c;
+  c.cand = (uint64_t *)scratch;
+  c.t = (float *)(c.cand + f->h);
+  c.logits = c.t + f->rank;
+  c.keys = (uint32_t *)(c.logits + f->h);
+  c.idx = (int32_t *)(c.keys + f->h);
+  return c;
 }
 
 /* Per-row path: rows [begin, end), each with its own choice. */
 static void sparse_rows(void *ctx, int64_t begin, int64_t end) {
   const sparse_ffn *f = (const sparse_ffn *)ctx;
-  float *scratch = f->p_in ? (float *)malloc((size_t)scratch_floats(f) * sizeof(float) + (size_t)f->h) : 0;
+  void *scratch = f->p_in ? malloc(choice_bytes(f)) : 0;
+  choice c = choice_at(f, scratch);
   for (int64_t r = begin; r < end; ++r) {
     const float *x = f->x + r * f->d;
     float *out = f->out + r * f->d_out;
     memset(out, 0, (size_t)f->d_out * sizeof(float));
-    if (f->p_in && !scratch) {
+    if (!f->p_in) {
+      add_above_threshold(f, x, 0, f->h, out);
+    } else if (!scratch) {
       for (int64_t j = 0; j < f->d_out; ++j)
         out[j] = __builtin_nanf(""); /* no memory for the choice: no answer rather than a wrong one */
-      continue;
+    } else {
+      project(f, x, c.t);
+      predict_range(f, c.t, c.logits, 0, f->h);
+      choose_top(f, c.logits, c.keys, c.cand, c.idx);
+      add_listed(f, x, c.idx, f->kept < f->h ? f->kept : f->h, out);
     }
-    uint8_t *keep = 0;
-    if (f->p_in) {
-      float *t = scratch, *logits = scratch + f->rank, *copy = logits + f->h;
-      keep = (uint8_t *)(copy + f->h);
-      predict_logits(f, x, t, logits);
-      choose_top(f, logits, copy, keep);
-    }
-    accumulate(f, x, keep, 0, f->h, out);
   }
   free(scratch);
 }
 
-/* One token (decode): the chosen neurons split into fixed chunks. */
+/* One token (decode): the work split into fixed chunks, each summing into
+ * its own slice of `partial`, so that the result does not depend on how
+ * many threads share them. With a predictor a chunk is an equal share of
+ * the chosen neurons; with a threshold, an equal range of all neurons. */
 typedef struct chunk_task {
   const sparse_ffn *f;
-  const uint8_t *keep;
+  const float *t; /* the predictor's projection of x */
+  float *logits;
+  const int32_t *idx; /* the choice; NULL for threshold selection */
+  int64_t count;
   float *partial; /* [SINTER_NEURON_CHUNKS][d_out], zeroed */
 } chunk_task;
 
-static void sparse_chunks(void *ctx, int64_t begin, int64_t end) {
-  const chunk_task *c = (const chunk_task *)ctx;
-  int64_t per = (c->f->h + SINTER_NEURON_CHUNKS - 1) / SINTER_NEURON_CHUNKS;
-  for (int64_t k = begin; k < end; ++k) {
-    int64_t i0 = k * per, i1 = i0 + per < c->f->h ? i0 + per : c->f->h;
-    if (i0 < i1)
-      accumulate(c->f, c->f->x, c->keep, i0, i1, c->partial + k * c->f->d_out);
-  }
-}
-
-/* The predictor's logits of one token, neurons split over the pool. */
-typedef struct logit_task {
-  const sparse_ffn *f;
-  const float *t;
-  float *logits;
-} logit_task;
+static int64_t chunk_start(int64_t n, int64_t k) { return n * k / SINTER_NEURON_CHUNKS; }
 
 static void logit_chunks(void *ctx, int64_t begin, int64_t end) {
-  const logit_task *l = (const logit_task *)ctx;
-  const sparse_ffn *f = l->f;
-  int64_t per = (f->h + SINTER_NEURON_CHUNKS - 1) / SINTER_NEURON_CHUNKS;
+  const chunk_task *c = (const chunk_task *)ctx;
+  for (int64_t k = begin; k < end; ++k)
+    predict_range(c->f, c->t, c->logits, chunk_start(c->f->h, k), chunk_start(c->f->h, k + 1));
+}
+
+static void gather_chunks(void *ctx, int64_t begin, int64_t end) {
+  const chunk_task *c = (const chunk_task *)ctx;
+  const sparse_ffn *f = c->f;
   for (int64_t k = begin; k < end; ++k) {
-    int64_t i0 = k * per, i1 = i0 + per < f->h ? i0 + per : f->h;
-    if (i0 >= i1)
-      continue;
-    memcpy(l->logits + i0, f->p_bias + i0, (size_t)(i1 - i0) * sizeof(float));
-    for (int64_t r = 0; r < f->rank; ++r)
-      axpy(l->logits + i0, l->t[r], f->p_out + r * f->h + i0, i1 - i0);
+    float *acc = c->partial + k * f->d_out;
+    if (c->idx) {
+      int64_t i0 = chunk_start(c->count, k);
+      add_listed(f, f->x, c->idx + i0, chunk_start(c->count, k + 1) - i0, acc);
+    } else {
+      add_above_threshold(f, f->x, chunk_start(f->h, k), chunk_start(f->h, k + 1), acc);
+    }
   }
 }
 
 /* Returns 0 when the scratch cannot be had (the caller goes serial). */
 static int sparse_one_row(const sparse_ffn *f) {
   size_t partial_bytes = (size_t)(SINTER_NEURON_CHUNKS * f->d_out) * sizeof(float);
-  size_t predictor_bytes = f->p_in ? (size_t)scratch_floats(f) * sizeof(float) + (size_t)f->h : 0;
-  float *partial = (float *)malloc(partial_bytes + predictor_bytes);
+  float *partial = (float *)malloc(partial_bytes + (f->p_in ? choice_bytes(f) : 0));
   if (!partial)
     return 0;
   memset(partial, 0, partial_bytes);
-  chunk_task c = {f, 0, partial};
+  chunk_task task = {f, 0, 0, 0, 0, partial};
   if (f->p_in) {
-    float *t = partial + SINTER_NEURON_CHUNKS * f->d_out, *logits = t + f->rank, *copy = logits + f->h;
-    uint8_t *keep = (uint8_t *)(copy + f->h);
-    memset(t, 0, (size_t)f->rank * sizeof(float));
-    for (int64_t j = 0; j < f->d; ++j)
-      axpy(t, f->x[j], f->p_in + j * f->rank, f->rank);
-    logit_task l = {f, t, logits};
-    __sinter_parallel_for(SINTER_NEURON_CHUNKS, 1, logit_chunks, &l);
-    choose_top(f, logits, copy, keep);
-    c.keep = keep;
+    choice c = choice_at(f, partial + SINTER_NEURON_CHUNKS * f->d_out);
+    project(f, f->x, c.t);
+    task.t = c.t;
+    task.logits = c.logits;
+    __sinter_parallel_for(SINTER_NEURON_CHUNKS, 1, logit_chunks, &task);
+    choose_top(f, c.logits, c.keys, c.cand, c.idx);
+    task.idx = c.idx;
+    task.count = f->kept < f->h ? f->kept : f->h;
   }
-  __sinter_parallel_for(SINTER_NEURON_CHUNKS, 1, sparse_chunks, &c);
+  __sinter_parallel_for(SINTER_NEURON_CHUNKS, 1, gather_chunks, &task);
   memset(f->out, 0, (size_t)f->d_out * sizeof(float));
   for (int64_t k = 0; k < SINTER_NEURON_CHUNKS; ++k)
     axpy(f->out, 1.0f, partial + k * f->d_out, f->d_out);
@@ -192,81 +310,101 @@ static int sparse_one_row(const sparse_ffn *f) {
   return 1;
 }
 
-/* Batched path: all of H by GEMM, then the choice as a mask per row. The
- * projections are computed transposed, Zᵀ = W · Xᵀ, so that the GEMM reads
- * the neuron-major weights along their rows. */
+/* Batched path: all of H by GEMM, then the choice as a mask. Everything
+ * stays transposed, one row of Zᵀ = W · Xᵀ per neuron, so that the GEMMs
+ * read the neuron-major weights along their rows and the mask runs along
+ * contiguous rows; the down GEMM reads Hᵀ through its strides. */
 typedef struct mask_task {
   const sparse_ffn *f;
-  const float *up_t, *gate_t; /* [h][rows]; gate_t NULL when not gated */
-  float *hidden, *logits;     /* [rows][h]; logits NULL without a predictor */
+  float *up_t;         /* [h][rows], becomes Hᵀ */
+  const float *gate_t; /* [h][rows]; NULL when not gated */
+  const float *logits; /* [rows][h]; NULL without a predictor */
+  uint8_t *keep_t;     /* [h][rows]: the choice, zeroed */
+  int failed;          /* set when a choice found no scratch */
 } mask_task;
 
-static void mask_rows(void *ctx, int64_t begin, int64_t end) {
-  const mask_task *m = (const mask_task *)ctx;
+/* The predictor's choice of rows [begin, end) into keep_t. */
+static void choose_rows(void *ctx, int64_t begin, int64_t end) {
+  mask_task *m = (mask_task *)ctx;
   const sparse_ffn *f = m->f;
-  float *copy = 0;
-  uint8_t *keep = 0;
-  if (f->p_in) {
-    copy = (float *)malloc((size_t)f->h * (sizeof(float) + 1));
-    keep = copy ? (uint8_t *)(copy + f->h) : 0;
+  uint64_t *cand = (uint64_t *)malloc((size_t)f->h * (8 + 4 + 4)); /* then keys, then the choice */
+  if (!cand) {
+    __atomic_store_n(&m->failed, 1, __ATOMIC_RELAXED);
+    return;
   }
+  uint32_t *keys = (uint32_t *)(cand + f->h);
+  int32_t *idx = (int32_t *)(keys + f->h);
   for (int64_t r = begin; r < end; ++r) {
-    float *h = m->hidden + r * f->h;
-    if (f->p_in && keep)
-      choose_top(f, m->logits + r * f->h, copy, keep);
-    for (int64_t i = 0; i < f->h; ++i) {
-      if (f->p_in && !keep) {
-        h[i] = __builtin_nanf(""); /* no memory for the choice: no answer rather than a wrong one */
-        continue;
-      }
-      if (f->p_in && !keep[i]) { /* chosen before σ: σ only for the kept */
-        h[i] = 0.0f;
-        continue;
-      }
-      float z = m->up_t[i * f->rows + r] + f->up_bias[i];
-      float v = m->gate_t ? sinter_activation(m->gate_t[i * f->rows + r] + f->gate_bias[i], f->act) * z
-                          : sinter_activation(z, f->act);
-      h[i] = f->p_in || v > f->threshold || -v > f->threshold ? v : 0.0f;
-    }
+    choose_top(f, m->logits + r * f->h, keys, cand, idx);
+    for (int64_t j = 0; j < f->kept && j < f->h; ++j)
+      m->keep_t[idx[j] * f->rows + r] = 1;
   }
-  free(copy);
+  free(cand);
 }
 
-/* C (m × n, row stride ldc) += A · B with A row-major [m][k] and B element
- * (k, n) at b + k·b_rs + n·b_cs. */
-static void gemm(const float *a, int64_t m, int64_t k, const float *b, int64_t b_rs, int64_t b_cs, float *c,
-                 int64_t n) {
-  __sinter_sgemm(1, m, n, k, (int64_t)a, 0, k, 1, (int64_t)b, 0, b_rs, b_cs, (int64_t)c, 0, n, 1);
+/* Hᵀ of neurons [begin, end) in place of Zᵀ_up: σ of the chosen, 0 elsewhere. */
+static void mask_neurons(void *ctx, int64_t begin, int64_t end) {
+  const mask_task *m = (const mask_task *)ctx;
+  const sparse_ffn *f = m->f;
+  for (int64_t i = begin; i < end; ++i) {
+    float *z = m->up_t + i * f->rows;
+    const float *g = m->gate_t ? m->gate_t + i * f->rows : 0;
+    const uint8_t *keep = m->keep_t ? m->keep_t + i * f->rows : 0;
+    for (int64_t r = 0; r < f->rows; ++r) {
+      if (keep && !keep[r]) { /* chosen before σ: σ only for the kept */
+        z[r] = 0.0f;
+        continue;
+      }
+      float zr = z[r] + f->up_bias[i];
+      float v = g ? sinter_activation(g[r] + f->gate_bias[i], f->act) * zr : sinter_activation(zr, f->act);
+      z[r] = keep || v > f->threshold || -v > f->threshold ? v : 0.0f;
+    }
+  }
+}
+
+/* C (m × n, row stride n) += A · B, element (i, k) of A at a + i·a_rs + k·a_cs
+ * and (k, j) of B at b + k·b_rs + j·b_cs. */
+static void gemm(const float *a, int64_t a_rs, int64_t a_cs, int64_t m, int64_t k, const float *b, int64_t b_rs,
+                 int64_t b_cs, float *c, int64_t n) {
+  __sinter_sgemm(1, m, n, k, (int64_t)a, 0, a_rs, a_cs, (int64_t)b, 0, b_rs, b_cs, (int64_t)c, 0, n, 1);
 }
 
 /* Returns 0 when the buffers cannot be had (the caller goes per row). */
 static int dense_rows_path(const sparse_ffn *f) {
   int64_t rows = f->rows, h = f->h, n = rows * h;
-  int64_t floats = n * (2 + (f->gate != 0) + (f->p_in != 0)) + (f->p_in ? rows * f->rank : 0);
-  float *buf = (float *)malloc((size_t)floats * sizeof(float));
+  int64_t zeroed = n * (1 + (f->gate != 0)) + (f->p_in ? rows * f->rank : 0);
+  int64_t floats = zeroed + (f->p_in ? n : 0);
+  float *buf = (float *)malloc((size_t)floats * sizeof(float) + (f->p_in ? (size_t)n : 0));
   if (!buf)
     return 0;
-  memset(buf, 0, (size_t)floats * sizeof(float));
-  float *up_t = buf, *next = buf + n;
-  mask_task m = {f, up_t, 0, next, 0};
-  next += n;
-  gemm(f->up, h, f->d, f->x, 1, f->d, up_t, rows); /* Upᵀ-major: [h][d] · Xᵀ */
+  memset(buf, 0, (size_t)zeroed * sizeof(float));
+  mask_task m = {f, buf, 0, 0, 0, 0};
+  float *next = buf + n;
+  gemm(f->up, f->d, 1, h, f->d, f->x, 1, f->d, m.up_t, rows); /* [h][d] · Xᵀ */
   if (f->gate) {
     m.gate_t = next;
-    gemm(f->gate, h, f->d, f->x, 1, f->d, next, rows);
+    gemm(f->gate, f->d, 1, h, f->d, f->x, 1, f->d, next, rows);
     next += n;
   }
   if (f->p_in) {
-    m.logits = next;
-    float *t = next + n;
-    gemm(f->x, rows, f->d, f->p_in, f->rank, 1, t, f->rank);
+    float *t = next, *logits = t + rows * f->rank;
+    gemm(f->x, f->d, 1, rows, f->d, f->p_in, f->rank, 1, t, f->rank);
     for (int64_t r = 0; r < rows; ++r)
-      memcpy(m.logits + r * h, f->p_bias, (size_t)h * sizeof(float));
-    gemm(t, rows, f->rank, f->p_out, h, 1, m.logits, h);
+      memcpy(logits + r * h, f->p_bias, (size_t)h * sizeof(float));
+    gemm(t, f->rank, 1, rows, f->rank, f->p_out, h, 1, logits, h);
+    m.logits = logits;
+    m.keep_t = (uint8_t *)(logits + n);
+    memset(m.keep_t, 0, (size_t)n);
+    __sinter_parallel_for(rows, 4, choose_rows, &m);
   }
-  __sinter_parallel_for(rows, 4, mask_rows, &m);
+  if (!m.failed)
+    __sinter_parallel_for(h, 64, mask_neurons, &m);
   memset(f->out, 0, (size_t)(rows * f->d_out) * sizeof(float));
-  gemm(m.hidden, rows, h, f->down, f->d_out, 1, f->out, f->d_out);
+  if (m.failed) /* no memory for a choice: no answer rather than a wrong one */
+    for (int64_t j = 0; j < rows * f->d_out; ++j)
+      f->out[j] = __builtin_nanf("");
+  else
+    gemm(m.up_t, 1, rows, rows, h, f->down, f->d_out, 1, f->out, f->d_out); /* (Hᵀ)ᵀ · Down */
   free(buf);
   return 1;
 }

@@ -61,6 +61,35 @@ static inline float dot(const float *w, const float *x, int64_t d) {
   return acc;
 }
 
+/* out[k] = x · w[k] over d elements for four rows: one pass over x keeps
+ * four streams of weights in flight. */
+static inline void dot4(const float *const w[4], const float *x, int64_t d, float out[4]) {
+  v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+  int64_t j = 0;
+  for (; j + 8 <= d; j += 8) {
+    v8f xv = load8(x + j);
+    a0 += load8(w[0] + j) * xv;
+    a1 += load8(w[1] + j) * xv;
+    a2 += load8(w[2] + j) * xv;
+    a3 += load8(w[3] + j) * xv;
+  }
+  out[0] = sum8(a0), out[1] = sum8(a1), out[2] = sum8(a2), out[3] = sum8(a3);
+  for (; j < d; ++j)
+    for (int k = 0; k < 4; ++k)
+      out[k] += w[k][j] * x[j];
+}
+
+/* out += Σ_k a[k] · w[k] over n elements for four rows, out read and
+ * written once. */
+static inline void axpy4(float *out, const float a[4], const float *const w[4], int64_t n) {
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    store8(out + j, load8(out + j) + ((a[0] * load8(w[0] + j) + a[1] * load8(w[1] + j)) +
+                                      (a[2] * load8(w[2] + j) + a[3] * load8(w[3] + j))));
+  for (; j < n; ++j)
+    out[j] += (a[0] * w[0][j] + a[1] * w[1][j]) + (a[2] * w[2][j] + a[3] * w[3][j]);
+}
+
 /* Fixed neuron chunks of a single-token kernel: each sums into its own
  * slice of a partial buffer, so that the result does not depend on how many
  * threads share the chunks. */

@@ -39,6 +39,7 @@ struct Layer {
   int act = Gelu;
   int64_t kept = 20;
   float threshold = 0.3f;
+  double tieMargin = 1e-4; // how near a tie a choice may be left to the kernel's rounding
   std::vector<float> up, upBias, gate, gateBias, down, pIn, pOut, pBias;
 
   void fill(uint32_t seed) {
@@ -88,13 +89,13 @@ struct Layer {
       std::iota(order.begin(), order.end(), 0);
       std::sort(order.begin(), order.end(),
                 [&](int64_t a, int64_t b) { return logits[a] != logits[b] ? logits[a] > logits[b] : a < b; });
-      if (logits[order[kept - 1]] - logits[order[kept]] < 1e-4)
+      if (logits[order[kept - 1]] - logits[order[kept]] < tieMargin)
         return false;
       for (int64_t k = 0; k < kept; ++k)
         keep[order[k]] = true;
     } else {
       for (int64_t i = 0; i < h; ++i) {
-        if (std::abs(std::abs(hv[i]) - threshold) < 1e-4)
+        if (std::abs(std::abs(hv[i]) - threshold) < tieMargin)
           return false;
         keep[i] = std::abs(hv[i]) > threshold;
       }
@@ -129,14 +130,9 @@ void PrintTo(const Variant &v, std::ostream *os) {
   *os << (v.gated ? "gated " : "plain ") << (v.predicted ? "predictor " : "threshold ") << acts[v.act];
 }
 
-class SparseFFNKernel : public ::testing::TestWithParam<Variant> {};
-
-TEST_P(SparseFFNKernel, EveryPathEqualsTheReference) {
-  Layer layer;
-  layer.gated = GetParam().gated;
-  layer.predicted = GetParam().predicted;
-  layer.act = GetParam().act;
-  layer.fill(7 + layer.gated + 2 * layer.predicted + 4 * layer.act);
+/// Runs every path of the kernel on `layer` and compares each row whose
+/// choice is not within rounding of a tie with the reference.
+void expectEveryPathMatches(const Layer &layer) {
   std::mt19937 rng(3);
   std::normal_distribution<float> n(0.f, 1.f);
   // rows = 1: neuron chunks; 3 rows below dense_rows: per row; 40 rows: GEMM.
@@ -160,6 +156,31 @@ TEST_P(SparseFFNKernel, EveryPathEqualsTheReference) {
     }
     EXPECT_GE(checked, (rows + 1) / 2) << "too many near-ties to test";
   }
+}
+
+class SparseFFNKernel : public ::testing::TestWithParam<Variant> {};
+
+TEST_P(SparseFFNKernel, EveryPathEqualsTheReference) {
+  Layer layer;
+  layer.gated = GetParam().gated;
+  layer.predicted = GetParam().predicted;
+  layer.act = GetParam().act;
+  layer.fill(7 + layer.gated + 2 * layer.predicted + 4 * layer.act);
+  expectEveryPathMatches(layer);
+}
+
+TEST_P(SparseFFNKernel, WideLayerEqualsTheReference) {
+  // Enough neurons that every chunk of one token runs full groups of four
+  // and crosses the kernel's blocks of 64.
+  Layer layer;
+  layer.d = 70, layer.h = 1203, layer.dOut = 45, layer.rank = 9, layer.kept = 601;
+  layer.threshold = 0.05f;
+  layer.tieMargin = 1e-5; // a thousand neurons: some lie within 1e-4 of the threshold
+  layer.gated = GetParam().gated;
+  layer.predicted = GetParam().predicted;
+  layer.act = GetParam().act;
+  layer.fill(11 + layer.gated + 2 * layer.predicted + 4 * layer.act);
+  expectEveryPathMatches(layer);
 }
 
 // (Braces do not protect commas inside a macro's arguments.)
@@ -191,6 +212,27 @@ TEST(SparseFFNKernelSelection, TiesGoToTheLowerIndex) {
         want[j] += layer.neuron(x.data(), i) * layer.down[i * layer.dOut + j];
     for (int64_t j = 0; j < layer.dOut; ++j)
       EXPECT_NEAR(out[j], want[j], 1e-5) << "dense_rows " << denseRows;
+  }
+}
+
+TEST(SparseFFNKernelSelection, NaNLogitsRankLastAndSignedZerosTie) {
+  // Logits = the bias: NaN for the first neurons, then −0 and +0 (equal, so
+  // the lower index wins), the rest negative; kept covers one of the zeros.
+  Layer layer;
+  layer.predicted = true;
+  layer.act = Relu;
+  layer.kept = 1;
+  layer.fill(2);
+  std::fill(layer.pOut.begin(), layer.pOut.end(), 0.0f);
+  for (int64_t i = 0; i < layer.h; ++i)
+    layer.pBias[i] = i < 10 ? std::nanf("") : -1.0f - (float)i;
+  layer.pBias[40] = -0.0f, layer.pBias[41] = 0.0f;
+  std::vector<float> x(layer.d, 0.5f), out;
+  for (int64_t denseRows : {1000, 1}) {
+    layer.run(x, 1, denseRows, out);
+    for (int64_t j = 0; j < layer.dOut; ++j)
+      EXPECT_NEAR(out[j], layer.neuron(x.data(), 40) * layer.down[40 * layer.dOut + j], 1e-5)
+          << "dense_rows " << denseRows;
   }
 }
 
