@@ -43,10 +43,14 @@ static void neuron_group(const sparse_ffn *f, const float *x, const int32_t *idx
       w[k] = f->gate + idx[k] * f->d;
     dot4(w, x, f->d, g);
   }
+  v8f zv = {0}, gv = {0};
   for (int k = 0; k < GROUP; ++k) {
-    float zk = z[k] + f->up_bias[idx[k]];
-    h[k] = f->gate ? sinter_activation(g[k] + f->gate_bias[idx[k]], f->act) * zk : sinter_activation(zk, f->act);
+    zv[k] = z[k] + f->up_bias[idx[k]];
+    gv[k] = f->gate ? g[k] + f->gate_bias[idx[k]] : 0.0f;
   }
+  v8f hv = f->gate ? activation8(gv, f->act) * zv : activation8(zv, f->act);
+  for (int k = 0; k < GROUP; ++k)
+    h[k] = hv[k];
 }
 
 /* h[j] for the neurons idx[0..n) of the row x. */
@@ -163,8 +167,18 @@ static void choose_top(const sparse_ffn *f, const float *logits, uint32_t *keys,
   uint32_t bin = (1u << KEY_BITS) - 1;
   while (above + counts[bin] < kept)
     above += counts[bin--];
-  int64_t n = 0;
-  for (int64_t i = 0; i < h; ++i) {
+  int64_t n = 0, i = 0;
+  for (; i + 8 <= h; i += 8) { /* most groups of eight hold no candidate */
+    v8u k;
+    __builtin_memcpy(&k, keys + i, sizeof(k));
+    if (!__builtin_reduce_or((v8i)(k >> (32 - KEY_BITS) == bin)))
+      continue;
+    for (int64_t j = i; j < i + 8; ++j) {
+      cand[n] = rank_key(keys[j], j);
+      n += keys[j] >> (32 - KEY_BITS) == bin;
+    }
+  }
+  for (; i < h; ++i) {
     cand[n] = rank_key(keys[i], i);
     n += keys[i] >> (32 - KEY_BITS) == bin;
   }
@@ -342,7 +356,10 @@ static void choose_rows(void *ctx, int64_t begin, int64_t end) {
   free(cand);
 }
 
-/* Hᵀ of neurons [begin, end) in place of Zᵀ_up: σ of the chosen, 0 elsewhere. */
+typedef uint8_t v8b __attribute__((vector_size(8)));
+
+/* Hᵀ of neurons [begin, end) in place of Zᵀ_up: σ of the chosen, 0 elsewhere
+ * (σ runs on all lanes: eight at once cost less than a branch per row). */
 static void mask_neurons(void *ctx, int64_t begin, int64_t end) {
   const mask_task *m = (const mask_task *)ctx;
   const sparse_ffn *f = m->f;
@@ -350,7 +367,21 @@ static void mask_neurons(void *ctx, int64_t begin, int64_t end) {
     float *z = m->up_t + i * f->rows;
     const float *g = m->gate_t ? m->gate_t + i * f->rows : 0;
     const uint8_t *keep = m->keep_t ? m->keep_t + i * f->rows : 0;
-    for (int64_t r = 0; r < f->rows; ++r) {
+    int64_t r = 0;
+    for (; r + 8 <= f->rows; r += 8) {
+      v8f zr = load8(z + r) + f->up_bias[i];
+      v8f v = g ? activation8(load8(g + r) + f->gate_bias[i], f->act) * zr : activation8(zr, f->act);
+      v8i pass;
+      if (keep) {
+        v8b k;
+        __builtin_memcpy(&k, keep + r, sizeof(k));
+        pass = __builtin_convertvector(k, v8i) != 0;
+      } else {
+        pass = (v > f->threshold) | (-v > f->threshold);
+      }
+      store8(z + r, bitselect8(pass, v));
+    }
+    for (; r < f->rows; ++r) {
       if (keep && !keep[r]) { /* chosen before σ: σ only for the kept */
         z[r] = 0.0f;
         continue;

@@ -22,6 +22,7 @@ static inline float sinter_activation(float z, int64_t kind) {
 
 typedef float v8f __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
+typedef uint32_t v8u __attribute__((vector_size(32)));
 
 /* (The runtime is freestanding: plain memcpy would be a call.) */
 static inline v8f load8(const float *p) {
@@ -59,6 +60,50 @@ static inline float dot(const float *w, const float *x, int64_t d) {
   for (; j < d; ++j)
     acc += w[j] * x[j];
   return acc;
+}
+
+static inline v8f splat8(float v) { return (v8f){0} + v; }
+
+static inline v8f bitselect8(v8i mask, v8f v) {
+  v8i bits;
+  __builtin_memcpy(&bits, &v, sizeof(bits));
+  bits &= mask;
+  __builtin_memcpy(&v, &bits, sizeof(v));
+  return v;
+}
+
+/* e^x on eight lanes: x = n·ln 2 + r with |r| ≤ ln 2 / 2, e^r by its
+ * Taylor polynomial to r⁶ (relative error below 2e-7), 2^n written into
+ * the exponent bits. x is clamped to [−87, 88], where 2^n stays normal. */
+static inline v8f exp8(v8f x) {
+  x = __builtin_elementwise_min(__builtin_elementwise_max(x, splat8(-87.0f)), splat8(88.0f));
+  v8f n = __builtin_elementwise_floor(x * 1.44269504088896341f + 0.5f);
+  v8f r = x - n * 0.693145751953125f - n * 1.42860682030941723e-6f; /* ln 2 in two parts */
+  v8f p = ((((r * (1.0f / 720) + 1.0f / 120) * r + 1.0f / 24) * r + 1.0f / 6) * r + 0.5f) * r + 1.0f;
+  p = p * r + 1.0f;
+  v8i e = (__builtin_convertvector(n, v8i) + 127) << 23;
+  v8f scale;
+  __builtin_memcpy(&scale, &e, sizeof(scale));
+  return p * scale;
+}
+
+/* erf on eight lanes by Abramowitz & Stegun 7.1.26 (absolute error below
+ * 1.5e-7): 1 − t·P(t)·e^(−x²), t = 1 / (1 + 0.3275911·|x|), odd in x. */
+static inline v8f erf8(v8f x) {
+  v8f a = __builtin_elementwise_abs(x);
+  v8f t = 1.0f / (1.0f + 0.3275911f * a);
+  v8f poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+  v8f y = 1.0f - poly * exp8(-(a * a));
+  return bitselect8(x < 0.0f, -y) + bitselect8(x >= 0.0f, y);
+}
+
+/* sinter_activation on eight lanes (within a few 1e-7 of it). */
+static inline v8f activation8(v8f z, int64_t kind) {
+  if (kind == SINTER_ACT_GELU)
+    return 0.5f * z * (1.0f + erf8(z * 0.70710678118654752f));
+  if (kind == SINTER_ACT_SILU)
+    return z / (1.0f + exp8(-z));
+  return __builtin_elementwise_max(z, splat8(0.0f));
 }
 
 /* out[k] = x · w[k] over d elements for four rows: one pass over x keeps
