@@ -8,6 +8,10 @@
  * all the weights costs less than a gather per row. */
 #include "sinter_vec.h"
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 typedef struct sparse_ffn {
   const float *x;
   float *out;
@@ -142,52 +146,101 @@ static uint64_t kth_largest(uint64_t *a, int64_t n, int64_t k) {
   return a[k];
 }
 
-/* Bits of the key histogram. */
+/* Bits of a key histogram's bins. */
 #define KEY_BITS 11
+#define BINS (1 << KEY_BITS)
 
 /* Neuron i's rank in the choice: its logit's key, then the lower index
  * first. Distinct for distinct neurons, so the choice has no ties left. */
 static inline uint64_t rank_key(uint32_t key, int64_t i) { return (uint64_t)key << 32 | (uint32_t)~(uint32_t)i; }
 
+/* The bin, counting down from the top, that holds the want-th largest
+ * value (want ≥ 1, at most the total count); adds to *above the values in
+ * the bins above it. */
+static uint32_t bin_holding(const uint32_t *counts, int64_t want, int64_t *above) {
+  uint32_t bin = BINS - 1;
+  while (*above + counts[bin] < want)
+    *above += counts[bin--];
+  return bin;
+}
+
+/* The indices i < n whose key's top KEY_BITS are `bin`, ascending, into
+ * out; returns their count. */
+static int64_t indices_in_bin(const uint32_t *keys, int64_t n, uint32_t bin, int32_t *out) {
+  int64_t count = 0, i = 0;
+#if defined(__AVX512F__)
+  __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  for (; i + 16 <= n; i += 16, lane = _mm512_add_epi32(lane, _mm512_set1_epi32(16))) {
+    __m512i top = _mm512_srli_epi32(_mm512_loadu_si512(keys + i), 32 - KEY_BITS);
+    __mmask16 hit = _mm512_cmpeq_epi32_mask(top, _mm512_set1_epi32((int)bin));
+    _mm512_mask_compressstoreu_epi32(out + count, hit, lane);
+    count += __builtin_popcount(hit);
+  }
+#endif
+  for (; i < n; ++i) { /* branch-free: which keys pass is data, and random */
+    out[count] = (int32_t)i;
+    count += keys[i] >> (32 - KEY_BITS) == bin;
+  }
+  return count;
+}
+
+/* The indices i < n whose rank key is at least kth, ascending, into out;
+ * returns their count. */
+static int64_t indices_from(const uint32_t *keys, int64_t n, uint64_t kth, int32_t *out) {
+  uint32_t key = (uint32_t)(kth >> 32), last = ~(uint32_t)kth; /* the kth's key and index */
+  int64_t count = 0, i = 0;
+#if defined(__AVX512F__)
+  __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  __m512i kv = _mm512_set1_epi32((int)key), lv = _mm512_set1_epi32((int)last);
+  for (; i + 16 <= n; i += 16, lane = _mm512_add_epi32(lane, _mm512_set1_epi32(16))) {
+    __m512i k = _mm512_loadu_si512(keys + i);
+    __mmask16 take = _mm512_cmpgt_epu32_mask(k, kv) |
+                     (_mm512_cmpeq_epi32_mask(k, kv) & _mm512_cmple_epu32_mask(lane, lv));
+    _mm512_mask_compressstoreu_epi32(out + count, take, lane);
+    count += __builtin_popcount(take);
+  }
+#endif
+  for (; i < n; ++i) {
+    out[count] = (int32_t)i;
+    count += rank_key(keys[i], i) >= kth;
+  }
+  return count;
+}
+
 /* Writes to idx, in ascending order, the `kept` neurons with the largest
  * logits, ties to the lower index (NaN ranks last). A histogram of the keys'
- * top bits finds the bin that holds the kept-th largest; only that bin is
- * ordered. The loops are branch-free: which keys pass is data, and random.
- * keys is h uint32 and cand h uint64 of scratch. */
+ * top bits finds the bin that holds the kept-th largest, a second one the
+ * sub-bin within it when the bin is crowded; only what is left is ordered.
+ * keys is h uint32, cand h uint64 and idx h int32 of scratch. */
 static void choose_top(const sparse_ffn *f, const float *logits, uint32_t *keys, uint64_t *cand, int32_t *idx) {
   int64_t h = f->h, kept = f->kept < h ? f->kept : h;
   if (kept <= 0)
     return;
-  uint32_t counts[1 << KEY_BITS] = {0};
+  uint32_t counts[BINS] = {0};
   for (int64_t i = 0; i < h; ++i)
     keys[i] = order_key(logits[i]);
   for (int64_t i = 0; i < h; ++i)
     ++counts[keys[i] >> (32 - KEY_BITS)];
-  int64_t above = 0; /* keys in bins above `bin` */
-  uint32_t bin = (1u << KEY_BITS) - 1;
-  while (above + counts[bin] < kept)
-    above += counts[bin--];
-  int64_t n = 0, i = 0;
-  for (; i + 8 <= h; i += 8) { /* most groups of eight hold no candidate */
-    v8u k;
-    __builtin_memcpy(&k, keys + i, sizeof(k));
-    if (!__builtin_reduce_or((v8i)(k >> (32 - KEY_BITS) == bin)))
-      continue;
-    for (int64_t j = i; j < i + 8; ++j) {
-      cand[n] = rank_key(keys[j], j);
-      n += keys[j] >> (32 - KEY_BITS) == bin;
+  int64_t above = 0; /* values ranked above the candidates */
+  int64_t n = indices_in_bin(keys, h, bin_holding(counts, kept, &above), idx);
+  for (int64_t j = 0; j < n; ++j)
+    cand[j] = rank_key(keys[idx[j]], idx[j]);
+  if (n > 64) { /* the next KEY_BITS of the key */
+    const int shift = 64 - 2 * KEY_BITS;
+    memset(counts, 0, sizeof(counts));
+    for (int64_t j = 0; j < n; ++j)
+      ++counts[cand[j] >> shift & (BINS - 1)];
+    int64_t above_in_bin = 0;
+    uint32_t bin = bin_holding(counts, kept - above, &above_in_bin);
+    above += above_in_bin;
+    int64_t m = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      cand[m] = cand[j];
+      m += (cand[j] >> shift & (BINS - 1)) == bin;
     }
+    n = m;
   }
-  for (; i < h; ++i) {
-    cand[n] = rank_key(keys[i], i);
-    n += keys[i] >> (32 - KEY_BITS) == bin;
-  }
-  uint64_t kth = kth_largest(cand, n, kept - above - 1);
-  int64_t out = 0;
-  for (int64_t i = 0; i < h && out < kept; ++i) {
-    idx[out] = (int32_t)i;
-    out += rank_key(keys[i], i) >= kth;
-  }
+  indices_from(keys, h, kth_largest(cand, n, kept - above - 1), idx);
 }
 
 /* logits[i] = p_bias[i] + Σ_r t[r] · p_out[r][i] for i in [begin, end). */
@@ -333,11 +386,11 @@ typedef struct mask_task {
   float *up_t;         /* [h][rows], becomes Hᵀ */
   const float *gate_t; /* [h][rows]; NULL when not gated */
   const float *logits; /* [rows][h]; NULL without a predictor */
-  uint8_t *keep_t;     /* [h][rows]: the choice, zeroed */
+  uint8_t *keep;       /* [rows][h]: the choice, zeroed (by row: no two threads share a line) */
   int failed;          /* set when a choice found no scratch */
 } mask_task;
 
-/* The predictor's choice of rows [begin, end) into keep_t. */
+/* The predictor's choice of rows [begin, end) into keep. */
 static void choose_rows(void *ctx, int64_t begin, int64_t end) {
   mask_task *m = (mask_task *)ctx;
   const sparse_ffn *f = m->f;
@@ -351,12 +404,10 @@ static void choose_rows(void *ctx, int64_t begin, int64_t end) {
   for (int64_t r = begin; r < end; ++r) {
     choose_top(f, m->logits + r * f->h, keys, cand, idx);
     for (int64_t j = 0; j < f->kept && j < f->h; ++j)
-      m->keep_t[idx[j] * f->rows + r] = 1;
+      m->keep[r * f->h + idx[j]] = 1;
   }
   free(cand);
 }
-
-typedef uint8_t v8b __attribute__((vector_size(8)));
 
 /* Hᵀ of neurons [begin, end) in place of Zᵀ_up: σ of the chosen, 0 elsewhere
  * (σ runs on all lanes: eight at once cost less than a branch per row). */
@@ -366,23 +417,24 @@ static void mask_neurons(void *ctx, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) {
     float *z = m->up_t + i * f->rows;
     const float *g = m->gate_t ? m->gate_t + i * f->rows : 0;
-    const uint8_t *keep = m->keep_t ? m->keep_t + i * f->rows : 0;
+    const uint8_t *keep = m->keep ? m->keep + i : 0; /* row r at keep[r·h] */
     int64_t r = 0;
     for (; r + 8 <= f->rows; r += 8) {
       v8f zr = load8(z + r) + f->up_bias[i];
       v8f v = g ? activation8(load8(g + r) + f->gate_bias[i], f->act) * zr : activation8(zr, f->act);
       v8i pass;
       if (keep) {
-        v8b k;
-        __builtin_memcpy(&k, keep + r, sizeof(k));
-        pass = __builtin_convertvector(k, v8i) != 0;
+        v8i k;
+        for (int l = 0; l < 8; ++l)
+          k[l] = keep[(r + l) * f->h];
+        pass = k != 0;
       } else {
         pass = (v > f->threshold) | (-v > f->threshold);
       }
       store8(z + r, bitselect8(pass, v));
     }
     for (; r < f->rows; ++r) {
-      if (keep && !keep[r]) { /* chosen before σ: σ only for the kept */
+      if (keep && !keep[r * f->h]) { /* chosen before σ: σ only for the kept */
         z[r] = 0.0f;
         continue;
       }
@@ -424,8 +476,8 @@ static int dense_rows_path(const sparse_ffn *f) {
       memcpy(logits + r * h, f->p_bias, (size_t)h * sizeof(float));
     gemm(t, f->rank, 1, rows, f->rank, f->p_out, h, 1, logits, h);
     m.logits = logits;
-    m.keep_t = (uint8_t *)(logits + n);
-    memset(m.keep_t, 0, (size_t)n);
+    m.keep = (uint8_t *)(logits + n);
+    memset(m.keep, 0, (size_t)n);
     __sinter_parallel_for(rows, 4, choose_rows, &m);
   }
   if (!m.failed)

@@ -19,9 +19,16 @@ void __sinter_sparse_ffn(intptr_t x, intptr_t out, int64_t rows, int64_t d, int6
                          intptr_t up, intptr_t up_bias, intptr_t gate, intptr_t gate_bias, intptr_t down,
                          intptr_t p_in, intptr_t p_out, intptr_t p_bias, int64_t rank, int64_t kept,
                          int64_t threshold_bits, int64_t act, int64_t dense_rows);
+// The same kernel compiled for this machine's widest vectors (lib/Runtime/CMakeLists.txt).
+void __sinter_sparse_ffn_host(intptr_t x, intptr_t out, int64_t rows, int64_t d, int64_t h, int64_t d_out,
+                              intptr_t up, intptr_t up_bias, intptr_t gate, intptr_t gate_bias, intptr_t down,
+                              intptr_t p_in, intptr_t p_out, intptr_t p_bias, int64_t rank, int64_t kept,
+                              int64_t threshold_bits, int64_t act, int64_t dense_rows);
 }
 
 namespace {
+
+using Kernel = decltype(&__sinter_sparse_ffn);
 
 enum Act { Relu = 0, Gelu = 1, Silu = 2 };
 
@@ -37,6 +44,7 @@ struct Layer {
   int64_t d = 37, h = 96, dOut = 21, rank = 6; // odd sizes: the vector tails run too
   bool gated = false, predicted = false;
   int act = Gelu;
+  Kernel kernel = __sinter_sparse_ffn;
   int64_t kept = 20;
   float threshold = 0.3f;
   double tieMargin = 1e-4; // how near a tie a choice may be left to the kernel's rounding
@@ -113,21 +121,23 @@ struct Layer {
     uint32_t bits;
     std::memcpy(&bits, &threshold, 4);
     auto addr = [](const std::vector<float> &v) { return v.empty() ? (intptr_t)0 : (intptr_t)v.data(); };
-    __sinter_sparse_ffn((intptr_t)x.data(), (intptr_t)out.data(), rows, d, h, dOut, addr(up), addr(upBias),
-                        addr(gate), addr(gateBias), addr(down), addr(pIn), addr(pOut), addr(pBias),
-                        predicted ? rank : 0, predicted ? kept : 0, bits, act, denseRows);
+    kernel((intptr_t)x.data(), (intptr_t)out.data(), rows, d, h, dOut, addr(up), addr(upBias),
+           addr(gate), addr(gateBias), addr(down), addr(pIn), addr(pOut), addr(pBias), predicted ? rank : 0,
+           predicted ? kept : 0, bits, act, denseRows);
   }
 };
 
 struct Variant {
   bool gated, predicted;
   int act;
+  bool host; // the build for this machine's widest vectors, else the generic one
 };
 
 /// How ctest lists a case (instead of the parameter's bytes).
 void PrintTo(const Variant &v, std::ostream *os) {
   const char *acts[] = {"relu", "gelu", "silu"};
-  *os << (v.gated ? "gated " : "plain ") << (v.predicted ? "predictor " : "threshold ") << acts[v.act];
+  *os << (v.gated ? "gated " : "plain ") << (v.predicted ? "predictor " : "threshold ") << acts[v.act]
+      << (v.host ? " host" : " generic");
 }
 
 /// Runs every path of the kernel on `layer` and compares each row whose
@@ -165,6 +175,7 @@ TEST_P(SparseFFNKernel, EveryPathEqualsTheReference) {
   layer.gated = GetParam().gated;
   layer.predicted = GetParam().predicted;
   layer.act = GetParam().act;
+  layer.kernel = GetParam().host ? __sinter_sparse_ffn_host : __sinter_sparse_ffn;
   layer.fill(7 + layer.gated + 2 * layer.predicted + 4 * layer.act);
   expectEveryPathMatches(layer);
 }
@@ -179,18 +190,21 @@ TEST_P(SparseFFNKernel, WideLayerEqualsTheReference) {
   layer.gated = GetParam().gated;
   layer.predicted = GetParam().predicted;
   layer.act = GetParam().act;
+  layer.kernel = GetParam().host ? __sinter_sparse_ffn_host : __sinter_sparse_ffn;
   layer.fill(11 + layer.gated + 2 * layer.predicted + 4 * layer.act);
   expectEveryPathMatches(layer);
 }
 
 // (Braces do not protect commas inside a macro's arguments.)
-const Variant kVariants[] = {{false, true, Gelu}, {false, false, Relu}, {true, true, Silu}, {true, false, Silu},
-                             {true, false, Gelu}};
+const Variant kVariants[] = {{false, true, Gelu, false}, {false, false, Relu, false}, {true, true, Silu, false},
+                             {true, false, Silu, false}, {true, false, Gelu, false}, {false, true, Gelu, true},
+                             {false, false, Relu, true},  {true, true, Silu, true},    {true, false, Silu, true},
+                             {true, false, Gelu, true}};
 
 std::string variantName(const ::testing::TestParamInfo<Variant> &info) {
   const char *acts[] = {"relu", "gelu", "silu"};
   return std::string(info.param.gated ? "gated_" : "plain_") + (info.param.predicted ? "predictor_" : "threshold_") +
-         acts[info.param.act];
+         acts[info.param.act] + (info.param.host ? "_host" : "_generic");
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, SparseFFNKernel, ::testing::ValuesIn(kVariants), variantName);
@@ -204,7 +218,9 @@ TEST(SparseFFNKernelSelection, TiesGoToTheLowerIndex) {
   std::fill(layer.pOut.begin(), layer.pOut.end(), 0.0f);
   std::fill(layer.pBias.begin(), layer.pBias.end(), 1.0f);
   std::vector<float> x(layer.d, 0.5f), out;
-  for (int64_t denseRows : {1000, 1}) { // the gather path and the GEMM path
+  for (auto [kernel, denseRows] : {std::pair<Kernel, int64_t>(__sinter_sparse_ffn, 1000), {__sinter_sparse_ffn, 1},
+                                   {__sinter_sparse_ffn_host, 1000}, {__sinter_sparse_ffn_host, 1}}) {
+    layer.kernel = kernel; // the generic and the host build; the gather path and the GEMM path
     layer.run(x, 1, denseRows, out);
     std::vector<double> want(layer.dOut, 0.0);
     for (int64_t i = 0; i < layer.kept; ++i)
@@ -228,11 +244,46 @@ TEST(SparseFFNKernelSelection, NaNLogitsRankLastAndSignedZerosTie) {
     layer.pBias[i] = i < 10 ? std::nanf("") : -1.0f - (float)i;
   layer.pBias[40] = -0.0f, layer.pBias[41] = 0.0f;
   std::vector<float> x(layer.d, 0.5f), out;
-  for (int64_t denseRows : {1000, 1}) {
+  for (auto [kernel, denseRows] : {std::pair<Kernel, int64_t>(__sinter_sparse_ffn, 1000), {__sinter_sparse_ffn, 1},
+                                   {__sinter_sparse_ffn_host, 1000}, {__sinter_sparse_ffn_host, 1}}) {
+    layer.kernel = kernel;
     layer.run(x, 1, denseRows, out);
     for (int64_t j = 0; j < layer.dOut; ++j)
       EXPECT_NEAR(out[j], layer.neuron(x.data(), 40) * layer.down[40 * layer.dOut + j], 1e-5)
           << "dense_rows " << denseRows;
+  }
+}
+
+TEST(SparseFFNKernelSelection, CrowdedBinsStillChooseTheTopK) {
+  // One logit in six in [2, 3), taken whole; the rest within 1% of 1.0, so
+  // that they share the first histogram's bin and most its second: the
+  // last step orders hundreds of candidates below 500 already taken.
+  Layer layer;
+  layer.predicted = true;
+  layer.act = Relu;
+  layer.d = 16, layer.h = 3000, layer.dOut = 5, layer.kept = 1000;
+  layer.fill(5);
+  std::fill(layer.pOut.begin(), layer.pOut.end(), 0.0f);
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> near(1.0f, 1.01f), high(2.0f, 3.0f);
+  for (int64_t i = 0; i < layer.h; ++i)
+    layer.pBias[i] = i % 6 == 0 ? high(rng) : near(rng);
+  std::vector<int64_t> order(layer.h);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return layer.pBias[a] != layer.pBias[b] ? layer.pBias[a] > layer.pBias[b] : a < b;
+  });
+  std::vector<float> x(layer.d, 0.5f), out;
+  std::vector<double> want(layer.dOut, 0.0);
+  for (int64_t k = 0; k < layer.kept; ++k)
+    for (int64_t j = 0; j < layer.dOut; ++j)
+      want[j] += layer.neuron(x.data(), order[k]) * layer.down[order[k] * layer.dOut + j];
+  for (auto [kernel, denseRows] : {std::pair<Kernel, int64_t>(__sinter_sparse_ffn, 1000), {__sinter_sparse_ffn, 1},
+                                   {__sinter_sparse_ffn_host, 1000}, {__sinter_sparse_ffn_host, 1}}) {
+    layer.kernel = kernel;
+    layer.run(x, 1, denseRows, out);
+    for (int64_t j = 0; j < layer.dOut; ++j)
+      EXPECT_NEAR(out[j], want[j], 1e-4 * std::max(1.0, std::abs(want[j]))) << "dense_rows " << denseRows;
   }
 }
 
