@@ -50,7 +50,8 @@ SPARSE_KERNEL_FLAGS = $(if $(shell grep -m1 -o avx512f /proc/cpuinfo),-mavx512f 
 bench-sparse-kernel: setup
 	mkdir -p build/sparse-kernel
 	cd build/sparse-kernel && clang-22 -O3 -fno-strict-aliasing $(SPARSE_KERNEL_FLAGS) -I../../lib/Runtime -c \
-	  ../../lib/Runtime/sinter_sparse_ffn.c ../../lib/Runtime/sinter_sgemm.c ../../lib/Runtime/sinter_threads.c
+	  ../../lib/Runtime/sinter_sparse_ffn.c ../../lib/Runtime/sinter_topk.c ../../lib/Runtime/sinter_sgemm.c \
+	  ../../lib/Runtime/sinter_threads.c
 	clang++-22 -O3 -Ilib/Runtime bench/sparse_ffn_kernel.cpp build/sparse-kernel/*.o -lbenchmark -lpthread -lm \
 	  -o build/sparse-kernel/sparse_ffn_kernel
 	build/sparse-kernel/sparse_ffn_kernel --benchmark_repetitions=5 --benchmark_report_aggregates_only=true

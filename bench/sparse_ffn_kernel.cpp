@@ -6,7 +6,7 @@
 // run by `make bench-sparse-kernel`, against the runtime sources compiled
 // for the host's widest vectors:
 //   clang-22 -O3 -march=native -fno-strict-aliasing -DSINTER_VL=16 -DSINTER_MR=8 -Ilib/Runtime -c \
-//     lib/Runtime/{sinter_sparse_ffn,sinter_sgemm,sinter_threads}.c
+//     lib/Runtime/{sinter_sparse_ffn,sinter_topk,sinter_sgemm,sinter_threads}.c
 //   clang++-22 -O3 -Ilib/Runtime bench/sparse_ffn_kernel.cpp *.o -lbenchmark -lpthread -lm
 #include <benchmark/benchmark.h>
 

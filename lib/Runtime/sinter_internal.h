@@ -49,6 +49,12 @@ void __sinter_sgemm(int64_t batch, int64_t m, int64_t n, int64_t k,
                     int64_t b, int64_t b_bs, int64_t b_rs, int64_t b_cs,
                     int64_t c, int64_t c_bs, int64_t c_rs, int64_t c_cs);
 
+/* Writes to idx (h int32), ascending, the indices of the `kept` largest of
+ * logits[0..h), ties to the lower index, NaN ranked last (sinter_topk.c).
+ * keys (h uint32) and cand (h uint64) are scratch. */
+void __sinter_choose_top(const float *logits, int64_t h, int64_t kept, uint32_t *keys, uint64_t *cand,
+                         int32_t *idx);
+
 /* The same with B a constant packed by the compiler into column panels of
  * __sinter_gemm_panel_width floats: [ceil(n / width)][k][width], zero past n. */
 void __sinter_sgemm_packed(int64_t batch, int64_t m, int64_t n, int64_t k,
