@@ -9,6 +9,7 @@
 #include "mlir/InitAllExtensions.h"
 #include "sinter/Compression/Calibration.h"
 #include "sinter/Compression/Evaluation.h"
+#include "sinter/Compression/Methods.h"
 #include "sinter/Compression/Passes.h"
 #include "sinter/Dialect/NN/NNDialect.h"
 #include "sinter/Frontend/ONNXImporter.h"
@@ -19,6 +20,7 @@
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Tools/Plugins/PassPlugin.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
@@ -54,8 +56,13 @@ static cl::opt<std::string> modelName("name", cl::desc("Name of the exported get
 static cl::opt<std::string> reportPath("report", cl::desc("Write a JSON compile report"),
                                        cl::value_desc("file.json"), cl::init(""), cl::cat(cat));
 static cl::list<std::string> compressSpecs(
-    "compress", cl::desc("Compression method and options, applied in the order given: linearize-ffn, sparsify-ffn"),
+    "compress",
+    cl::desc("Compression method and options, applied in the order given: linearize-ffn, sparsify-ffn, or one a "
+             "--load-pass-plugin library registers"),
     cl::value_desc("name[:key=value,...]"), cl::cat(cat));
+static cl::list<std::string> passPlugins(
+    "load-pass-plugin", cl::desc("Load passes and compression methods from a pass plugin (repeatable)"),
+    cl::value_desc("lib.so"), cl::cat(cat));
 static cl::opt<std::string> calibrationPath("calibration",
                                             cl::desc("Calibration text (each byte a token) to build a profile from"),
                                             cl::value_desc("file"), cl::init(""), cl::cat(cat));
@@ -172,19 +179,30 @@ nlohmann::json toJson(Attribute attr) {
   return nullptr;
 }
 
+/// The method names --compress knows, for its errors.
+std::string methodList() {
+  std::string names;
+  for (const sinter::CompressionMethod &m : sinter::compressionMethods())
+    names += (names.empty() ? "" : ", ") + m.name;
+  return names;
+}
+
 /// The pass for one --compress=NAME[:k=v,...]; empty with `error` set if
-/// the method is unknown.
+/// the method is unknown or its options are malformed.
 std::string compressionPass(llvm::StringRef spec, llvm::StringRef profile, std::string &error) {
   auto [name, options] = spec.split(':');
-  if (name != "linearize-ffn" && name != "sparsify-ffn") {
-    error = "--compress: unknown method '" + name.str() + "' (available: linearize-ffn, sparsify-ffn)";
+  auto method = sinter::lookupCompressionMethod(name);
+  if (!method) {
+    error = "--compress: unknown method '" + name.str() + "' (available: " + methodList() + ")";
     return "";
   }
-  if (profile.empty()) {
+  if (method->readsProfile && profile.empty()) {
     error = "--compress=" + name.str() + " needs calibration statistics: give --calibration=FILE or --profile=FILE";
     return "";
   }
-  std::string text = "sinter-" + name.str() + "{profile=" + profile.str();
+  llvm::SmallVector<std::string> args;
+  if (method->readsProfile)
+    args.push_back("profile=" + profile.str());
   llvm::SmallVector<llvm::StringRef> pairs;
   options.split(pairs, ',', -1, /*KeepEmpty=*/false);
   for (llvm::StringRef kv : pairs) {
@@ -192,9 +210,21 @@ std::string compressionPass(llvm::StringRef spec, llvm::StringRef profile, std::
       error = "--compress=" + spec.str() + ": '" + kv.str() + "' is not key=value";
       return "";
     }
-    text += " " + kv.str();
+    args.push_back(kv.str());
   }
-  return text + "}";
+  return args.empty() ? method->passArgument : method->passArgument + "{" + llvm::join(args, " ") + "}";
+}
+
+/// Loads the --load-pass-plugin libraries, registering their passes and
+/// compression methods; false (after printing why) if one fails.
+bool loadPassPlugins() {
+  for (const std::string &path : passPlugins) {
+    auto plugin = mlir::PassPlugin::load(path);
+    if (!plugin)
+      return !die("--load-pass-plugin=" + path + ": " + llvm::toString(plugin.takeError()));
+    plugin->registerPassRegistryCallbacks();
+  }
+  return true;
 }
 
 /// Bits per byte of the library at `path` on the --eval-text.
@@ -290,6 +320,8 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(cat);
   cl::ParseCommandLineOptions(argc, argv, "Sinter ahead-of-time ONNX compiler\n");
   auto start = std::chrono::steady_clock::now();
+  if (!loadPassPlugins())
+    return 1;
 
   llvm::StringRef ext = llvm::sys::path::extension(outputPath);
   if (ext != ".so" && ext != ".o" && ext != ".mlir" && ext != ".ll")
