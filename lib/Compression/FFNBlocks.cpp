@@ -303,16 +303,8 @@ LogicalResult keepNeurons(FFNBlock &block, ArrayRef<int64_t> keep) {
   if (!wd)
     return failure();
 
-  OpBuilder b(block.upMatmul);
-  Location loc = block.upMatmul->getLoc();
-  // The new constant takes the old one's place; the old one goes if unused.
   auto replace = [&](OpOperand *use, ArrayRef<int64_t> shape, ArrayRef<float> values, StringRef suffix) {
-    Operation *old = use->get().getDefiningOp();
-    b.setInsertionPoint(old);
-    auto type = RankedTensorType::get(shape, b.getF32Type());
-    use->set(arith::ConstantOp::create(b, loc, makeF32Elements(type, values, (Twine(block.name) + suffix).str())));
-    if (old->use_empty())
-      old->erase();
+    replaceConstantOperand(*use, shape, values, (Twine(block.name) + suffix).str());
   };
   for (auto &[use, w] : columns) {
     std::vector<float> sliced(d * k);

@@ -1,5 +1,7 @@
 #include "sinter/Support/ConstantData.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Operation.h"
@@ -57,6 +59,15 @@ ElementsAttr makeElements(ShapedType type, llvm::ArrayRef<char> bytes, llvm::Str
     return DenseElementsAttr::getFromRawBuffer(type, bytes);
   AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64);
   return DenseResourceElementsAttr::get(type, name, std::move(blob));
+}
+
+void replaceConstantOperand(OpOperand &use, ArrayRef<int64_t> shape, ArrayRef<float> values, StringRef name) {
+  Operation *old = use.get().getDefiningOp();
+  OpBuilder b(old ? old : use.getOwner());
+  auto type = RankedTensorType::get(shape, b.getF32Type());
+  use.set(arith::ConstantOp::create(b, use.getOwner()->getLoc(), makeF32Elements(type, values, name)));
+  if (old && old->use_empty())
+    old->erase();
 }
 
 void releaseResourceBlobs(Operation *root) {

@@ -6,6 +6,7 @@
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Value.h"
 
 #include <functional>
 #include <optional>
@@ -33,6 +34,12 @@ inline mlir::ElementsAttr makeF32Elements(mlir::ShapedType type, llvm::ArrayRef<
   return makeElements(type, {reinterpret_cast<const char *>(values.data()), values.size() * sizeof(float)},
                       name);
 }
+
+/// Points `use` at a new f32 constant of `shape` holding `values` (named
+/// `name`, see makeElements), created where the constant it read was; that
+/// one is erased once nothing else reads it. How a pass replaces a weight.
+void replaceConstantOperand(mlir::OpOperand &use, llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<float> values,
+                            llvm::StringRef name);
 
 /// Frees the bytes of every resource blob that `root`'s attributes hold,
 /// once nothing will read them again (after translation to LLVM IR, which
