@@ -3,6 +3,7 @@
 // It uses the SDK's FFN matcher, calibration profile, weight helpers and
 // compile report, and registers itself as a --compress method.
 #include "sinter/Compression/FFNBlocks.h"
+#include "sinter/Compression/Linears.h"
 #include "sinter/Compression/Methods.h"
 #include "sinter/Compression/Passes.h"
 #include "sinter/Support/ConstantData.h"
@@ -71,6 +72,10 @@ struct Prune2of4Pass : prune2of4::impl::Prune2of4Base<Prune2of4Pass> {
       module.emitError() << "sinter-prune-2of4: score must be wanda or magnitude, not '" << score << "'";
       return signalPassFailure();
     }
+    if (targets != "ffn" && targets != "linears") {
+      module.emitError() << "sinter-prune-2of4: targets must be ffn or linears, not '" << targets << "'";
+      return signalPassFailure();
+    }
     std::string error;
     auto calibration = sinter::prepareFFNRewrite(module, profile, error);
     if (!calibration) {
@@ -78,7 +83,13 @@ struct Prune2of4Pass : prune2of4::impl::Prune2of4Base<Prune2of4Pass> {
       return signalPassFailure();
     }
     SmallVector<Attribute> report;
-    for (auto func : module.getOps<func::FuncOp>())
+    for (auto func : module.getOps<func::FuncOp>()) {
+      if (targets == "linears") {
+        for (sinter::Linear &linear : sinter::findLinears(func))
+          if (!linear.head)
+            report.push_back(pruneLinear(linear, score == "wanda" ? calibration->find(linear.name) : nullptr));
+        continue;
+      }
       for (sinter::FFNBlock &block : sinter::findFFNBlocks(func)) {
         auto entry = pruneBlock(block, score == "wanda" ? calibration->find(block.name) : nullptr);
         if (!entry) {
@@ -87,6 +98,11 @@ struct Prune2of4Pass : prune2of4::impl::Prune2of4Base<Prune2of4Pass> {
         }
         report.push_back(entry);
       }
+    }
+    if (llvm::is_contained(report, Attribute())) {
+      module.emitError() << "sinter-prune-2of4: cannot read the weights of a linear";
+      return signalPassFailure();
+    }
     sinter::appendCompressionReport(module, report);
   }
 
@@ -121,11 +137,29 @@ struct Prune2of4Pass : prune2of4::impl::Prune2of4Base<Prune2of4Pass> {
       weights += p.rows * p.cols;
       sinter::replaceConstantOperand(p.matmul->getOpOperand(1), {p.rows, p.cols}, p.values, block.name + p.suffix);
     }
+    return entry(block.name, xNorm.empty() ? "magnitude" : "wanda", weights, zeroed);
+  }
+
+  /// Prunes one linear, Wanda-scored when `layer` (the FFN whose up
+  /// projection it is) keeps its input rows; its report entry, or null if
+  /// the weight could not be read.
+  DictionaryAttr pruneLinear(sinter::Linear &linear, const sinter::LayerProfile *layer) {
+    auto values = sinter::readF32(linear.weight);
+    if (!values)
+      return {};
+    std::vector<float> xNorm = inputNorms(layer, linear.dIn);
+    int64_t zeroed = pruneTwoOfFour(*values, linear.dIn, linear.dOut, xNorm);
+    sinter::replaceConstantOperand(linear.matmul->getOpOperand(1), {linear.dIn, linear.dOut}, *values,
+                                   linear.name + ".2of4");
+    return entry(linear.name, xNorm.empty() ? "magnitude" : "wanda", linear.dIn * linear.dOut, zeroed);
+  }
+
+  DictionaryAttr entry(llvm::StringRef layer, llvm::StringRef scoredBy, int64_t weights, int64_t zeroed) {
     Builder b(&getContext());
     return b.getDictionaryAttr({
         b.getNamedAttr("pass", b.getStringAttr("prune-2of4")),
-        b.getNamedAttr("layer", b.getStringAttr(block.name)),
-        b.getNamedAttr("score", b.getStringAttr(xNorm.empty() ? "magnitude" : "wanda")),
+        b.getNamedAttr("layer", b.getStringAttr(layer)),
+        b.getNamedAttr("score", b.getStringAttr(scoredBy)),
         b.getNamedAttr("weights", b.getI64IntegerAttr(weights)),
         b.getNamedAttr("zeroed", b.getI64IntegerAttr(zeroed)),
     });

@@ -1,4 +1,5 @@
 #include "sinter/Compression/FFNBlocks.h"
+#include "sinter/Compression/Linears.h"
 
 #include "sinter/Support/ConstantData.h"
 
@@ -38,64 +39,6 @@ llvm::StringRef activationName(FFNActivation kind) {
 }
 
 namespace {
-
-/// A constant f32 tensor of the given rank, dense or a resource.
-ElementsAttr constantOfRank(Value v, int64_t rank) {
-  ElementsAttr attr;
-  if (!v || !matchPattern(v, m_Constant(&attr)))
-    return {};
-  auto type = dyn_cast<RankedTensorType>(attr.getType());
-  if (!type || !type.getElementType().isF32() || type.getRank() != rank || !type.hasStaticShape())
-    return {};
-  return attr;
-}
-
-/// x · W with W a constant matrix: returns W, sets `x`.
-ElementsAttr matchLinear(Operation *op, Value &x) {
-  auto mm = dyn_cast_or_null<MatMulOp>(op);
-  if (!mm)
-    return {};
-  ElementsAttr w = constantOfRank(mm.getRhs(), 2);
-  if (w)
-    x = mm.getLhs();
-  return w;
-}
-
-/// `v` = (x · W) + b or x · W: returns the matmul and sets W and b (null if
-/// absent; b must be a vector as long as W's columns).
-Operation *matchAffine(Value v, Value &x, ElementsAttr &w, ElementsAttr &b) {
-  Operation *def = v.getDefiningOp();
-  if (auto add = dyn_cast_or_null<AddOp>(def)) {
-    for (auto [mmSide, biasSide] : {std::pair(add.getLhs(), add.getRhs()), std::pair(add.getRhs(), add.getLhs())}) {
-      Operation *mm = mmSide.getDefiningOp();
-      ElementsAttr bias = constantOfRank(biasSide, 1);
-      if (!bias || !mm || !mm->hasOneUse() || !(w = matchLinear(mm, x)))
-        continue;
-      if (cast<ShapedType>(bias.getType()).getDimSize(0) != cast<ShapedType>(w.getType()).getDimSize(1))
-        continue;
-      b = bias;
-      return mm;
-    }
-    return nullptr;
-  }
-  if ((w = matchLinear(def, x))) {
-    b = {};
-    return def;
-  }
-  return nullptr;
-}
-
-/// The ONNX node name: the importer's locations read "node 'NAME' (Op)".
-std::string nodeName(Operation *op, size_t index) {
-  if (auto loc = dyn_cast<NameLoc>(op->getLoc())) {
-    llvm::StringRef name = loc.getName().strref();
-    size_t open = name.find('\''), close = name.rfind('\'');
-    if (name.starts_with("node '") && close > open)
-      return name.slice(open + 1, close).str();
-    return name.str();
-  }
-  return "ffn" + std::to_string(index);
-}
 
 std::optional<FFNActivation> activationKind(Operation *op) {
   if (auto gelu = dyn_cast<GeluOp>(op))
@@ -214,7 +157,7 @@ SmallVector<FFNBlock> findFFNBlocks(func::FuncOp func) {
       block = matchPlain(op);
     if (!block)
       return;
-    block->name = nodeName(block->upMatmul, blocks.size());
+    block->name = onnxNodeName(block->upMatmul, "ffn" + std::to_string(blocks.size()));
     blocks.push_back(*block);
   });
   return blocks;

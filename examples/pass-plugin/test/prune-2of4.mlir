@@ -1,5 +1,6 @@
 // RUN: sinter-opt %s --load-pass-plugin=%plugin --pass-pipeline="builtin.module(sinter-prune-2of4{profile=%S/Inputs/profile.json})" | FileCheck %s
 // RUN: sinter-opt %s --load-pass-plugin=%plugin --pass-pipeline="builtin.module(sinter-prune-2of4{profile=%S/Inputs/profile.json score=magnitude})" | FileCheck %s --check-prefix=MAG
+// RUN: sinter-opt %s --load-pass-plugin=%plugin --pass-pipeline="builtin.module(sinter-prune-2of4{profile=%S/Inputs/profile.json targets=linears})" | FileCheck %s --check-prefix=LIN
 
 // Two FFNs whose up/gate row i holds i + 1 in every column. up0's profile
 // keeps its input rows, whose norms (4, 3, 2, 1, 4, 3, 2, 1) rank rows
@@ -51,3 +52,14 @@ func.func @gated(%x: tensor<2x8xf32>) -> tensor<2x2xf32> {
 // MAG-LABEL: func @plain
 // MAG-DAG: arith.constant dense<{{\[}}[0.000000e+00, {{.*}}], [0.000000e+00, {{.*}}], [3.000000e+00, {{.*}}], [4.000000e+00, {{.*}}], [0.000000e+00, {{.*}}], [0.000000e+00, {{.*}}], [7.000000e+00, {{.*}}], [8.000000e+00, {{.*}}]]> : tensor<8x4xf32>
 // MAG-DAG: arith.constant dense<{{\[}}[1.000000e+00, 1.000000e+00], [1.000000e+00, 1.000000e+00], [0.000000e+00, 0.000000e+00], [0.000000e+00, 0.000000e+00]]> : tensor<4x2xf32>
+
+// targets=linears: every linear but the head, i.e. the last projection of
+// each function, which reaches the result through no other linear. up0
+// keeps its Wanda score; the gate (unnamed: linear0) and up1 have no input
+// statistics.
+// LIN: sinter.compression_report = [{layer = "up0", pass = "prune-2of4", score = "wanda", weights = 32 : i64, zeroed = 16 : i64}, {layer = "linear0", pass = "prune-2of4", score = "magnitude", weights = 32 : i64, zeroed = 16 : i64}, {layer = "up1", pass = "prune-2of4", score = "magnitude", weights = 32 : i64, zeroed = 16 : i64}]
+// LIN-LABEL: func @plain
+// LIN-DAG: arith.constant dense<{{\[}}[0.000000e+00, {{.*}}], [2.000000e+00, {{.*}}], [3.000000e+00, {{.*}}], [0.000000e+00, {{.*}}], [5.000000e+00, {{.*}}], [6.000000e+00, {{.*}}], [0.000000e+00, {{.*}}], [0.000000e+00, {{.*}}]]> : tensor<8x4xf32>
+// LIN-DAG: arith.constant dense<1.000000e+00> : tensor<4x2xf32>
+// LIN-LABEL: func @gated
+// LIN-DAG: arith.constant dense<5.000000e-01> : tensor<4x2xf32>

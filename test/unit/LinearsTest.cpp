@@ -1,0 +1,64 @@
+// findLinears (sinter/Compression/Linears.h) on a small decoder-shaped
+// function: which products of constant weights are linears, which have a
+// bias, and which one is the head.
+#include "sinter/Compression/Linears.h"
+#include "sinter/Dialect/NN/NNDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Parser/Parser.h"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+// x → up (+ bias) → gelu → down → + x (residual) → head, plus a product of
+// two activations, which is not a linear.
+constexpr const char *kDecoder = R"mlir(
+func.func @decoder(%x: tensor<2x4xf32>) -> (tensor<2x6xf32>, tensor<2x2xf32>) {
+  %wu = arith.constant dense<1.0> : tensor<4x8xf32>
+  %bu = arith.constant dense<0.5> : tensor<8xf32>
+  %wd = arith.constant dense<2.0> : tensor<8x4xf32>
+  %wh = arith.constant dense<3.0> : tensor<4x6xf32>
+  %0 = nn.matmul %x, %wu : tensor<2x4xf32>, tensor<4x8xf32> -> tensor<2x8xf32> loc("node 'fc' (MatMul)")
+  %1 = nn.add %0, %bu : tensor<2x8xf32>, tensor<8xf32> -> tensor<2x8xf32>
+  %2 = nn.gelu %1 : tensor<2x8xf32>
+  %3 = nn.matmul %2, %wd : tensor<2x8xf32>, tensor<8x4xf32> -> tensor<2x4xf32>
+  %4 = nn.add %3, %x : tensor<2x4xf32>, tensor<2x4xf32> -> tensor<2x4xf32>
+  %5 = nn.matmul %4, %wh : tensor<2x4xf32>, tensor<4x6xf32> -> tensor<2x6xf32> loc("lm_head")
+  %t = nn.transpose %x {perm = array<i64: 1, 0>} : tensor<2x4xf32> -> tensor<4x2xf32>
+  %6 = nn.matmul %x, %t : tensor<2x4xf32>, tensor<4x2xf32> -> tensor<2x2xf32>
+  return %5, %6 : tensor<2x6xf32>, tensor<2x2xf32>
+}
+)mlir";
+
+TEST(Linears, FindsLinearsTheirBiasesAndTheHead) {
+  mlir::MLIRContext ctx;
+  ctx.loadDialect<sinter::nn::NNDialect, mlir::arith::ArithDialect, mlir::func::FuncDialect>();
+  auto module = mlir::parseSourceString<mlir::ModuleOp>(kDecoder, &ctx);
+  ASSERT_TRUE(module);
+  auto func = *module->getOps<mlir::func::FuncOp>().begin();
+  auto linears = sinter::findLinears(func);
+  ASSERT_EQ(linears.size(), 3u);
+
+  EXPECT_EQ(linears[0].name, "fc");
+  EXPECT_TRUE(linears[0].biasAdd);
+  EXPECT_TRUE(linears[0].bias);
+  EXPECT_EQ(linears[0].output, linears[0].biasAdd->getResult(0));
+  EXPECT_EQ(linears[0].dIn, 4);
+  EXPECT_EQ(linears[0].dOut, 8);
+  EXPECT_FALSE(linears[0].head);
+
+  // The residual add is not a bias: its other operand is not a constant.
+  EXPECT_EQ(linears[1].name, "linear1");
+  EXPECT_FALSE(linears[1].biasAdd);
+  EXPECT_EQ(linears[1].output, linears[1].matmul->getResult(0));
+  EXPECT_FALSE(linears[1].head) << "the down projection reaches the result only through the head";
+
+  EXPECT_EQ(linears[2].name, "lm_head");
+  EXPECT_TRUE(linears[2].head);
+  EXPECT_EQ(linears[2].input, (*linears[1].output.getUsers().begin())->getResult(0)); // the residual sum
+}
+
+} // namespace
