@@ -168,15 +168,21 @@ void expectEveryPathMatches(const Layer &layer) {
   }
 }
 
-class SparseFFNKernel : public ::testing::TestWithParam<Variant> {};
+class SparseFFNKernel : public ::testing::TestWithParam<Variant> {
+protected:
+  /// `layer` set to the case's variant and filled from `seed`.
+  void configure(Layer &layer, uint32_t seed) {
+    layer.gated = GetParam().gated;
+    layer.predicted = GetParam().predicted;
+    layer.act = GetParam().act;
+    layer.kernel = GetParam().host ? __sinter_sparse_ffn_host : __sinter_sparse_ffn;
+    layer.fill(seed + layer.gated + 2 * layer.predicted + 4 * layer.act);
+  }
+};
 
 TEST_P(SparseFFNKernel, EveryPathEqualsTheReference) {
   Layer layer;
-  layer.gated = GetParam().gated;
-  layer.predicted = GetParam().predicted;
-  layer.act = GetParam().act;
-  layer.kernel = GetParam().host ? __sinter_sparse_ffn_host : __sinter_sparse_ffn;
-  layer.fill(7 + layer.gated + 2 * layer.predicted + 4 * layer.act);
+  configure(layer, 7);
   expectEveryPathMatches(layer);
 }
 
@@ -187,11 +193,7 @@ TEST_P(SparseFFNKernel, WideLayerEqualsTheReference) {
   layer.d = 70, layer.h = 1203, layer.dOut = 45, layer.rank = 9, layer.kept = 601;
   layer.threshold = 0.05f;
   layer.tieMargin = 1e-5; // a thousand neurons: some lie within 1e-4 of the threshold
-  layer.gated = GetParam().gated;
-  layer.predicted = GetParam().predicted;
-  layer.act = GetParam().act;
-  layer.kernel = GetParam().host ? __sinter_sparse_ffn_host : __sinter_sparse_ffn;
-  layer.fill(11 + layer.gated + 2 * layer.predicted + 4 * layer.act);
+  configure(layer, 11);
   expectEveryPathMatches(layer);
 }
 
