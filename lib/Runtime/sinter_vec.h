@@ -22,7 +22,6 @@ static inline float sinter_activation(float z, int64_t kind) {
 
 typedef float v8f __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
-typedef uint32_t v8u __attribute__((vector_size(32)));
 
 /* (The runtime is freestanding: plain memcpy would be a call.) */
 static inline v8f load8(const float *p) {
