@@ -36,6 +36,21 @@ constexpr const char *kToLLVMFormat =
     "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"
     "convert-cf-to-llvm,reconcile-unrealized-casts,canonicalize";
 
+// GPU kernels (NVPTX): the same buffers, then every parallel loop tiled
+// 16×16 and mapped to blocks (the tiles) and threads (within a tile),
+// outlined, merged into one module, lowered to NVVM (math approximated
+// inline, as on the CPU: no libdevice), serialized to PTX ({0}: the chip).
+constexpr const char *kToNVPTXFormat =
+    "one-shot-bufferize{{bufferize-function-boundaries "
+    "function-boundary-type-conversion=identity-layout-map},"
+    "canonicalize,buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+    "func.func(convert-linalg-to-parallel-loops,scf-parallel-loop-tiling{{parallel-loop-tile-sizes=16,16},"
+    "gpu-map-parallel-loops),convert-parallel-loops-to-gpu,gpu-kernel-outlining,sinter-merge-gpu-modules,"
+    "nvvm-attach-target{{chip={0} O=3},"
+    "gpu.module(expand-strided-metadata,lower-affine,convert-scf-to-cf,sinter-approximate-math,math-expand-ops,"
+    "convert-gpu-to-nvvm,reconcile-unrealized-casts),"
+    "gpu-module-to-binary{{format=isa}";
+
 void addPipeline(OpPassManager &pm, StringRef text) {
   // The textual pipelines name passes, so they must be registered.
   static std::once_flag once;
@@ -54,11 +69,17 @@ void buildLinalgToLLVMPipeline(OpPassManager &pm, int64_t gemmPanelWidth, bool r
   addPipeline(pm, llvm::formatv(kToLLVMFormat, gemmPanelWidth, releasePackedWeights ? "true" : "false").str());
 }
 
+void buildLinalgToNVPTXPipeline(OpPassManager &pm, StringRef chip) {
+  addPipeline(pm, llvm::formatv(kToNVPTXFormat, chip).str());
+}
+
 void registerPipelines() {
   PassPipelineRegistration<>("sinter-lower-to-linalg", "Lower nn to linalg on tensors",
                              buildLowerToLinalgPipeline);
   PassPipelineRegistration<>("sinter-lower-to-llvm", "Lower linalg on tensors to the LLVM dialect",
                              [](OpPassManager &pm) { buildLinalgToLLVMPipeline(pm, 0); });
+  PassPipelineRegistration<>("sinter-lower-to-nvptx", "Lower linalg on tensors to GPU kernels in PTX for sm_90",
+                             [](OpPassManager &pm) { buildLinalgToNVPTXPipeline(pm, "sm_90"); });
 }
 
 LogicalResult lowerModule(ModuleOp module, Stage from, Stage to, int64_t gemmPanelWidth,

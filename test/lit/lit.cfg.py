@@ -14,3 +14,11 @@ config.environment["PATH"] = os.pathsep.join(
 config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
 config.substitutions.append(("%onnxgen", "/usr/bin/python3 " + os.path.join(config.test_source_root, "Inputs", "make_onnx.py")))
+
+# CUDA's assembler, where the toolkit is installed (not a Debian package):
+# the GPU tests that assemble PTX need it; the others run everywhere.
+ptxas = "/usr/local/cuda/bin/ptxas"
+if os.path.exists(ptxas):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+config.substitutions.append(("%models", os.path.join(os.path.dirname(os.path.dirname(config.test_source_root)), "examples", "models")))

@@ -7,6 +7,7 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "sinter/Compression/Calibration.h"
 #include "sinter/Compression/Evaluation.h"
 #include "sinter/Compression/Methods.h"
@@ -14,6 +15,7 @@
 #include "sinter/Dialect/NN/NNDialect.h"
 #include "sinter/Frontend/ONNXImporter.h"
 #include "sinter/Support/ConstantData.h"
+#include "sinter/Target/GPUTarget.h"
 #include "sinter/Target/HostLibrary.h"
 #include "sinter/Target/ObjectEmitter.h"
 #include "sinter/Target/Pipeline.h"
@@ -324,8 +326,13 @@ int main(int argc, char **argv) {
     return 1;
 
   llvm::StringRef ext = llvm::sys::path::extension(outputPath);
-  if (ext != ".so" && ext != ".o" && ext != ".mlir" && ext != ".ll")
-    return die("-o: unknown output extension '" + ext + "' (use .so, .o, .mlir or .ll)");
+  bool gpu = sinter::isNVPTXTriple(targetTriple);
+  if (gpu && ext != ".ptx" && ext != ".mlir")
+    return die("-o: the GPU target writes the model's kernels as .ptx (or .mlir); its host launch path is not "
+               "built yet");
+  if (!gpu && ext != ".so" && ext != ".o" && ext != ".mlir" && ext != ".ll")
+    return die("-o: unknown output extension '" + ext + "' (use .so, .o, .mlir or .ll; .ptx with "
+               "--target=nvptx64-nvidia-cuda)");
   Stage emit;
   if (emitStage == "nn")
     emit = Stage::NN;
@@ -342,15 +349,14 @@ int main(int argc, char **argv) {
     return die("--name: '" + modelName + "' is not a C identifier");
 
   sinter::TargetOptions topts{targetTriple, targetCpu, optLevel, modelName};
-  if (ext != ".mlir") {
-    std::string error;
-    if (failed(sinter::checkTarget(topts, ext == ".so", error)))
-      return die(error);
-  }
+  if (std::string error; gpu ? failed(sinter::checkNVPTXChip(targetCpu, error))
+                              : ext != ".mlir" && failed(sinter::checkTarget(topts, ext == ".so", error)))
+    return die(error);
 
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
   registry.insert<sinter::nn::NNDialect>();
   sinter::registerCompressionPasses();
   MLIRContext ctx(registry);
@@ -408,14 +414,26 @@ int main(int argc, char **argv) {
   auto abi = sinter::describeModel(*module);
   if (failed(abi))
     return 1;
-  int64_t panelWidth = sinter::gemmPanelWidth(sinter::runtimeVariant(topts));
+  int64_t panelWidth = gpu ? 0 : sinter::gemmPanelWidth(sinter::runtimeVariant(topts));
   // Weights are freed as they are packed unless a copy for --eval-text
   // shares them.
-  if (stop == Stage::LLVM &&
-      failed(sinter::lowerModule(*module, Stage::Linalg, Stage::LLVM, panelWidth, /*releasePackedWeights=*/!uncompressed)))
+  sinter::PTXKernels kernels;
+  if (ext == ".ptx") {
+    auto ptx = sinter::lowerToPTX(*module, targetCpu);
+    if (failed(ptx))
+      return die("lowering to GPU kernels failed");
+    kernels = std::move(*ptx);
+    if (!writeText(outputPath, [&](llvm::raw_ostream &os) { os << kernels.ptx; }))
+      return 1;
+  } else if (stop == Stage::LLVM &&
+             failed(sinter::lowerModule(*module, Stage::Linalg, Stage::LLVM, panelWidth,
+                                        /*releasePackedWeights=*/!uncompressed))) {
     return die("lowering to LLVM failed");
+  }
 
-  if (ext == ".mlir") {
+  if (ext == ".ptx") {
+    // Written above.
+  } else if (ext == ".mlir") {
     if (!writeText(outputPath, [&](llvm::raw_ostream &os) { module->print(os); }))
       return 1;
   } else {
@@ -461,6 +479,8 @@ int main(int argc, char **argv) {
     report["cpu"] = targetCpu.getValue();
     report["opt_level"] = optLevel.getValue();
     report["compile_seconds"] = seconds;
+    if (ext == ".ptx")
+      report["gpu_kernel_launches"] = kernels.launches;
     report["peak_rss_bytes"] = peakResidentBytes();
     report["weight_bytes"] = weights;
     report["weight_bytes_compiled"] = compressedWeights;

@@ -70,4 +70,19 @@ def LinalgToUkernel : Pass<"sinter-linalg-to-ukernel", "mlir::ModuleOp"> {
                            "mlir::scf::SCFDialect", "mlir::arith::ArithDialect"];
 }
 
+def MergeGPUModules : Pass<"sinter-merge-gpu-modules", "mlir::ModuleOp"> {
+  let summary = "Move every outlined GPU kernel into one gpu.module";
+  let description = [{
+    `gpu-kernel-outlining` puts each kernel in a gpu.module of its own, and
+    each module becomes a separate PTX module. A model's kernels are loaded
+    and shipped together, so this pass moves every `gpu.func` into the first
+    `gpu.module` and rewrites each `gpu.launch_func` to name its kernel
+    there. Kernel names are unique already (outlining derives them from the
+    host function). The pass fails, naming the kernel, if two modules hold
+    kernels with the same name, and changes nothing when there is at most
+    one module.
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect"];
+}
+
 #endif

@@ -18,8 +18,13 @@ void buildLowerToLinalgPipeline(mlir::OpPassManager &pm);
 /// (only when no other module shares their blobs).
 void buildLinalgToLLVMPipeline(mlir::OpPassManager &pm, int64_t gemmPanelWidth,
                                bool releasePackedWeights = false);
-/// Registers `sinter-lower-to-linalg` and `sinter-lower-to-llvm` pipelines
-/// (for sinter-opt).
+/// Adds linalg-on-tensors → bufferization → GPU kernels for NVIDIA GPUs to
+/// `pm`: parallel loops tiled 16×16 onto blocks and threads, outlined into
+/// one gpu.module, lowered to NVVM and serialized to PTX for `chip`
+/// (sm_80 and up) as a gpu.binary. The host side stays at the memref level.
+void buildLinalgToNVPTXPipeline(mlir::OpPassManager &pm, llvm::StringRef chip);
+/// Registers `sinter-lower-to-linalg`, `sinter-lower-to-llvm` and
+/// `sinter-lower-to-nvptx` pipelines (for sinter-opt).
 void registerPipelines();
 
 /// Runs the pipeline from `from` up to `to` on `module`.
