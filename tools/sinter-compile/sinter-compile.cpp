@@ -344,6 +344,8 @@ int main(int argc, char **argv) {
     return die("--emit: unknown stage '" + emitStage + "' (use nn, linalg or llvm)");
   if (optLevel > 3)
     return die("-O: level must be 0..3");
+  if (gpu && ext == ".mlir" && emit == Stage::LLVM)
+    return die("--emit=llvm: the GPU target prints nn or linalg as .mlir; its kernels come as .ptx");
   if (modelName.empty() || !(std::isalpha((unsigned char)modelName[0]) || modelName[0] == '_') ||
       !llvm::all_of(modelName, [](char c) { return std::isalnum((unsigned char)c) || c == '_'; }))
     return die("--name: '" + modelName + "' is not a C identifier");
