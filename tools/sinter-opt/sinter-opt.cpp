@@ -9,6 +9,7 @@
 #include "sinter/Compression/Passes.h"
 #include "sinter/Conversion/Passes.h"
 #include "sinter/Transforms/Passes.h"
+#include "sinter/Dialect/BNN/BNNDialect.h"
 #include "sinter/Dialect/NN/NNDialect.h"
 #include "sinter/Target/Pipeline.h"
 
@@ -22,7 +23,7 @@ int main(int argc, char **argv) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   mlir::registerAllToLLVMIRTranslations(registry);
-  registry.insert<sinter::nn::NNDialect>();
+  registry.insert<sinter::nn::NNDialect, sinter::bnn::BNNDialect>();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "Sinter optimizer driver\n", registry));
 }

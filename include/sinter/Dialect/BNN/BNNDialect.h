@@ -1,0 +1,28 @@
+// The bnn dialect: 1-bit weights and BinaryMoS layers (dialects/BNN).
+#ifndef SINTER_DIALECT_BNN_BNNDIALECT_H
+#define SINTER_DIALECT_BNN_BNNDIALECT_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "sinter/Dialect/BNN/BNNDialect.h.inc"
+#include "sinter/Dialect/BNN/BNNEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "sinter/Dialect/BNN/BNNAttrs.h.inc"
+
+#define GET_OP_CLASSES
+#include "sinter/Dialect/BNN/BNNOps.h.inc"
+
+namespace sinter::bnn {
+/// Bytes per packed row of K sign bits.
+inline int64_t packedBytes(int64_t k) { return (k + 7) / 8; }
+/// The [N, ⌈K/8⌉] rows_of_inputs packing of the signs of a row-major [K, N]
+/// matrix (≥ 0 is +1, a set bit).
+std::vector<int8_t> packSigns(llvm::ArrayRef<float> w, int64_t k, int64_t n);
+} // namespace sinter::bnn
+
+#endif
