@@ -157,7 +157,9 @@ static choice choice_at(const sparse_ffn *f, void *scratch) {
 static void sparse_rows(void *ctx, int64_t begin, int64_t end) {
   const sparse_ffn *f = (const sparse_ffn *)ctx;
   void *scratch = f->p_in ? malloc(choice_bytes(f)) : 0;
-  choice c = choice_at(f, scratch);
+  choice c = {0};
+  if (scratch)
+    c = choice_at(f, scratch);
   for (int64_t r = begin; r < end; ++r) {
     const float *x = f->x + r * f->d;
     float *out = f->out + r * f->d_out;

@@ -93,7 +93,7 @@ static inline v8f erf8(v8f x) {
   v8f t = 1.0f / (1.0f + 0.3275911f * a);
   v8f poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
   v8f y = 1.0f - poly * exp8(-(a * a));
-  return bitselect8(x < 0.0f, -y) + bitselect8(x >= 0.0f, y);
+  return __builtin_elementwise_copysign(y, x);
 }
 
 /* sinter_activation on eight lanes (within a few 1e-7 of it). */
