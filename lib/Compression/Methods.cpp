@@ -11,7 +11,9 @@ struct Registry {
   std::mutex mutex;
   std::vector<CompressionMethod> methods{
       {"linearize-ffn", "sinter-linearize-ffn", true, "piecewise-linear FFNs folded into their projections (TARDIS)"},
-      {"sparsify-ffn", "sinter-sparsify-ffn", true, "FFN activation sparsity, static or per token"}};
+      {"sparsify-ffn", "sinter-sparsify-ffn", true, "FFN activation sparsity, static or per token"},
+      {"binary-mos", "sinter-binarize-linears", false,
+       "1-bit decoder-block linears with token-adaptive scales (BinaryMoS), post-training"}};
 };
 
 Registry &registry() {

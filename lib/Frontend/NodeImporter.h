@@ -67,6 +67,11 @@ private:
 using NodeHandler = std::function<mlir::LogicalResult(NodeImporter &)>;
 /// Handlers for the supported ONNX (default domain) ops, by op type.
 const llvm::StringMap<NodeHandler> &nodeHandlers();
+/// Handlers for Sinter's own domains, by "domain::op type"
+/// (CustomOpImporters.cpp).
+const llvm::StringMap<NodeHandler> &customNodeHandlers();
+/// The versions of Sinter's own domains this importer reads.
+inline constexpr int64_t kSinterDomainVersion = 1;
 
 } // namespace sinter::frontend
 

@@ -5,6 +5,8 @@
 
 #include "NodeImporter.h"
 
+#include "sinter/Dialect/BNN/BNNDialect.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -315,6 +317,10 @@ LogicalResult GraphImporter::readOpsets() {
   for (const auto &imp : model.opset_import())
     if (imp.domain().empty() || imp.domain() == "ai.onnx")
       opset = imp.version();
+  for (const auto &imp : model.opset_import())
+    if (StringRef(imp.domain()).starts_with("sinter.") && imp.version() != kSinterDomainVersion)
+      return emitError(fileLoc) << "domain '" << imp.domain() << "' version " << imp.version()
+                                << " is not supported (" << kSinterDomainVersion << ")";
   if (opset == 0)
     return emitError(fileLoc) << "model imports no version of the default ONNX opset";
   if (opset > 22)
@@ -350,10 +356,11 @@ FailureOr<RankedTensorType> GraphImporter::valueInfoType(const onnx::ValueInfoPr
 
 LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
   Location loc = NameLoc::get(b.getStringAttr(NodeImporter::nodeLabel(node)), fileLoc);
-  if (!node.domain().empty() && node.domain() != "ai.onnx")
-    return emitError(loc) << "op domain '" << node.domain() << "' is not supported";
-  const auto &handlers = nodeHandlers();
-  auto it = handlers.find(node.op_type());
+  bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
+  const auto &handlers = defaultDomain ? nodeHandlers() : customNodeHandlers();
+  auto it = handlers.find(defaultDomain ? node.op_type() : node.domain() + "::" + node.op_type());
+  if (it == handlers.end() && !defaultDomain)
+    return emitError(loc) << "op '" << node.op_type() << "' of domain '" << node.domain() << "' is not supported";
   if (it == handlers.end())
     return emitError(loc) << "unsupported op type '" << node.op_type() << "' (opset " << opset << ")";
   SmallVector<Value> ins;
@@ -490,7 +497,7 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
 
 OwningOpRef<ModuleOp> importONNX(MLIRContext &ctx, StringRef bytes, StringRef baseDir,
                                  StringRef sourceName) {
-  ctx.loadDialect<nn::NNDialect, func::FuncDialect, arith::ArithDialect>();
+  ctx.loadDialect<nn::NNDialect, bnn::BNNDialect, func::FuncDialect, arith::ArithDialect>();
   Location loc = FileLineColLoc::get(&ctx, sourceName, 0, 0);
   if (bytes.size() > (size_t)INT32_MAX) {
     emitError(loc) << "model is larger than 2 GiB; store weights as external data";

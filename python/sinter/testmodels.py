@@ -174,13 +174,13 @@ class FFNOnly(nn.Module):
         return self.down(F.silu(self.gate(x)) * self.up(x))
 
 
-def export(model, path, ctx=64, opset=17):
+def export(model, path, ctx=64, opset=17, custom_opsets=None):
     model.eval()
     ids = torch.randint(0, 256, (1, min(16, ctx)))
     torch.onnx.export(
         model, (ids,), path, input_names=["input_ids"], output_names=["logits"],
         dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}},
-        opset_version=opset, do_constant_folding=True)
+        opset_version=opset, do_constant_folding=True, custom_opsets=custom_opsets)
 
 
 ARCHS = {"gpt2": GPT2, "opt": OPT, "llama": Llama}
@@ -195,6 +195,9 @@ def load(path):
     """The model of a checkpoint {"arch", "config", "state_dict"}, in eval mode."""
     ckpt = torch.load(path, map_location="cpu")
     model = build(ckpt["arch"], **ckpt.get("config", {}))
+    if "binary_mos_experts" in ckpt:  # a distilled BinaryMoS student
+        from . import binary_mos
+        binary_mos.binarize(model, ckpt["binary_mos_experts"])
     model.load_state_dict(ckpt["state_dict"])
     return model.eval()
 

@@ -5,6 +5,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 #include "sinter/Compression/Profile.h"
+#include "sinter/Dialect/BNN/BNNDialect.h"
 #include "sinter/Dialect/NN/NNDialect.h"
 
 namespace sinter {

@@ -73,4 +73,27 @@ def SparsifyFFN : Pass<"sinter-sparsify-ffn", "mlir::ModuleOp"> {
   let dependentDialects = ["sinter::nn::NNDialect", "mlir::arith::ArithDialect"];
 }
 
+def BinarizeLinears : Pass<"sinter-binarize-linears", "mlir::ModuleOp"> {
+  let summary = "Post-training BinaryMoS: 1-bit weights with token-adaptive scales";
+  let description = [{
+    Replaces every linear x·W (+ b) with constant W inside the decoder blocks
+    by `bnn.mos_linear`: sign(W) packed to 1 bit per weight, `experts` scale
+    experts S_in[e] (K) and S_out[e] (N), and a router [K, E] (METHODS.md
+    §1). Each layer's experts start from the rank-1 SVD of |W|
+    (|W| ≈ s_in s_outᵀ, √σ on each side, by power iteration), copied to
+    every expert, and the router is zero: the layer then equals a
+    single-scale OneBit-style binary linear whatever E is, and distillation
+    (python3 -m sinter.distill) is what makes the experts differ. The
+    model's last projection (the LM head, a linear whose result reaches a
+    function result through no other linear) and embeddings (gathers) stay
+    fp32. Each layer's report entry gives its bytes before and after (bits,
+    scales and router counted) and the reconstruction error of s_in s_outᵀ ⊙
+    sign(W) against W.
+  }];
+  let options = [
+    Option<"experts", "experts", "int64_t", "4", "Scale experts per layer, 1..64">
+  ];
+  let dependentDialects = ["sinter::bnn::BNNDialect", "mlir::arith::ArithDialect"];
+}
+
 #endif

@@ -1,11 +1,13 @@
-// Lowering of the ops that compression passes add to nn: each becomes a call
-// to its runtime kernel on buffers (lib/Runtime), wrapped so that one-shot
-// bufferization sees a read of the inputs and a fresh result buffer.
+// Lowering of the ops that compression passes add (to nn, and the bnn
+// dialect's): each becomes a call to its runtime kernel on buffers
+// (lib/Runtime), wrapped so that one-shot bufferization sees a read of the
+// inputs and a fresh result buffer.
 #include "LoweringUtils.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "sinter/Dialect/BNN/BNNDialect.h"
 #include "sinter/Dialect/NN/NNDialect.h"
 
 using namespace mlir;
@@ -16,6 +18,7 @@ namespace {
 
 constexpr llvm::StringLiteral kFFNCorrection = "__sinter_ffn_correction";
 constexpr llvm::StringLiteral kSparseFFN = "__sinter_sparse_ffn";
+constexpr llvm::StringLiteral kMoSLinear = "__sinter_mos_linear";
 
 /// Declares `name(index...)` in the module once.
 void declareKernel(PatternRewriter &rewriter, Operation *op, StringRef name, unsigned numArgs) {
@@ -126,10 +129,43 @@ struct SparseFFNLowering : OpRewritePattern<SparseFFNOp> {
   }
 };
 
+struct MoSLinearLowering : OpRewritePattern<bnn::MoSLinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(bnn::MoSLinearOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    auto [out, rows] = resultBuffer(rewriter, loc, type, op.getInput());
+    auto index = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(rewriter, loc, v); };
+    SmallVector<Value> args = {addressOf(rewriter, loc, op.getInput()),
+                               memref::ExtractAlignedPointerAsIndexOp::create(rewriter, loc, out),
+                               rows,
+                               index(op.getInFeatures()),
+                               index(op.getOutFeatures()),
+                               index(op.getExperts()),
+                               addressOf(rewriter, loc, op.getBits()),
+                               addressOf(rewriter, loc, op.getScaleIn()),
+                               addressOf(rewriter, loc, op.getScaleOut()),
+                               addressOf(rewriter, loc, op.getRouter()),
+                               op.getBias() ? addressOf(rewriter, loc, op.getBias()) : index(0)};
+    callKernel(rewriter, op, kMoSLinear, args, out);
+    return success();
+  }
+};
+
+/// Weights are constants, so bnn.pack_signs folds before lowering; one that
+/// is left packs a computed matrix, which no kernel does.
+struct PackSignsLowering : OpRewritePattern<bnn::PackSignsOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(bnn::PackSignsOp op, PatternRewriter &) const override {
+    return op.emitError("packs signs of a value computed at run time; only constant weights can be binarized");
+  }
+};
+
 } // namespace
 
 void populateCompressionPatterns(RewritePatternSet &patterns) {
-  patterns.add<FFNOutlierCorrectionLowering, SparseFFNLowering>(patterns.getContext());
+  patterns.add<FFNOutlierCorrectionLowering, SparseFFNLowering, MoSLinearLowering, PackSignsLowering>(
+      patterns.getContext());
 }
 
 } // namespace sinter::lowering

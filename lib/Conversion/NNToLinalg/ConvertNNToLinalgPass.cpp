@@ -5,6 +5,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Transforms/DialectConversion.h"
 #include "sinter/Conversion/Passes.h"
+#include "sinter/Dialect/BNN/BNNDialect.h"
 #include "sinter/Dialect/NN/NNDialect.h"
 
 namespace sinter {
@@ -29,7 +30,7 @@ struct ConvertNNToLinalgPass
     : impl::ConvertNNToLinalgBase<ConvertNNToLinalgPass> {
   void runOnOperation() override {
     ConversionTarget target(getContext());
-    target.addIllegalDialect<nn::NNDialect>();
+    target.addIllegalDialect<nn::NNDialect, bnn::BNNDialect>();
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
                            arith::ArithDialect, math::MathDialect,
                            func::FuncDialect, bufferization::BufferizationDialect,

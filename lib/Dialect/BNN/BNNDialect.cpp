@@ -90,6 +90,8 @@ LogicalResult MoSLinearOp::verify() {
     return emitOpError("in_features must be positive, not ") << k;
   if (ShapedType::isDynamic(n) || ShapedType::isDynamic(e) || e < 1)
     return emitOpError("needs static output features (bits dim 0) and experts (router dim 1 ≥ 1)");
+  if (e > kMaxExperts)
+    return emitOpError("has ") << e << " experts; at most " << kMaxExperts << " are supported";
   if (!in.hasRank() || in.getRank() < 1 || mismatch(in.getDimSize(in.getRank() - 1), k))
     return emitOpError("input's last dimension must be in_features = ") << k << ", not " << in;
   if (mismatch(bits.getDimSize(1), packedBytes(k)))

@@ -11,6 +11,15 @@ from onnx import TensorProto, helper, numpy_helper
 F, I64, B = TensorProto.FLOAT, TensorProto.INT64, TensorProto.BOOL
 
 
+def mos(k=16, n=8, e=2, scale_in=None, bias=True):
+    """Inputs of a sinter.bnn::MoSLinear node: x [n, K], then initializers."""
+    r = np.random.default_rng(0)
+    ins = [x(["n", k]), c("bits", r.integers(-128, 128, (n, (k + 7) // 8)).astype(np.int8)),
+           c("scale_in", np.ones(scale_in or (e, k), np.float32)), c("scale_out", np.ones((e, n), np.float32)),
+           c("router", np.zeros((k, e), np.float32))]
+    return ins + ([c("bias", np.zeros(n, np.float32))] if bias else [])
+
+
 def x(shape, dtype=F, name="x"):
     return (name, dtype, shape)
 
@@ -77,7 +86,14 @@ CASES = {
     "Dropout": ("Dropout", [x([3])], {}, 17, 1),
     "Max": ("Max", [x([3]), x([3], name="y"), x([3], name="z")], {}, 17, 1),
     "Min": ("Min", [x([3]), x([3], name="y")], {}, 17, 1),
+    "MoSLinear": ("sinter.bnn::MoSLinear", mos(), {"in_features": 16}, 17, 1),
+    "MoSLinearNoBias": ("sinter.bnn::MoSLinear", mos(k=13, n=3, e=1, bias=False), {"in_features": 13}, 17, 1),
     # Negative cases.
+    "MoSLinearNoK": ("sinter.bnn::MoSLinear", mos(), {}, 17, 1),
+    "MoSLinearBadLayout": ("sinter.bnn::MoSLinear", mos(), {"in_features": 16, "layout": "tiled"}, 17, 1),
+    "MoSLinearBadScale": ("sinter.bnn::MoSLinear", mos(scale_in=(2, 15)), {"in_features": 16}, 17, 1),
+    "MoSLinearVersion2": ("sinter.bnn::MoSLinear@2", mos(), {"in_features": 16}, 17, 1),
+    "UnknownCustom": ("sinter.bnn::Conv1Bit", mos(), {}, 17, 1),
     "Unsupported": ("Conv", [x([1, 1, 4, 4]), c("k", np.ones((1, 1, 3, 3), np.float32))], {}, 17, 1),
     "BadMatMul": ("MatMul", [x([2, 3]), x([4, 5], name="y")], {}, 17, 1),
     "RuntimeAxes": ("Squeeze", [x([2, 1]), x([1], I64, "axes")], {}, 17, 1),
@@ -97,10 +113,14 @@ def build(case):
             inputs.append(helper.make_tensor_value_info(name, dtype, shape))
             names.append(name)
     outs = [f"out{i}" for i in range(n_out)]
-    node = helper.make_node(op, names, outs, name=f"{case.lower()}_node", **attrs)
+    # "domain::Op@version" names an op of another domain.
+    domain, op = op.split("::") if "::" in op else ("", op)
+    op, version = op.split("@") if "@" in op else (op, "1")
+    node = helper.make_node(op, names, outs, name=f"{case.lower()}_node", domain=domain or None, **attrs)
     outputs = [helper.make_tensor_value_info(o, TensorProto.UNDEFINED, None) for o in outs]
     graph = helper.make_graph([node], case, inputs, outputs, inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    opsets = [helper.make_opsetid("", opset)] + ([helper.make_opsetid(domain, int(version))] if domain else [])
+    model = helper.make_model(graph, opset_imports=opsets)
     return model
 
 

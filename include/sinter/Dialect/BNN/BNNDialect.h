@@ -18,6 +18,8 @@
 #include "sinter/Dialect/BNN/BNNOps.h.inc"
 
 namespace sinter::bnn {
+/// Scale experts a bnn.mos_linear may have (the runtime kernel's bound).
+inline constexpr int64_t kMaxExperts = 64;
 /// Bytes per packed row of K sign bits.
 inline int64_t packedBytes(int64_t k) { return (k + 7) / 8; }
 /// The [N, ⌈K/8⌉] rows_of_inputs packing of the signs of a row-major [K, N]

@@ -86,3 +86,12 @@ func.func @layout(%w: tensor<12x5xf32>) -> tensor<5x2xi8> {
   %0 = bnn.pack_signs %w {layout = #bnn<layout columns>} : tensor<12x5xf32> -> tensor<5x2xi8>
   return %0 : tensor<5x2xi8>
 }
+
+// -----
+
+func.func @experts(%x: tensor<2x8xf32>, %sin: tensor<65x8xf32>, %sout: tensor<65x4xf32>, %r: tensor<8x65xf32>) -> tensor<2x4xf32> {
+  %bits = arith.constant dense<0> : tensor<4x1xi8>
+  // expected-error@+1 {{has 65 experts; at most 64 are supported}}
+  %0 = bnn.mos_linear %x, %bits, %sin, %sout, %r {in_features = 8 : i64, layout = #bnn<layout rows_of_inputs>} : (tensor<2x8xf32>, tensor<4x1xi8>, tensor<65x8xf32>, tensor<65x4xf32>, tensor<8x65xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}

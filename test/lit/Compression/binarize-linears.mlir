@@ -1,0 +1,60 @@
+// RUN: sinter-opt %s -split-input-file -verify-diagnostics -sinter-binarize-linears=experts=2 | FileCheck %s
+// RUN: not sinter-opt %s -sinter-binarize-linears=experts=0 2>&1 | FileCheck %s --check-prefix=ZERO
+// RUN: not sinter-opt %s -sinter-binarize-linears=experts=65 2>&1 | FileCheck %s --check-prefix=MANY
+
+// ZERO: error: binary-mos: experts must be in 1..64, got 0
+// MANY: error: binary-mos: experts must be in 1..64, got 65
+
+// |W| is the rank-1 matrix a·bᵀ with a = (1, 2, 3, 0.5), b = (1, 2): the
+// SVD gives σ = |a||b|, s_in = √σ·a/|a| = a·(|b|/|a|)^½ and
+// s_out = b·(|a|/|b|)^½, copied to both experts; the router is zero.
+// Sign bits per output row: column 0 is (+, −, +, +) → 0b1101 = 13,
+// column 1 (−, +, −, −) → 0b0010 = 2. The bias moves into the layer; the
+// last projection (it reaches the result through no other linear) stays.
+// CHECK: module attributes {sinter.compression_report = [{bytes_after = 90 : i64, bytes_before = 40 : i64, experts = 2 : i64, in_features = 4 : i64, {{.*}}layer = "linear0", out_features = 2 : i64, pass = "binary-mos", relative_error = {{[0-9.]+}}E-{{1[0-9]}} : f64, weight_bytes_after = 82 : i64, weight_bytes_before = 32 : i64}]}
+// CHECK-LABEL: func @block
+// CHECK-DAG: %[[HEAD:.*]] = arith.constant dense<5.000000e-01> : tensor<2x5xf32>
+// CHECK-DAG: %[[BITS:.*]] = arith.constant dense<{{\[}}[13], [2]]> : tensor<2x1xi8>
+// CHECK-DAG: %[[BIAS:.*]] = arith.constant dense<[2.500000e-01, -5.000000e-01]> : tensor<2xf32>
+// CHECK-DAG: %[[SIN:.*]] = arith.constant dense<{{\[}}[0.76964{{[0-9]*}}, 1.539284{{[0-9]*}}, 2.308926{{[0-9]*}}, 0.38482{{[0-9]*}}], [0.76964{{[0-9]*}}, 1.539284{{[0-9]*}}, 2.308926{{[0-9]*}}, 0.38482{{[0-9]*}}]]> : tensor<2x4xf32>
+// CHECK-DAG: %[[SOUT:.*]] = arith.constant dense<{{\[}}[1.29930{{[0-9]*}}, 2.59861{{[0-9]*}}], [1.29930{{[0-9]*}}, 2.59861{{[0-9]*}}]]> : tensor<2x2xf32>
+// CHECK-DAG: %[[ROUTER:.*]] = arith.constant dense<0.000000e+00> : tensor<4x2xf32>
+// CHECK: %[[Y:.*]] = bnn.mos_linear %arg0, %[[BITS]], %[[SIN]], %[[SOUT]], %[[ROUTER]] bias(%[[BIAS]]) {in_features = 4 : i64, layout = #bnn<layout rows_of_inputs>}
+// CHECK: %[[R:.*]] = nn.relu %[[Y]]
+// CHECK: nn.matmul %[[R]], %[[HEAD]]
+func.func @block(%x: tensor<3x4xf32>) -> tensor<3x5xf32> {
+  %w = arith.constant dense<[[1.0, -2.0], [-2.0, 4.0], [3.0, -6.0], [0.5, -1.0]]> : tensor<4x2xf32>
+  %b = arith.constant dense<[0.25, -0.5]> : tensor<2xf32>
+  %wh = arith.constant dense<0.5> : tensor<2x5xf32>
+  %0 = nn.matmul %x, %w : tensor<3x4xf32>, tensor<4x2xf32> -> tensor<3x2xf32>
+  %1 = nn.add %0, %b : tensor<3x2xf32>, tensor<2xf32> -> tensor<3x2xf32>
+  %2 = nn.relu %1 : tensor<3x2xf32>
+  // expected-remark @+1 {{binary-mos: 'linear1' is the model's output projection; kept fp32}}
+  %3 = nn.matmul %2, %wh : tensor<3x2xf32>, tensor<2x5xf32> -> tensor<3x5xf32>
+  return %3 : tensor<3x5xf32>
+}
+
+// -----
+
+// Batched rows with a dynamic dimension; K = 12 packs into 2 bytes a row.
+// CHECK-LABEL: func @batched
+// CHECK: %[[Y:.*]] = bnn.mos_linear %arg0, %{{.*}} {in_features = 12 : i64, layout = #bnn<layout rows_of_inputs>} : (tensor<?x7x12xf32>, tensor<3x2xi8>, tensor<2x12xf32>, tensor<2x3xf32>, tensor<12x2xf32>) -> tensor<?x7x3xf32>
+// CHECK: nn.matmul %[[Y]], %{{.*}} : tensor<?x7x3xf32>, tensor<3x3xf32>
+func.func @batched(%x: tensor<?x7x12xf32>) -> tensor<?x7x3xf32> {
+  %w = arith.constant dense<-1.0> : tensor<12x3xf32>
+  %wh = arith.constant dense<2.0> : tensor<3x3xf32>
+  %0 = nn.matmul %x, %w : tensor<?x7x12xf32>, tensor<12x3xf32> -> tensor<?x7x3xf32>
+  // expected-remark @+1 {{'linear1' is the model's output projection}}
+  %1 = nn.matmul %0, %wh : tensor<?x7x3xf32>, tensor<3x3xf32> -> tensor<?x7x3xf32>
+  return %1 : tensor<?x7x3xf32>
+}
+
+// -----
+
+// A matmul of two computed values (attention scores) is no linear.
+// CHECK-LABEL: func @computed
+// CHECK-NOT: bnn.mos_linear
+func.func @computed(%q: tensor<4x8xf32>, %k: tensor<8x4xf32>) -> tensor<4x4xf32> {
+  %0 = nn.matmul %q, %k : tensor<4x8xf32>, tensor<8x4xf32> -> tensor<4x4xf32>
+  return %0 : tensor<4x4xf32>
+}
