@@ -56,6 +56,7 @@ def main(argv=None):
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--hidden-weight", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--heldout-bytes", type=int, default=0, help="evaluate on the first N held-out bytes (0: all)")
     args = ap.parse_args(argv)
     if args.experts < 1 or args.steps < 1:
         ap.error("--experts and --steps must be >= 1")
@@ -100,7 +101,8 @@ def main(argv=None):
     def run(ids):
         with torch.no_grad():
             return student(torch.from_numpy(ids)).numpy()
-    heldout, _ = sinter_eval.bits_per_byte(run, corpora.split("kjv-heldout"), ctx, 32)
+    text = corpora.split("kjv-heldout")
+    heldout, _ = sinter_eval.bits_per_byte(run, text[:args.heldout_bytes] if args.heldout_bytes else text, ctx, 32)
     summary = {"teacher": os.path.normpath(args.teacher), "arch": ckpt["arch"], "config": ckpt["config"],
                "experts": args.experts, "steps": args.steps, "batch": args.batch, "lr": args.lr,
                "hidden_weight": args.hidden_weight, "seed": args.seed, "train_seconds": round(seconds, 1),
