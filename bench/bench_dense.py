@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import time
@@ -53,10 +52,9 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "python"))
 import sinter  # noqa: E402
-from sinter import ort, testmodels  # noqa: E402
+from sinter import measure, ort, testmodels  # noqa: E402
 
 CONFIG = {"d": 768, "heads": 12, "layers": 4, "ctx": 128}
-BLOCK, SETTLE = 5, 3  # timed and untimed runs per block in alternate_blocks
 
 
 def compile_model(onnx_path, so_path):
@@ -74,34 +72,6 @@ def compile_model(onnx_path, so_path):
         return seconds, json.load(f)["peak_rss_bytes"]
 
 
-class OrtServer:
-    def __init__(self, model, feeds):
-        os.makedirs(ARGS.work, exist_ok=True)
-        inputs = []
-        for i, (name, arr) in enumerate(feeds.items()):
-            f = os.path.join(ARGS.work, f"ort_in_{i}.bin")
-            np.ascontiguousarray(arr).tofile(f)
-            inputs.append({"name": name, "dtype": str(arr.dtype), "dims": list(arr.shape), "file": f})
-        job = os.path.join(ARGS.work, "ort_job.json")
-        with open(job, "w") as f:
-            json.dump({"model": model, "threads": ARGS.threads, "inputs": inputs}, f)
-        env = dict(os.environ, NODE_PATH=ort.NODE_PATH)
-        self.p = subprocess.Popen(["node", os.path.join(ROOT, "bench", "ort_server.js"), job],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-        if self.p.stdout.readline().strip() != "ready":
-            sys.exit("onnxruntime server failed to start")
-
-    def run(self):
-        self.p.stdin.write("run\n")
-        self.p.stdin.flush()
-        return float(self.p.stdout.readline())
-
-    def close(self):
-        self.p.stdin.write("quit\n")
-        self.p.stdin.close()
-        self.p.wait()
-
-
 def time_sinter(model, feeds):
     t0 = time.perf_counter()
     model(**feeds)
@@ -109,22 +79,12 @@ def time_sinter(model, feeds):
 
 
 def alternate_blocks(first, second):
-    """Median ms of two timers, run in alternating blocks: each block starts
-    with SETTLE untimed runs, which absorb the other runtime's workers still
-    spinning from its last run (they steal cores on a small machine), then
-    BLOCK timed runs; blocks alternate until each has --runs timed runs."""
-    a, b = [], []
-    while len(a) < ARGS.runs:
-        for fn, times in ((first, a), (second, b)):
-            for _ in range(SETTLE):
-                fn()
-            times.extend(fn() for _ in range(min(BLOCK, ARGS.runs - len(times))))
-    return statistics.median(a), statistics.median(b)
+    return measure.alternate_blocks(first, second, ARGS.runs)
 
 
 def alternate(model, onnx_path, feeds):
     """Median ms of Sinter and onnxruntime on the same inputs."""
-    server = OrtServer(onnx_path, feeds)
+    server = measure.OrtServer(onnx_path, feeds, ARGS.threads, ARGS.work)
     for _ in range(ARGS.warmup):
         time_sinter(model, feeds)
         server.run()

@@ -46,6 +46,11 @@ def BNN_MoSLinearOp : BNN_Op<"mos_linear", [Pure]> {
     is a single-scale (OneBit-style) binary linear. The result has the
     input's shape with the last dimension N. (METHODS.md §1.)
 
+    With `int8_activations`, x ⊙ s_in is quantized per row to int8
+    (q = rint(x' · 127 / max|x'|)) before the 1-bit product, which is then
+    an exact integer sum: faster (VNNI byte dot products), within
+    K · max|x'| / 254 · |s_out| of the fp32 result per output.
+
     ```mlir
     %y = bnn.mos_linear %x, %bits, %s_in, %s_out, %router bias(%b)
         {in_features = 768 : i64, layout = #bnn<layout rows_of_inputs>}
@@ -55,7 +60,8 @@ def BNN_MoSLinearOp : BNN_Op<"mos_linear", [Pure]> {
   }];
   let arguments = (ins BNN_F32Tensor:$input, BNN_PackedBits:$bits, 2DTensorOf<[F32]>:$scale_in,
                    2DTensorOf<[F32]>:$scale_out, 2DTensorOf<[F32]>:$router,
-                   Optional<1DTensorOf<[F32]>>:$bias, I64Attr:$in_features, BNN_LayoutAttr:$layout);
+                   Optional<1DTensorOf<[F32]>>:$bias, I64Attr:$in_features, BNN_LayoutAttr:$layout,
+                   UnitAttr:$int8_activations);
   let results = (outs BNN_F32Tensor:$output);
   let assemblyFormat = [{
     $input `,` $bits `,` $scale_in `,` $scale_out `,` $router (`bias` `(` $bias^ `)`)? attr-dict

@@ -72,6 +72,10 @@ struct BinarizeLinearsPass : impl::BinarizeLinearsBase<BinarizeLinearsPass> {
       module.emitError("binary-mos: experts must be in 1..") << bnn::kMaxExperts << ", got " << (int64_t)experts;
       return signalPassFailure();
     }
+    if (activations != "fp32" && activations != "int8") {
+      module.emitError("binary-mos: activations must be fp32 or int8, got '") << activations << "'";
+      return signalPassFailure();
+    }
     SmallVector<Attribute> report;
     for (auto func : module.getOps<func::FuncOp>())
       for (Linear &linear : findLinears(func)) {
@@ -85,6 +89,10 @@ struct BinarizeLinearsPass : impl::BinarizeLinearsBase<BinarizeLinearsPass> {
           return signalPassFailure();
         report.push_back(entry);
       }
+    // Layers the model already had (imported sinter.bnn::MoSLinear) take
+    // the activation precision too.
+    if (activations == "int8")
+      module.walk([](bnn::MoSLinearOp op) { op.setInt8Activations(true); });
     appendCompressionReport(module, report);
   }
 
@@ -130,7 +138,7 @@ struct BinarizeLinearsPass : impl::BinarizeLinearsBase<BinarizeLinearsPass> {
     Value result = bnn::MoSLinearOp::create(
         b, loc, linear.output.getType(), linear.input, packed, constant({e, k}, sIn, ".scale_in"),
         constant({e, n}, sOut, ".scale_out"), constant({k, e}, std::vector<float>(k * e, 0.0f), ".router"), bias,
-        (uint64_t)k, bnn::Layout::RowsOfInputs);
+        (uint64_t)k, bnn::Layout::RowsOfInputs, activations == "int8");
     linear.output.replaceAllUsesWith(result);
     eraseDeadChain(linear.output.getDefiningOp());
     return reportEntry(linear, *w, r);
@@ -155,6 +163,7 @@ struct BinarizeLinearsPass : impl::BinarizeLinearsBase<BinarizeLinearsPass> {
         b.getNamedAttr("in_features", b.getI64IntegerAttr(k)),
         b.getNamedAttr("out_features", b.getI64IntegerAttr(n)),
         b.getNamedAttr("experts", b.getI64IntegerAttr(e)),
+        b.getNamedAttr("activations", b.getStringAttr(activations)),
         b.getNamedAttr("init", b.getStringAttr("rank-1 SVD of |W|, identical experts, zero router")),
         b.getNamedAttr("relative_error", b.getF64FloatAttr(norm > 0 ? std::sqrt(err / norm) : 0.0)),
         b.getNamedAttr("weight_bytes_before", b.getI64IntegerAttr(4 * k * n)),

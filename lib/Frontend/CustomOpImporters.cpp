@@ -36,7 +36,7 @@ LogicalResult importMoSLinear(NodeImporter &n) {
   auto type = RankedTensorType::get(shape, in.getElementType());
   n.outputs.push_back(bnn::MoSLinearOp::create(n.b, n.loc, type, n.input(0), n.input(1), n.input(2), n.input(3),
                                                n.input(4), n.input(5), n.b.getI64IntegerAttr(k->i()),
-                                               bnn::LayoutAttr::get(n.b.getContext(), *parsed)));
+                                               bnn::LayoutAttr::get(n.b.getContext(), *parsed), nullptr));
   return success();
 }
 

@@ -9,23 +9,38 @@
  * Row n of `bits` holds ⌈K/8⌉ bytes, bit k%8 of byte k/8 set when
  * W[k][n] ≥ 0 (layout rows_of_inputs, bnn dialect).
  *
- * Two phases: each row's x' (zero-padded to whole 32-float steps), Σ x' and
- * s_out are prepared once; then outputs are shared out in blocks among the
+ * Two phases: each row's x' (zero-padded to whole steps), Σ x' and s_out
+ * are prepared once; then outputs are shared out in blocks among the
  * threads, and each block's bits (a few KB) stay in L1 while every row
- * passes over them. AVX-512F turns 16 bits into a lane mask of one masked
- * add; elsewhere eight lanes are selected by comparing a broadcast byte
- * with the eight bit positions. The order of the sums is fixed, so the
- * result does not depend on the thread count. */
+ * passes over them. The order of the sums is fixed, so the result does
+ * not depend on the thread count.
+ *
+ * fp32 activations: AVX-512F turns 16 bits into the lane mask of one
+ * masked add; elsewhere eight lanes are selected by comparing a broadcast
+ * byte with the eight bit positions.
+ *
+ * int8 activations (act_bits = 8): x' is quantized per row to
+ * q = rint(x' · 127 / max|x'|), and Σ_{bit=1} q is an exact integer sum:
+ * with AVX-512 VNNI, 64 bits select 64 bytes of q (a byte mask) that one
+ * dot product with ones adds into 16 int32 lanes; elsewhere eight lanes at
+ * a time, selected as for fp32. The sums are exact integers. The error
+ * against fp32 is at most K · scale / 2 · |s_out| per output,
+ * scale = max|x'| / 127. */
 #include "sinter_vec.h"
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+#define SINTER_VNNI 1
+#endif
 
 /* Experts a layer may have (the verifier of bnn.mos_linear checks it). */
 #define MAX_EXPERTS 64
-/* x' is padded with zeros to whole steps of this many floats. */
+/* x' is padded with zeros to whole steps of this many floats, q to whole
+ * steps of QSTEP bytes. */
 #define STEP 32
+#define QSTEP 128
 /* Outputs per task of the output-parallel phase. */
 #define OUTPUT_BLOCK 32
 
@@ -35,21 +50,37 @@ typedef struct {
   int64_t rows, k, n, e;
   const uint8_t *bits;
   const float *s_in, *s_out, *router, *bias;
-  int64_t kp;     /* K rounded up to STEP */
-  float *xs;      /* [rows][kp]: x ⊙ s_in, zero past K */
-  float *total;   /* [rows]: Σ x' */
-  float *out_mix; /* [rows][n]: s_out, or null when E = 1 (S_out row 0) */
+  int64_t act_bits; /* 32: fp32 x'; 8: int8 q */
+  int64_t kp;       /* K rounded up to STEP */
+  float *xs;        /* [rows][kp]: x ⊙ s_in, zero past K */
+  float *total;     /* [rows]: Σ x' (int8: Σ q) */
+  float *out_mix;   /* [rows][n]: s_out, or null when E = 1 (S_out row 0) */
+  int64_t kq;       /* int8: K rounded up to QSTEP */
+  int8_t *q;        /* int8: [rows][kq], zero past K */
+  float *qscale;    /* int8: [rows]: max|x'| / 127 */
 } mos_linear;
 
 static int64_t row_bytes(const mos_linear *m) { return (m->k + 7) / 8; }
 
 /* g = softmax(x · router) over the E experts. */
 static void gates(const mos_linear *m, const float *x, float *g) {
-  for (int64_t e = 0; e < m->e; ++e)
-    g[e] = 0.0f;
-  for (int64_t i = 0; i < m->k; ++i)
-    for (int64_t e = 0; e < m->e; ++e)
-      g[e] += x[i] * m->router[i * m->e + e];
+  /* One expert at a time down its router column, four partial sums: a
+   * running g[e] in memory would make every step wait for the last. */
+  const int64_t k = m->k, e_count = m->e;
+  for (int64_t e = 0; e < e_count; ++e) {
+    const float *r = m->router + e;
+    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+    int64_t i = 0;
+    for (; i + 4 <= k; i += 4) {
+      s0 += x[i] * r[i * e_count];
+      s1 += x[i + 1] * r[(i + 1) * e_count];
+      s2 += x[i + 2] * r[(i + 2) * e_count];
+      s3 += x[i + 3] * r[(i + 3) * e_count];
+    }
+    for (; i < k; ++i)
+      s0 += x[i] * r[i * e_count];
+    g[e] = (s0 + s1) + (s2 + s3);
+  }
   float top = g[0], sum = 0.0f;
   for (int64_t e = 1; e < m->e; ++e)
     top = g[e] > top ? g[e] : top;
@@ -66,6 +97,28 @@ static void mix(const float *g, const float *table, int64_t e, int64_t len, floa
     out[j] *= g[0];
   for (int64_t i = 1; i < e; ++i)
     axpy(out, g[i], table + i * len, len);
+}
+
+/* Row r's x' as int8 q = rint(x' / scale), scale = max|x'| / 127, and Σ q
+ * in `total`. */
+static void quantize_row(const mos_linear *m, int64_t r) {
+  const float *xs = m->xs + r * m->kp;
+  int8_t *q = m->q + r * m->kq;
+  float top = 0.0f;
+  for (int64_t i = 0; i < m->k; ++i)
+    top = __builtin_fabsf(xs[i]) > top ? __builtin_fabsf(xs[i]) : top;
+  float inv = top > 0.0f ? 127.0f / top : 0.0f;
+  int32_t sum = 0;
+  for (int64_t i = 0; i < m->k; ++i) {
+    float v = __builtin_rintf(xs[i] * inv);
+    v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
+    q[i] = (int8_t)v;
+    sum += q[i];
+  }
+  for (int64_t i = m->k; i < m->kq; ++i)
+    q[i] = 0;
+  m->qscale[r] = top / 127.0f;
+  m->total[r] = (float)sum;
 }
 
 /* Phase 1 for rows [begin, end): x', Σ x' and s_out. */
@@ -86,6 +139,8 @@ static void prepare_rows(void *ctx, int64_t begin, int64_t end) {
     for (int64_t i = m->k; i < m->kp; ++i)
       xs[i] = 0.0f;
     m->total[r] = total;
+    if (m->act_bits == 8)
+      quantize_row(m, r);
   }
 }
 
@@ -100,11 +155,11 @@ static void masked_sums4(const float *xs, int64_t kp, int64_t nbytes, const uint
   /* Whole 32-float steps whose 4 bytes of bits all lie inside the rows. */
   for (; i + STEP <= kp && i / 8 + 4 <= nbytes; i += STEP) {
     __m512 x0 = _mm512_loadu_ps(xs + i), x1 = _mm512_loadu_ps(xs + i + 16);
+    /* Masks load straight from memory (a load-port kmov): moving them
+     * through general registers would queue every one on a single port. */
     for (int j = 0; j < 4; ++j) {
-      uint32_t word;
-      __builtin_memcpy(&word, b[j] + i / 8, 4);
-      a[j][0] = _mm512_mask_add_ps(a[j][0], (__mmask16)word, a[j][0], x0);
-      a[j][1] = _mm512_mask_add_ps(a[j][1], (__mmask16)(word >> 16), a[j][1], x1);
+      a[j][0] = _mm512_mask_add_ps(a[j][0], _load_mask16((__mmask16 *)(b[j] + i / 8)), a[j][0], x0);
+      a[j][1] = _mm512_mask_add_ps(a[j][1], _load_mask16((__mmask16 *)(b[j] + i / 8 + 2)), a[j][1], x1);
     }
   }
   /* The last step: its bytes one at a time (a row may end mid-step). */
@@ -133,6 +188,59 @@ static void masked_sums4(const float *xs, int64_t kp, int64_t nbytes, const uint
 #endif
 }
 
+/* The row's bits from byte `byte` on, as a 64-bit mask; bytes past the
+ * row's end read as zero. */
+static inline uint64_t mask64(const uint8_t *row, int64_t byte, int64_t nbytes) {
+  uint64_t word = 0;
+  int64_t avail = nbytes - byte;
+  __builtin_memcpy(&word, row + byte, avail >= 8 ? 8 : avail > 0 ? (size_t)avail : 0);
+  return word;
+}
+
+typedef int8_t v8c __attribute__((vector_size(8)));
+
+/* Σ_{bit=1} q[k] for four outputs, exactly, in int32. */
+static void masked_qsums4(const int8_t *q, int64_t kq, int64_t nbytes, const uint8_t *const b[4], int32_t out[4]) {
+#if defined(SINTER_VNNI)
+  const __m512i ones = _mm512_set1_epi8(1);
+  __m512i a[4][2];
+  for (int j = 0; j < 4; ++j)
+    a[j][0] = a[j][1] = _mm512_setzero_si512();
+  int64_t i = 0;
+  /* Whole 128-byte steps whose 16 bytes of bits lie inside the rows. */
+  for (; i + QSTEP <= kq && i / 8 + 16 <= nbytes; i += QSTEP) {
+    __m512i q0 = _mm512_loadu_si512(q + i), q1 = _mm512_loadu_si512(q + i + 64);
+    for (int j = 0; j < 4; ++j) {
+      __m512i s0 = _mm512_maskz_mov_epi8(_load_mask64((__mmask64 *)(b[j] + i / 8)), q0);
+      __m512i s1 = _mm512_maskz_mov_epi8(_load_mask64((__mmask64 *)(b[j] + i / 8 + 8)), q1);
+      a[j][0] = _mm512_dpbusd_epi32(a[j][0], ones, s0);
+      a[j][1] = _mm512_dpbusd_epi32(a[j][1], ones, s1);
+    }
+  }
+  for (; i < kq; i += 64) {
+    __m512i qv = _mm512_loadu_si512(q + i);
+    for (int j = 0; j < 4; ++j)
+      a[j][0] = _mm512_dpbusd_epi32(a[j][0], ones,
+                                    _mm512_maskz_mov_epi8(_cvtu64_mask64(mask64(b[j], i / 8, nbytes)), qv));
+  }
+  for (int j = 0; j < 4; ++j)
+    out[j] = _mm512_reduce_add_epi32(_mm512_add_epi32(a[j][0], a[j][1]));
+#else
+  const v8i lanes = {1, 2, 4, 8, 16, 32, 64, 128};
+  v8i a[4] = {{0}, {0}, {0}, {0}};
+  int64_t nb = kq / 8 < nbytes ? kq / 8 : nbytes;
+  for (int64_t byte = 0; byte < nb; ++byte) {
+    v8c raw;
+    __builtin_memcpy(&raw, q + byte * 8, sizeof(raw));
+    v8i qv = __builtin_convertvector(raw, v8i);
+    for (int j = 0; j < 4; ++j)
+      a[j] += qv & ((((v8i){0} + b[j][byte]) & lanes) != 0);
+  }
+  for (int j = 0; j < 4; ++j)
+    out[j] = ((a[j][0] + a[j][1]) + (a[j][2] + a[j][3])) + ((a[j][4] + a[j][5]) + (a[j][6] + a[j][7]));
+#endif
+}
+
 /* Phase 2 for output blocks [begin, end): every row over the block's bits. */
 static void output_blocks(void *ctx, int64_t begin, int64_t end) {
   const mos_linear *m = (const mos_linear *)ctx;
@@ -146,17 +254,26 @@ static void output_blocks(void *ctx, int64_t begin, int64_t end) {
       const uint8_t *b[4];
       for (int j = 0; j < 4; ++j)
         b[j] = m->bits + (n0 + j < hi ? n0 + j : n0) * nbytes;
-      float sums[4];
-      masked_sums4(xs, m->kp, nbytes, b, sums);
+      float sums[4], unit = 1.0f;
+      if (m->act_bits == 8) {
+        int32_t qsums[4];
+        masked_qsums4(m->q + r * m->kq, m->kq, nbytes, b, qsums);
+        for (int j = 0; j < 4; ++j)
+          sums[j] = (float)qsums[j];
+        unit = m->qscale[r];
+      } else {
+        masked_sums4(xs, m->kp, nbytes, b, sums);
+      }
       for (int j = 0; j < 4 && n0 + j < hi; ++j) {
-        float v = (2.0f * sums[j] - m->total[r]) * scale[n0 + j];
+        float v = (2.0f * sums[j] - m->total[r]) * unit * scale[n0 + j];
         y[n0 + j] = m->bias ? v + m->bias[n0 + j] : v;
       }
     }
   }
 }
 
-/* Without scratch memory: one output at a time, s_in mixed on the fly. */
+/* Without scratch memory: one output at a time, s_in mixed on the fly, in
+ * fp32 whatever act_bits asks (more exact, never less). */
 static void unbuffered(const mos_linear *m) {
   float g[MAX_EXPERTS] = {1.0f};
   int64_t nbytes = row_bytes(m);
@@ -180,13 +297,14 @@ static void unbuffered(const mos_linear *m) {
 }
 
 void __sinter_mos_linear(intptr_t x, intptr_t y, int64_t rows, int64_t k, int64_t n, int64_t e, intptr_t bits,
-                         intptr_t s_in, intptr_t s_out, intptr_t router, intptr_t bias) {
+                         intptr_t s_in, intptr_t s_out, intptr_t router, intptr_t bias, int64_t act_bits) {
   mos_linear m = {(const float *)x, (float *)y, rows, k, n, e, (const uint8_t *)bits,
                   (const float *)s_in, (const float *)s_out, (const float *)router, (const float *)bias,
-                  (k + STEP - 1) / STEP * STEP, 0, 0, 0};
+                  act_bits == 8 ? 8 : 32, (k + STEP - 1) / STEP * STEP, 0, 0, 0, (k + QSTEP - 1) / QSTEP * QSTEP, 0, 0};
   if (rows <= 0 || n <= 0 || e < 1 || e > MAX_EXPERTS)
     return;
-  size_t floats = (size_t)rows * (size_t)(m.kp + 1 + (e > 1 ? n : 0));
+  int int8 = m.act_bits == 8;
+  size_t floats = (size_t)rows * (size_t)(m.kp + 1 + (e > 1 ? n : 0) + (int8 ? 1 + m.kq / 4 : 0));
   float *scratch = (float *)malloc(floats * sizeof(float));
   if (!scratch) {
     unbuffered(&m);
@@ -195,6 +313,10 @@ void __sinter_mos_linear(intptr_t x, intptr_t y, int64_t rows, int64_t k, int64_
   m.xs = scratch;
   m.total = scratch + rows * m.kp;
   m.out_mix = e > 1 ? m.total + rows : 0;
+  if (int8) {
+    m.qscale = m.total + rows + (e > 1 ? rows * n : 0);
+    m.q = (int8_t *)(m.qscale + rows);
+  }
   __sinter_parallel_for(rows, 8, prepare_rows, &m);
   __sinter_parallel_for((n + OUTPUT_BLOCK - 1) / OUTPUT_BLOCK, 1, output_blocks, &m);
   free(scratch);

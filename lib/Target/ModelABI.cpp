@@ -155,6 +155,7 @@ FailureOr<std::unique_ptr<llvm::Module>> loadRuntime(llvm::LLVMContext &ctx, llv
 #define SINTER_RUNTIME(NAME) {#NAME, llvm::StringRef(reinterpret_cast<const char *>(kRuntimeBitcode_##NAME), sizeof(kRuntimeBitcode_##NAME))}
   static const std::pair<llvm::StringRef, llvm::StringRef> variants[] = {
       SINTER_RUNTIME(x86_64), SINTER_RUNTIME(x86_64_avx2), SINTER_RUNTIME(x86_64_avx512),
+      SINTER_RUNTIME(x86_64_avx512vnni),
       SINTER_RUNTIME(aarch64)};
 #undef SINTER_RUNTIME
   llvm::StringRef bc;

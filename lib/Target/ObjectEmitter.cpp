@@ -104,6 +104,10 @@ std::string runtimeVariant(const TargetOptions &opts) {
   case llvm::Triple::aarch64:
     return "aarch64";
   case llvm::Triple::x86_64:
+    // The int8 kernels (BinaryMoS with int8 activations) use VNNI dot
+    // products and byte masks.
+    if (sti->checkFeatures("+avx512f,+avx512bw,+avx512vl,+avx512dq,+avx512vnni,+avx2,+fma"))
+      return "x86_64_avx512vnni";
     if (sti->checkFeatures("+avx512f,+avx2,+fma"))
       return "x86_64_avx512";
     if (sti->checkFeatures("+avx2,+fma"))

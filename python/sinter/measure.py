@@ -58,3 +58,52 @@ def token_inputs(directory, seq):
     with open(os.path.join(directory, "input_0.pb"), "wb") as f:
         f.write(numpy_helper.from_array(ids, "input_ids").SerializeToString())
     return directory
+
+
+class OrtServer:
+    """onnxruntime-node timing `model` on fixed `feeds` (bench/ort_server.js):
+    run() returns one run's milliseconds, measured inside node."""
+
+    def __init__(self, model, feeds, threads, work):
+        import numpy as np
+        from . import ort
+        os.makedirs(work, exist_ok=True)
+        inputs = []
+        for i, (name, arr) in enumerate(feeds.items()):
+            f = os.path.join(work, f"ort_in_{i}.bin")
+            np.ascontiguousarray(arr).tofile(f)
+            inputs.append({"name": name, "dtype": str(arr.dtype), "dims": list(arr.shape), "file": f})
+        job = os.path.join(work, "ort_job.json")
+        with open(job, "w") as f:
+            json.dump({"model": model, "threads": threads, "inputs": inputs}, f)
+        env = dict(os.environ, NODE_PATH=ort.NODE_PATH)
+        self.p = subprocess.Popen(["node", os.path.join(ROOT, "bench", "ort_server.js"), job],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        if self.p.stdout.readline().strip() != "ready":
+            sys.exit("onnxruntime server failed to start")
+
+    def run(self):
+        self.p.stdin.write("run\n")
+        self.p.stdin.flush()
+        return float(self.p.stdout.readline())
+
+    def close(self):
+        self.p.stdin.write("quit\n")
+        self.p.stdin.close()
+        self.p.wait()
+
+
+def alternate_blocks(first, second, runs, block=5, settle=3):
+    """Median ms of two timers, run in alternating blocks: each block starts
+    with `settle` untimed runs, which absorb the other runtime's workers
+    still spinning from its last run (they steal cores on a small machine),
+    then `block` timed runs; blocks alternate until each has `runs` timed
+    runs."""
+    import statistics
+    a, b = [], []
+    while len(a) < runs:
+        for fn, times in ((first, a), (second, b)):
+            for _ in range(settle):
+                fn()
+            times.extend(fn() for _ in range(min(block, runs - len(times))))
+    return statistics.median(a), statistics.median(b)

@@ -2,7 +2,8 @@
 // compiled for this machine's widest vectors, against a double-precision
 // reference of the same formula on the same packed bits: one row and many,
 // one expert and four, K a multiple of 32 and not even of 8, with and
-// without bias, on 1 and 2 threads.
+// without bias, on 1 and 2 threads, fp32 activations to 1e-5 and int8
+// activations within their rounding bound.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,9 +15,10 @@
 extern "C" {
 #include "sinter_internal.h"
 void __sinter_mos_linear(intptr_t x, intptr_t y, int64_t rows, int64_t k, int64_t n, int64_t e, intptr_t bits,
-                         intptr_t s_in, intptr_t s_out, intptr_t router, intptr_t bias);
+                         intptr_t s_in, intptr_t s_out, intptr_t router, intptr_t bias, int64_t act_bits);
 void __sinter_mos_linear_host(intptr_t x, intptr_t y, int64_t rows, int64_t k, int64_t n, int64_t e,
-                              intptr_t bits, intptr_t s_in, intptr_t s_out, intptr_t router, intptr_t bias);
+                              intptr_t bits, intptr_t s_in, intptr_t s_out, intptr_t router, intptr_t bias,
+                              int64_t act_bits);
 }
 
 namespace {
@@ -27,11 +29,12 @@ struct Shape {
   int64_t rows, k, n, e;
   bool bias, host;
   int threads;
+  int actBits = 32;
 };
 
 std::ostream &operator<<(std::ostream &os, const Shape &s) {
   return os << s.rows << "x" << s.k << "->" << s.n << " E=" << s.e << (s.bias ? " bias" : "")
-            << (s.host ? " host" : " generic") << " threads=" << s.threads;
+            << (s.host ? " host" : " generic") << " threads=" << s.threads << " act_bits=" << s.actBits;
 }
 
 struct Layer {
@@ -62,31 +65,38 @@ struct Layer {
           bits[j * bytes + i / 8] |= uint8_t(1u << (i % 8));
   }
 
-  /// The layer's formula in double precision, reading sign(W) from W.
-  std::vector<double> reference(const std::vector<float> &x, int64_t rows) const {
+  /// The layer's formula in double precision, reading sign(W) from W; sets
+  /// `bound` to each output's int8 rounding bound K · max|x'| / 254 · |s_out|.
+  std::vector<double> reference(const std::vector<float> &x, int64_t rows, std::vector<double> &bound) const {
     std::vector<double> y(rows * n);
+    bound.assign(rows * n, 0.0);
     for (int64_t r = 0; r < rows; ++r) {
       const float *xr = &x[r * k];
       std::vector<double> g(e, 0.0);
       for (int64_t i = 0; i < k; ++i)
         for (int64_t j = 0; j < e; ++j)
           g[j] += double(xr[i]) * router[i * e + j];
-      double top = *std::max_element(g.begin(), g.end()), sum = 0;
+      double gmax = *std::max_element(g.begin(), g.end()), sum = 0;
       for (double &v : g)
-        sum += (v = std::exp(v - top));
+        sum += (v = std::exp(v - gmax));
       for (double &v : g)
         v /= sum;
+      std::vector<double> xs(k);
+      double top = 0;
+      for (int64_t i = 0; i < k; ++i) {
+        for (int64_t q = 0; q < e; ++q)
+          xs[i] += g[q] * sIn[q * k + i];
+        xs[i] *= xr[i];
+        top = std::max(top, std::abs(xs[i]));
+      }
       for (int64_t j = 0; j < n; ++j) {
         double acc = 0, scale = 0;
-        for (int64_t i = 0; i < k; ++i) {
-          double s = 0;
-          for (int64_t q = 0; q < e; ++q)
-            s += g[q] * sIn[q * k + i];
-          acc += xr[i] * s * (w[i * n + j] >= 0 ? 1.0 : -1.0);
-        }
+        for (int64_t i = 0; i < k; ++i)
+          acc += xs[i] * (w[i * n + j] >= 0 ? 1.0 : -1.0);
         for (int64_t q = 0; q < e; ++q)
           scale += g[q] * sOut[q * n + j];
         y[r * n + j] = acc * scale + (bias.empty() ? 0.0 : bias[j]);
+        bound[r * n + j] = k * top / 254.0 * std::abs(scale);
       }
     }
     return y;
@@ -111,28 +121,41 @@ TEST_P(MoSLinearKernel, MatchesReference) {
   Kernel kernel = s.host ? __sinter_mos_linear_host : __sinter_mos_linear;
   kernel((intptr_t)x.data(), (intptr_t)y.data(), s.rows, s.k, s.n, s.e, (intptr_t)layer.bits.data(),
          (intptr_t)layer.sIn.data(), (intptr_t)layer.sOut.data(), (intptr_t)layer.router.data(),
-         s.bias ? (intptr_t)layer.bias.data() : 0);
-  std::vector<double> ref = layer.reference(x, s.rows);
+         s.bias ? (intptr_t)layer.bias.data() : 0, s.actBits);
+  std::vector<double> bound;
+  std::vector<double> ref = layer.reference(x, s.rows, bound);
   // fp32 sums of K signed terms: bound the error by 1e-5 of the row's
   // largest output (the cancellation in 2·Σ_{bit=1} − Σ is relative to it).
+  // int8: the rounding bound, and a typical error far inside it (rounding
+  // errors of K values are independent, so they add like √K, not K).
+  double squared = 0, boundSquared = 0;
   for (int64_t r = 0; r < s.rows; ++r) {
     double top = 0;
     for (int64_t j = 0; j < s.n; ++j)
       top = std::max(top, std::abs(ref[r * s.n + j]));
-    for (int64_t j = 0; j < s.n; ++j)
-      ASSERT_NEAR(y[r * s.n + j], ref[r * s.n + j], 1e-5 * top) << "row " << r << " output " << j;
+    for (int64_t j = 0; j < s.n; ++j) {
+      int64_t o = r * s.n + j;
+      double tol = 1e-5 * top + (s.actBits == 8 ? bound[o] : 0.0);
+      ASSERT_NEAR(y[o], ref[o], tol) << "row " << r << " output " << j;
+      squared += (y[o] - ref[o]) * (y[o] - ref[o]);
+      boundSquared += bound[o] * bound[o];
+    }
   }
+  if (s.actBits == 8)
+    EXPECT_LT(std::sqrt(squared), 4.0 / std::sqrt((double)s.k) * std::sqrt(boundSquared));
 }
 
 std::vector<Shape> shapes() {
   std::vector<Shape> out;
-  for (bool host : {false, true})
-    for (int threads : {1, 2}) {
-      out.push_back({1, 256, 64, 4, true, host, threads});
-      out.push_back({1, 77, 13, 1, false, host, threads});  // K not a multiple of 8, N of 4
-      out.push_back({5, 200, 37, 4, true, host, threads});  // K: 6 whole 32-steps + 8
-      out.push_back({33, 768, 96, 3, false, host, threads});
-    }
+  for (int bits : {32, 8})
+    for (bool host : {false, true})
+      for (int threads : {1, 2}) {
+        out.push_back({1, 256, 64, 4, true, host, threads, bits});
+        out.push_back({1, 77, 13, 1, false, host, threads, bits}); // K not a multiple of 8, N of 4
+        out.push_back({5, 200, 37, 4, true, host, threads, bits}); // K: 6 whole 32-steps + 8
+        out.push_back({33, 768, 96, 3, false, host, threads, bits});
+        out.push_back({2, 1000, 20, 2, true, host, threads, bits}); // int8: 7 whole 128-steps + 104
+      }
   return out;
 }
 
@@ -142,17 +165,21 @@ INSTANTIATE_TEST_SUITE_P(Shapes, MoSLinearKernel, ::testing::ValuesIn(shapes()))
 TEST(MoSLinearKernelThreads, SameResultOnAnyThreadCount) {
   Shape s{9, 300, 70, 4, true, true, 1};
   Layer layer(s, 11);
-  std::vector<float> x(s.rows * s.k, 0.25f), y1(s.rows * s.n), y2(s.rows * s.n);
+  std::vector<float> x(s.rows * s.k, 0.25f);
   for (size_t i = 0; i < x.size(); ++i)
     x[i] = std::sin(0.37f * i);
-  for (auto [threads, y] : {std::pair{1, &y1}, std::pair{2, &y2}}) {
-    __sinter_set_num_threads(threads);
-    __sinter_mos_linear_host((intptr_t)x.data(), (intptr_t)y->data(), s.rows, s.k, s.n, s.e,
-                             (intptr_t)layer.bits.data(), (intptr_t)layer.sIn.data(), (intptr_t)layer.sOut.data(),
-                             (intptr_t)layer.router.data(), (intptr_t)layer.bias.data());
+  for (int bits : {32, 8}) {
+    std::vector<float> y1(s.rows * s.n), y2(s.rows * s.n);
+    for (auto [threads, y] : {std::pair{1, &y1}, std::pair{2, &y2}}) {
+      __sinter_set_num_threads(threads);
+      __sinter_mos_linear_host((intptr_t)x.data(), (intptr_t)y->data(), s.rows, s.k, s.n, s.e,
+                               (intptr_t)layer.bits.data(), (intptr_t)layer.sIn.data(),
+                               (intptr_t)layer.sOut.data(), (intptr_t)layer.router.data(),
+                               (intptr_t)layer.bias.data(), bits);
+    }
+    EXPECT_EQ(y1, y2) << "act_bits " << bits;
   }
   __sinter_set_num_threads(0);
-  EXPECT_EQ(y1, y2);
 }
 
 } // namespace

@@ -86,12 +86,17 @@ def BinarizeLinears : Pass<"sinter-binarize-linears", "mlir::ModuleOp"> {
     (python3 -m sinter.distill) is what makes the experts differ. The
     model's last projection (the LM head, a linear whose result reaches a
     function result through no other linear) and embeddings (gathers) stay
-    fp32. Each layer's report entry gives its bytes before and after (bits,
+    fp32. `activations=int8` quantizes x ⊙ s_in per row to int8 before
+    the 1-bit product (`int8_activations` on every bnn.mos_linear,
+    imported ones included). Each layer's report entry gives its bytes
+    before and after (bits,
     scales and router counted) and the reconstruction error of s_in s_outᵀ ⊙
     sign(W) against W.
   }];
   let options = [
-    Option<"experts", "experts", "int64_t", "4", "Scale experts per layer, 1..64">
+    Option<"experts", "experts", "int64_t", "4", "Scale experts per layer, 1..64">,
+    Option<"activations", "activations", "std::string", "\"fp32\"",
+           "x ⊙ s_in in fp32, or int8 per row (faster; also applied to imported bnn layers)">
   ];
   let dependentDialects = ["sinter::bnn::BNNDialect", "mlir::arith::ArithDialect"];
 }

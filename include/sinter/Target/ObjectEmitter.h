@@ -49,7 +49,7 @@ mlir::LogicalResult checkTarget(const TargetOptions &opts, bool sharedLibrary,
 mlir::LogicalResult prepareModuleForTarget(llvm::Module &module, const TargetOptions &opts,
                                            std::string &error);
 /// The runtime variant (lib/Runtime/CMakeLists.txt) whose instruction set
-/// the target CPU has: x86_64_avx512, x86_64_avx2, x86_64 or aarch64; empty
+/// the target CPU has: x86_64_avx512vnni, x86_64_avx512, x86_64_avx2, x86_64 or aarch64; empty
 /// if the target is invalid or has no runtime.
 std::string runtimeVariant(const TargetOptions &opts);
 /// That variant's runtime bitcode, parsed into `ctx`.

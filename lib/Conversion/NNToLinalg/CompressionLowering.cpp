@@ -146,7 +146,8 @@ struct MoSLinearLowering : OpRewritePattern<bnn::MoSLinearOp> {
                                addressOf(rewriter, loc, op.getScaleIn()),
                                addressOf(rewriter, loc, op.getScaleOut()),
                                addressOf(rewriter, loc, op.getRouter()),
-                               op.getBias() ? addressOf(rewriter, loc, op.getBias()) : index(0)};
+                               op.getBias() ? addressOf(rewriter, loc, op.getBias()) : index(0),
+                               index(op.getInt8Activations() ? 8 : 32)};
     callKernel(rewriter, op, kMoSLinear, args, out);
     return success();
   }

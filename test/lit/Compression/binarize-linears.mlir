@@ -1,7 +1,10 @@
 // RUN: sinter-opt %s -split-input-file -verify-diagnostics -sinter-binarize-linears=experts=2 | FileCheck %s
+// RUN: sinter-opt %s -split-input-file -sinter-binarize-linears="experts=1 activations=int8" 2>/dev/null | FileCheck %s --check-prefix=INT8
+// RUN: not sinter-opt %s -sinter-binarize-linears=activations=int4 2>&1 | FileCheck %s --check-prefix=ACT
 // RUN: not sinter-opt %s -sinter-binarize-linears=experts=0 2>&1 | FileCheck %s --check-prefix=ZERO
 // RUN: not sinter-opt %s -sinter-binarize-linears=experts=65 2>&1 | FileCheck %s --check-prefix=MANY
 
+// ACT: error: binary-mos: activations must be fp32 or int8, got 'int4'
 // ZERO: error: binary-mos: experts must be in 1..64, got 0
 // MANY: error: binary-mos: experts must be in 1..64, got 65
 
@@ -11,7 +14,7 @@
 // Sign bits per output row: column 0 is (+, −, +, +) → 0b1101 = 13,
 // column 1 (−, +, −, −) → 0b0010 = 2. The bias moves into the layer; the
 // last projection (it reaches the result through no other linear) stays.
-// CHECK: module attributes {sinter.compression_report = [{bytes_after = 90 : i64, bytes_before = 40 : i64, experts = 2 : i64, in_features = 4 : i64, {{.*}}layer = "linear0", out_features = 2 : i64, pass = "binary-mos", relative_error = {{[0-9.]+}}E-{{1[0-9]}} : f64, weight_bytes_after = 82 : i64, weight_bytes_before = 32 : i64}]}
+// CHECK: module attributes {sinter.compression_report = [{activations = "fp32", bytes_after = 90 : i64, bytes_before = 40 : i64, experts = 2 : i64, in_features = 4 : i64, {{.*}}layer = "linear0", out_features = 2 : i64, pass = "binary-mos", relative_error = {{[0-9.]+}}E-{{1[0-9]}} : f64, weight_bytes_after = 82 : i64, weight_bytes_before = 32 : i64}]}
 // CHECK-LABEL: func @block
 // CHECK-DAG: %[[HEAD:.*]] = arith.constant dense<5.000000e-01> : tensor<2x5xf32>
 // CHECK-DAG: %[[BITS:.*]] = arith.constant dense<{{\[}}[13], [2]]> : tensor<2x1xi8>
@@ -20,6 +23,8 @@
 // CHECK-DAG: %[[SOUT:.*]] = arith.constant dense<{{\[}}[1.29930{{[0-9]*}}, 2.59861{{[0-9]*}}], [1.29930{{[0-9]*}}, 2.59861{{[0-9]*}}]]> : tensor<2x2xf32>
 // CHECK-DAG: %[[ROUTER:.*]] = arith.constant dense<0.000000e+00> : tensor<4x2xf32>
 // CHECK: %[[Y:.*]] = bnn.mos_linear %arg0, %[[BITS]], %[[SIN]], %[[SOUT]], %[[ROUTER]] bias(%[[BIAS]]) {in_features = 4 : i64, layout = #bnn<layout rows_of_inputs>}
+// INT8: activations = "int8"{{.*}}experts = 1
+// INT8: bnn.mos_linear {{.*}} {in_features = 4 : i64, int8_activations, layout = #bnn<layout rows_of_inputs>} : (tensor<3x4xf32>, tensor<2x1xi8>, tensor<1x4xf32>, tensor<1x2xf32>, tensor<4x1xf32>, tensor<2xf32>)
 // CHECK: %[[R:.*]] = nn.relu %[[Y]]
 // CHECK: nn.matmul %[[R]], %[[HEAD]]
 func.func @block(%x: tensor<3x4xf32>) -> tensor<3x5xf32> {
@@ -57,4 +62,17 @@ func.func @batched(%x: tensor<?x7x12xf32>) -> tensor<?x7x3xf32> {
 func.func @computed(%q: tensor<4x8xf32>, %k: tensor<8x4xf32>) -> tensor<4x4xf32> {
   %0 = nn.matmul %q, %k : tensor<4x8xf32>, tensor<8x4xf32> -> tensor<4x4xf32>
   return %0 : tensor<4x4xf32>
+}
+
+// -----
+
+// activations=int8 also switches a layer the model already had.
+// CHECK-LABEL: func @imported
+// CHECK-NOT: int8_activations
+// INT8-LABEL: func @imported
+// INT8: bnn.mos_linear {{.*}}int8_activations
+func.func @imported(%x: tensor<2x8xf32>, %sin: tensor<1x8xf32>, %sout: tensor<1x4xf32>, %r: tensor<8x1xf32>) -> tensor<2x4xf32> {
+  %bits = arith.constant dense<0> : tensor<4x1xi8>
+  %0 = bnn.mos_linear %x, %bits, %sin, %sout, %r {in_features = 8 : i64, layout = #bnn<layout rows_of_inputs>} : (tensor<2x8xf32>, tensor<4x1xi8>, tensor<1x8xf32>, tensor<1x4xf32>, tensor<8x1xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
 }

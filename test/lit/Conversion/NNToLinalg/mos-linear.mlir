@@ -1,22 +1,25 @@
 // RUN: sinter-opt %s -convert-nn-to-linalg -canonicalize | FileCheck %s
 // RUN: sinter-opt %s -sinter-lower-to-linalg -sinter-lower-to-llvm | FileCheck %s --check-prefix=LLVM
 
-// bnn.mos_linear becomes a call to the runtime kernel with 11 index
+// bnn.mos_linear becomes a call to the runtime kernel with 12 index
 // arguments: x, the result buffer, rows (2·?), K = 20, N = 3, E = 2, the
-// addresses of bits, scale_in, scale_out, router and bias (0 when absent).
-// CHECK: func.func private @__sinter_mos_linear(index, index, index, index, index, index, index, index, index, index, index)
+// addresses of bits, scale_in, scale_out, router and bias (0 when absent),
+// and the activation bits (32, or 8 with int8_activations).
+// CHECK: func.func private @__sinter_mos_linear(index, index, index, index, index, index, index, index, index, index, index, index)
 // CHECK-LABEL: func @mos
 // CHECK-DAG: %[[K:.*]] = arith.constant 20 : index
 // CHECK-DAG: %[[N:.*]] = arith.constant 3 : index
 // CHECK-DAG: %[[E:.*]] = arith.constant 2 : index
+// CHECK-DAG: %[[FP32:.*]] = arith.constant 32 : index
 // CHECK: %[[OUT:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<2x?x3xf32>
-// CHECK: call @__sinter_mos_linear(%{{.*}}, %{{.*}}, %{{.*}}, %[[K]], %[[N]], %[[E]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}})
+// CHECK: call @__sinter_mos_linear(%{{.*}}, %{{.*}}, %{{.*}}, %[[K]], %[[N]], %[[E]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[FP32]])
 // CHECK: bufferization.to_tensor %[[OUT]] restrict writable
 // CHECK-LABEL: func @no_bias
-// CHECK: %[[ZERO:.*]] = arith.constant 0 : index
-// CHECK: call @__sinter_mos_linear({{.*}}, %[[ZERO]])
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0 : index
+// CHECK-DAG: %[[INT8:.*]] = arith.constant 8 : index
+// CHECK: call @__sinter_mos_linear({{.*}}, %[[ZERO]], %[[INT8]])
 
-// LLVM: llvm.func @__sinter_mos_linear(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+// LLVM: llvm.func @__sinter_mos_linear(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 // LLVM: llvm.call @__sinter_mos_linear
 func.func @mos(%x: tensor<2x?x20xf32>) -> tensor<2x?x3xf32> {
   %bits = arith.constant dense<[[1, 2, 3], [4, 5, 6], [7, 8, 9]]> : tensor<3x3xi8>
@@ -33,7 +36,7 @@ func.func @no_bias(%x: tensor<4x20xf32>) -> tensor<4x3xf32> {
   %sin = arith.constant dense<1.0> : tensor<1x20xf32>
   %sout = arith.constant dense<0.5> : tensor<1x3xf32>
   %r = arith.constant dense<0.0> : tensor<20x1xf32>
-  %0 = bnn.mos_linear %x, %bits, %sin, %sout, %r {in_features = 20 : i64, layout = #bnn<layout rows_of_inputs>} : (tensor<4x20xf32>, tensor<3x3xi8>, tensor<1x20xf32>, tensor<1x3xf32>, tensor<20x1xf32>) -> tensor<4x3xf32>
+  %0 = bnn.mos_linear %x, %bits, %sin, %sout, %r {in_features = 20 : i64, int8_activations, layout = #bnn<layout rows_of_inputs>} : (tensor<4x20xf32>, tensor<3x3xi8>, tensor<1x20xf32>, tensor<1x3xf32>, tensor<20x1xf32>) -> tensor<4x3xf32>
   return %0 : tensor<4x3xf32>
 }
 

@@ -1,0 +1,175 @@
+"""BinaryMoS speed and size (`make bench-binary-mos`, docs/compression.md):
+
+- 1-bit GEMV: one sinter.bnn::MoSLinear node (E = 4, random signs, scales
+  and router) against one fp32 MatMul of the same shape, both compiled by
+  Sinter and timed by sinter-run --bench in alternating rounds (median of
+  the rounds' medians), one row of x: 4096×4096 and 4096→11008;
+- decode and prefill of the d=768 perf stack of bench_dense.py (GPT-2-small
+  shaped, 4 layers, random weights) with every block linear binarized
+  (--compress=binary-mos:experts=4; speed does not depend on training)
+  against onnxruntime fp32 of the same model and against Sinter fp32, in
+  alternating blocks over the C ABI;
+- sizes: linear weight bytes from the compile report (bits, scales and
+  router counted) and the compiled objects.
+
+Writes bench/results/binary_mos_cpu.json; --docs puts the table into
+docs/compression.md."""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+import sinter  # noqa: E402
+from sinter import binary_mos, measure, testmodels  # noqa: E402
+from sinter.docs import replace_section  # noqa: E402
+
+CONFIG = {"d": 768, "heads": 12, "layers": 4, "ctx": 128}
+EXPERTS = 4
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=15, help="timed runs per model in the model comparison")
+    return measure.add_bench_args(ap, "compression.md").parse_args()
+
+
+ARGS = parse_args()
+
+
+def one_node(path, node, inputs, inits):
+    graph = helper.make_graph([node], node.name, inputs,
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    opsets = [helper.make_opsetid("", 17)] + ([helper.make_opsetid(node.domain, 1)] if node.domain else [])
+    onnx.save(helper.make_model(graph, opset_imports=opsets), path)
+
+
+def gemv_models(k, n):
+    """(fp32 .onnx, 1-bit .onnx, input folder) of one k→n layer."""
+    rng = np.random.default_rng(k + n)
+    w = (rng.standard_normal((k, n)) * 0.02).astype(np.float32)
+    x = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, k])]
+    dense = os.path.join(ARGS.work, f"gemv_{k}x{n}_fp32.onnx")
+    one_node(dense, helper.make_node("MatMul", ["x", "w"], ["y"], name="matmul"), x,
+             [numpy_helper.from_array(w, "w")])
+    s_in, s_out = binary_mos.rank1_scales(w)
+    scales = (0.5 + rng.random((EXPERTS, 1))).astype(np.float32)
+    inits = [numpy_helper.from_array(binary_mos.pack_signs(w), "bits"),
+             numpy_helper.from_array(scales * s_in, "scale_in"), numpy_helper.from_array(scales * s_out, "scale_out"),
+             numpy_helper.from_array((rng.standard_normal((k, EXPERTS)) / np.sqrt(k)).astype(np.float32), "router")]
+    mos = os.path.join(ARGS.work, f"gemv_{k}x{n}_mos.onnx")
+    one_node(mos, helper.make_node("MoSLinear", ["x", "bits", "scale_in", "scale_out", "router"], ["y"],
+                                   name="mos", domain=binary_mos.DOMAIN, in_features=k), x, inits)
+    data = os.path.join(ARGS.work, f"gemv_{k}_in")
+    os.makedirs(data, exist_ok=True)
+    with open(os.path.join(data, "input_0.pb"), "wb") as f:
+        f.write(numpy_helper.from_array(rng.standard_normal((1, k)).astype(np.float32), "x").SerializeToString())
+    return dense, mos, data
+
+
+def bench_gemv(k, n):
+    dense, mos, data = gemv_models(k, n)
+    times = {"fp32": [], "1bit": []}
+    sos = {}
+    for name, path in (("fp32", dense), ("1bit", mos)):
+        sos[name] = path[:-5] + ".so"
+        measure.compile_so(path, sos[name])
+    for _ in range(ARGS.rounds):
+        for name in times:
+            times[name].append(bench_ms(sos[name], data))
+    fp32, one = statistics.median(times["fp32"]), statistics.median(times["1bit"])
+    return {"k": k, "n": n, "experts": EXPERTS, "fp32_ms": fp32, "binary_ms": one, "speedup": fp32 / one,
+            "fp32_weight_bytes": 4 * k * n, "binary_weight_bytes": n * ((k + 7) // 8) + 4 * EXPERTS * (2 * k + n)}
+
+
+def bench_ms(so, data):
+    return measure.bench_ms(so, data, ARGS.iters, ARGS.threads)
+
+
+def linear_bytes(report_path):
+    entries = [e for e in json.load(open(report_path))["compression"] if e["pass"] == "binary-mos"]
+    return sum(e["weight_bytes_before"] for e in entries), sum(e["weight_bytes_after"] for e in entries)
+
+
+def time_sinter(model, feeds):
+    t0 = time.perf_counter()
+    model(**feeds)
+    return (time.perf_counter() - t0) * 1e3
+
+
+def bench_stack():
+    onnx_path = os.path.join(ARGS.work, "mos_stack_fp32.onnx")
+    testmodels.export(testmodels.build("gpt2", seed=0, **CONFIG), onnx_path, ctx=CONFIG["ctx"])
+    dense_so, mos_so = onnx_path[:-5] + ".so", os.path.join(ARGS.work, "mos_stack_binary.so")
+    report = mos_so + ".report.json"
+    measure.compile_so(onnx_path, dense_so)
+    measure.compile_so(onnx_path, mos_so, f"--compress=binary-mos:experts={EXPERTS}", f"--report={report}")
+    before, after = linear_bytes(report)
+    dense = sinter.load(dense_so, threads=ARGS.threads)
+    mos = sinter.load(mos_so, threads=ARGS.threads)
+    result = {"config": CONFIG, "experts": EXPERTS, "linear_bytes_fp32": before, "linear_bytes_binary": after,
+              "linear_size_ratio": before / after, "object_bytes_fp32": os.path.getsize(dense_so),
+              "object_bytes_binary": os.path.getsize(mos_so)}
+    rng = np.random.default_rng(0)
+    for name, seq in (("decode", 1), ("prefill", 128)):
+        feeds = {"input_ids": rng.integers(0, 256, (1, seq), dtype=np.int64)}
+        server = measure.OrtServer(onnx_path, feeds, ARGS.threads, ARGS.work)
+        for _ in range(3):
+            time_sinter(mos, feeds), time_sinter(dense, feeds), server.run()
+        binary, ort_ms = measure.alternate_blocks(lambda: time_sinter(mos, feeds), server.run, ARGS.runs)
+        server.close()
+        binary2, fp32 = measure.alternate_blocks(lambda: time_sinter(mos, feeds),
+                                                 lambda: time_sinter(dense, feeds), ARGS.runs)
+        result[name] = {"seq": seq, "binary_ms": statistics.median([binary, binary2]), "ort_fp32_ms": ort_ms,
+                        "sinter_fp32_ms": fp32}
+        r = result[name]
+        r["vs_ort"], r["vs_sinter_fp32"] = r["ort_fp32_ms"] / r["binary_ms"], r["sinter_fp32_ms"] / r["binary_ms"]
+    return result
+
+
+def table(r):
+    lines = [f"Measured by `make bench-binary-mos` ({r['threads']} threads; "
+             "bench/results/binary_mos_cpu.json).", "",
+             "| 1-bit GEMV (one row) | fp32 ms | 1-bit ms | speed-up | weight bytes fp32 → 1-bit |",
+             "|---|---|---|---|---|"]
+    for g in r["gemv"]:
+        lines.append(f"| {g['k']}→{g['n']}, E = {g['experts']} | {g['fp32_ms']:.3f} | {g['binary_ms']:.3f} | "
+                     f"**{g['speedup']:.1f}×** | {g['fp32_weight_bytes'] / 2**20:.1f} MiB → "
+                     f"{g['binary_weight_bytes'] / 2**20:.2f} MiB ({g['fp32_weight_bytes'] / g['binary_weight_bytes']:.1f}×) |")
+    s = r["stack"]
+    lines += ["", "| d=768 stack, all block linears binary (E = 4) | binary ms | onnxruntime fp32 ms | "
+              "vs onnxruntime | Sinter fp32 ms | vs Sinter fp32 |", "|---|---|---|---|---|---|"]
+    for name in ("decode", "prefill"):
+        m = s[name]
+        lines.append(f"| {name} (seq {m['seq']}) | {m['binary_ms']:.2f} | {m['ort_fp32_ms']:.2f} | "
+                     f"**{m['vs_ort']:.2f}×** | {m['sinter_fp32_ms']:.2f} | {m['vs_sinter_fp32']:.2f}× |")
+    lines += ["", f"Block linear weights: {s['linear_bytes_fp32'] / 2**20:.1f} MiB fp32 → "
+              f"{s['linear_bytes_binary'] / 2**20:.2f} MiB binary ({s['linear_size_ratio']:.1f}×; bits, scales "
+              f"and routers counted). Objects: {s['object_bytes_fp32'] / 2**20:.1f} MiB → "
+              f"{s['object_bytes_binary'] / 2**20:.1f} MiB (the fp32 embeddings and LM head stay)."]
+    return "\n".join(lines)
+
+
+def main():
+    os.makedirs(ARGS.work, exist_ok=True)
+    os.makedirs(ARGS.out, exist_ok=True)
+    result = {"threads": ARGS.threads, "rounds": ARGS.rounds, "iters": ARGS.iters,
+              "gemv": [bench_gemv(4096, 4096), bench_gemv(4096, 11008)], "stack": bench_stack()}
+    with open(os.path.join(ARGS.out, "binary_mos_cpu.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    text = table(result)
+    print(text)
+    if ARGS.docs:
+        replace_section("compression.md", "binary-mos-bench", text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
