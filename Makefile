@@ -7,7 +7,7 @@ JOBS ?= 2
 LLVM_DIR ?= /usr/lib/llvm-22
 export CCACHE_DIR ?= $(CURDIR)/.cache/ccache
 
-.PHONY: all setup configure build demo check bench bench-linearize bench-sparsity bench-sparse-kernel compression-table sparsity-table clean kjv-gpt kjv-opt kjv-llama model-table
+.PHONY: all setup configure build demo check bench bench-linearize bench-sparsity bench-sparse-kernel bench-binary-mos compression-table sparsity-table binary-mos-table clean kjv-gpt kjv-opt kjv-llama model-table kjv-gpt-mos kjv-llama-mos kjv-gpt-mos1 kjv-llama-mos1
 
 all: build
 
@@ -56,6 +56,11 @@ bench-sparse-kernel: setup
 	  -o build/sparse-kernel/sparse_ffn_kernel
 	build/sparse-kernel/sparse_ffn_kernel --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 
+# BinaryMoS speed and size: 1-bit GEMV against fp32, the d=768 stack binary
+# against onnxruntime fp32 (docs/compression.md, binary-mos).
+bench-binary-mos: build
+	PYTHONPATH=python /usr/bin/python3 bench/bench_binary_mos.py --docs
+
 # Accuracy and size of FFN linearization on the reference models (about
 # 20 minutes; docs/compression.md, accuracy section).
 compression-table: build
@@ -75,6 +80,23 @@ kjv-opt: setup
 	$(TRAIN) --arch opt --out ../examples/models/kjv-opt --steps 1900 --batch 16
 kjv-llama: setup
 	$(TRAIN) --arch llama --out ../examples/models/kjv-llama --steps 1050
+
+# Distil the BinaryMoS students (E = 4 committed; E = 1 for the accuracy
+# table, into build/mos/). Fixed seeds and steps; see docs/compression.md.
+DISTILL = cd python && /usr/bin/python3 -m sinter.distill
+kjv-gpt-mos: setup
+	$(DISTILL) --teacher ../examples/models/kjv-gpt --experts 4 --steps 500 --out ../examples/models/kjv-gpt-mos
+kjv-gpt-mos1: setup
+	$(DISTILL) --teacher ../examples/models/kjv-gpt --experts 1 --steps 500 --out ../build/mos/kjv-gpt-mos1
+kjv-llama-mos: setup
+	$(DISTILL) --teacher ../examples/models/kjv-llama --experts 4 --steps 300 --out ../examples/models/kjv-llama-mos
+kjv-llama-mos1: setup
+	$(DISTILL) --teacher ../examples/models/kjv-llama --experts 1 --steps 300 --out ../build/mos/kjv-llama-mos1
+
+# Accuracy and size of BinaryMoS on kjv-gpt and kjv-llama: fp32,
+# post-training E = 1 and 4, distilled E = 1 and 4 (docs/compression.md).
+binary-mos-table: build
+	PYTHONPATH=python /usr/bin/python3 scripts/binary_mos_table.py --docs
 
 # The accuracy table of docs/models.md, from a real run.
 model-table: build

@@ -69,23 +69,48 @@ def distinct_experts(model, seed):
     return model
 
 
-@pytest.mark.parametrize("k,n,experts,bias", [(200, 37, 4, True), (64, 96, 1, False), (77, 20, 3, True)])
-def test_compiled_layer_matches_numpy_reference(tmp_path, k, n, experts, bias):
+def one_layer(tmp_path, k, n, experts, bias, **compile_flags):
+    """A OneLayer model, its compiled library, and rows ids with their x."""
     torch.manual_seed(k + n)
     model = distinct_experts(OneLayer(k, n, experts, bias), k).eval()
     path = tmp_path / "layer.onnx"
     binary_mos.export(model, str(path), ctx=CTX)
-    compiled = sinter.load(sinter.compile(path, tmp_path / "layer.so"))
+    compiled = sinter.load(sinter.compile(path, tmp_path / "layer.so", **compile_flags))
     ids = np.random.default_rng(1).integers(0, 256, (3, 11))
-    layer = model.layer
-    x = model.emb.weight.detach().numpy()[ids]
-    want = binary_mos.mos_linear_reference(
-        x, layer.packed().numpy(), layer.scale_in.detach().numpy(), layer.scale_out.detach().numpy(),
-        layer.router.detach().numpy(), None if layer.bias is None else layer.bias.detach().numpy(), k)
+    return model, compiled, ids, model.emb.weight.detach().numpy()[ids]
+
+
+def layer_tables(layer):
+    return (layer.packed().numpy(), layer.scale_in.detach().numpy(), layer.scale_out.detach().numpy(),
+            layer.router.detach().numpy(), None if layer.bias is None else layer.bias.detach().numpy())
+
+
+@pytest.mark.parametrize("k,n,experts,bias", [(200, 37, 4, True), (64, 96, 1, False), (77, 20, 3, True)])
+def test_compiled_layer_matches_numpy_reference(tmp_path, k, n, experts, bias):
+    model, compiled, ids, x = one_layer(tmp_path, k, n, experts, bias)
+    want = binary_mos.mos_linear_reference(x, *layer_tables(model.layer), k)
     assert_close_rows(compiled(ids), want, LAYER_RTOL)
     # and the trainable layer's own forward computes the same formula
     with torch.no_grad():
         assert_close_rows(model(torch.from_numpy(ids)).numpy(), want, LAYER_RTOL)
+
+
+def test_int8_activations_stay_within_their_rounding_bound(tmp_path):
+    k, n = 300, 50
+    model, compiled, ids, x = one_layer(tmp_path, k, n, 4, True, compress="binary-mos:activations=int8")
+    bits, s_in, s_out, router, bias = layer_tables(model.layer)
+    want = binary_mos.mos_linear_reference(x, bits, s_in, s_out, router, bias, k)
+    # per row: |x'| max and the mixed s_out, as the reference mixes them
+    logits = x.astype(np.float64) @ router
+    g = np.exp(logits - logits.max(-1, keepdims=True))
+    g /= g.sum(-1, keepdims=True)
+    top = np.abs(x * (g @ s_in)).max(-1, keepdims=True)
+    bound = k * top / 254 * np.abs(g @ s_out)
+    err = np.abs(compiled(ids) - want)
+    assert (err <= bound + 1e-5 * np.abs(want).max()).all()
+    assert 0 < err.max(), "int8 activations should differ from fp32 somewhere"
+    # rounding errors are independent: the typical error is ~√K smaller than the bound
+    assert np.sqrt((err ** 2).mean()) < 4 / np.sqrt(k) * np.sqrt((bound ** 2).mean())
 
 
 def small(arch):
