@@ -192,8 +192,12 @@ static void masked_sums4(const float *xs, int64_t kp, int64_t nbytes, const uint
  * row's end read as zero. */
 static inline uint64_t mask64(const uint8_t *row, int64_t byte, int64_t nbytes) {
   uint64_t word = 0;
-  int64_t avail = nbytes - byte;
-  __builtin_memcpy(&word, row + byte, avail >= 8 ? 8 : avail > 0 ? (size_t)avail : 0);
+  if (byte + 8 <= nbytes) {
+    __builtin_memcpy(&word, row + byte, 8); /* one load, not a call */
+    return word;
+  }
+  for (int64_t i = byte; i < nbytes; ++i)
+    word |= (uint64_t)row[i] << (8 * (i - byte));
   return word;
 }
 
@@ -241,35 +245,143 @@ static void masked_qsums4(const int8_t *q, int64_t kq, int64_t nbytes, const uin
 #endif
 }
 
-/* Phase 2 for output blocks [begin, end): every row over the block's bits. */
+/* Four rows × four outputs: each mask, loaded once, serves four rows and
+ * each x' vector four outputs, so the masked adds (not the loads) set the
+ * pace. Same sums as masked_sums4 row by row, in another order. */
+static void masked_sums4x4(const float *const xs[4], int64_t kp, int64_t nbytes, const uint8_t *const b[4],
+                           float out[4][4]) {
+#if defined(__AVX512F__)
+  __m512 a[4][4];
+  for (int r = 0; r < 4; ++r)
+    for (int j = 0; j < 4; ++j)
+      a[r][j] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < kp; i += 16) {
+    __mmask16 mk[4];
+    int64_t byte = i / 8;
+    for (int j = 0; j < 4; ++j)
+      /* Both bytes inside the row, or only the first (the row's end). */
+      mk[j] = byte + 2 <= nbytes ? _load_mask16((__mmask16 *)(b[j] + byte))
+                                 : _cvtu32_mask16(byte < nbytes ? b[j][byte] : 0);
+    for (int r = 0; r < 4; ++r) {
+      __m512 xv = _mm512_loadu_ps(xs[r] + i);
+      for (int j = 0; j < 4; ++j)
+        a[r][j] = _mm512_mask_add_ps(a[r][j], mk[j], a[r][j], xv);
+    }
+  }
+  for (int r = 0; r < 4; ++r)
+    for (int j = 0; j < 4; ++j)
+      out[r][j] = _mm512_reduce_add_ps(a[r][j]);
+#else
+  const v8i lanes = {1, 2, 4, 8, 16, 32, 64, 128};
+  v8f a[4][4];
+  __builtin_memset(a, 0, sizeof(a));
+  for (int64_t byte = 0; byte < nbytes; ++byte) {
+    v8i set[4];
+    for (int j = 0; j < 4; ++j)
+      set[j] = (((v8i){0} + b[j][byte]) & lanes) != 0;
+    for (int r = 0; r < 4; ++r) {
+      v8f xv = load8(xs[r] + byte * 8);
+      for (int j = 0; j < 4; ++j)
+        a[r][j] += bitselect8(set[j], xv);
+    }
+  }
+  for (int r = 0; r < 4; ++r)
+    for (int j = 0; j < 4; ++j)
+      out[r][j] = sum8(a[r][j]);
+#endif
+}
+
+/* The int8 counterpart: Σ_{bit=1} q for four rows × four outputs, exact. */
+static void masked_qsums4x4(const int8_t *const q[4], int64_t kq, int64_t nbytes, const uint8_t *const b[4],
+                            int32_t out[4][4]) {
+#if defined(SINTER_VNNI)
+  const __m512i ones = _mm512_set1_epi8(1);
+  __m512i a[4][4];
+  for (int r = 0; r < 4; ++r)
+    for (int j = 0; j < 4; ++j)
+      a[r][j] = _mm512_setzero_si512();
+  for (int64_t i = 0; i < kq; i += 64) {
+    __mmask64 mk[4];
+    for (int j = 0; j < 4; ++j)
+      mk[j] = _cvtu64_mask64(mask64(b[j], i / 8, nbytes));
+    for (int r = 0; r < 4; ++r) {
+      __m512i qv = _mm512_loadu_si512(q[r] + i);
+      for (int j = 0; j < 4; ++j)
+        a[r][j] = _mm512_dpbusd_epi32(a[r][j], ones, _mm512_maskz_mov_epi8(mk[j], qv));
+    }
+  }
+  for (int r = 0; r < 4; ++r)
+    for (int j = 0; j < 4; ++j)
+      out[r][j] = _mm512_reduce_add_epi32(a[r][j]);
+#else
+  for (int r = 0; r < 4; ++r)
+    masked_qsums4(q[r], kq, nbytes, b, out[r]);
+#endif
+}
+
+/* y[r][n0 + j] for `count` outputs from their masked sums (as float). */
+static void finish_row(const mos_linear *m, int64_t r, int64_t n0, int count, const float sums[4]) {
+  const float *scale = m->out_mix ? m->out_mix + r * m->n : m->s_out;
+  float unit = m->act_bits == 8 ? m->qscale[r] : 1.0f;
+  float *y = m->y + r * m->n;
+  for (int j = 0; j < count; ++j) {
+    float v = (2.0f * sums[j] - m->total[r]) * unit * scale[n0 + j];
+    y[n0 + j] = m->bias ? v + m->bias[n0 + j] : v;
+  }
+}
+
+/* Rows [r, r + 4) over four outputs from n0. */
+static void four_rows(const mos_linear *m, int64_t r, int64_t n0, int count, const uint8_t *const b[4]) {
+  float sums[4][4];
+  if (m->act_bits == 8) {
+    const int8_t *q[4] = {m->q + r * m->kq, m->q + (r + 1) * m->kq, m->q + (r + 2) * m->kq,
+                          m->q + (r + 3) * m->kq};
+    int32_t qsums[4][4];
+    masked_qsums4x4(q, m->kq, row_bytes(m), b, qsums);
+    for (int i = 0; i < 4; ++i)
+      for (int j = 0; j < 4; ++j)
+        sums[i][j] = (float)qsums[i][j];
+  } else {
+    const float *xs[4] = {m->xs + r * m->kp, m->xs + (r + 1) * m->kp, m->xs + (r + 2) * m->kp,
+                          m->xs + (r + 3) * m->kp};
+    masked_sums4x4(xs, m->kp, row_bytes(m), b, sums);
+  }
+  for (int i = 0; i < 4; ++i)
+    finish_row(m, r + i, n0, count, sums[i]);
+}
+
+/* Row r over four outputs from n0. */
+static void one_row(const mos_linear *m, int64_t r, int64_t n0, int count, const uint8_t *const b[4]) {
+  float sums[4];
+  if (m->act_bits == 8) {
+    int32_t qsums[4];
+    masked_qsums4(m->q + r * m->kq, m->kq, row_bytes(m), b, qsums);
+    for (int j = 0; j < 4; ++j)
+      sums[j] = (float)qsums[j];
+  } else {
+    masked_sums4(m->xs + r * m->kp, m->kp, row_bytes(m), b, sums);
+  }
+  finish_row(m, r, n0, count, sums);
+}
+
+/* Phase 2 for output blocks [begin, end): every row over the block's bits
+ * (which stay in L1), four rows at a time while there are four. */
 static void output_blocks(void *ctx, int64_t begin, int64_t end) {
   const mos_linear *m = (const mos_linear *)ctx;
   int64_t nbytes = row_bytes(m);
   int64_t lo = begin * OUTPUT_BLOCK, hi = end * OUTPUT_BLOCK < m->n ? end * OUTPUT_BLOCK : m->n;
-  for (int64_t r = 0; r < m->rows; ++r) {
-    const float *xs = m->xs + r * m->kp;
-    const float *scale = m->out_mix ? m->out_mix + r * m->n : m->s_out;
-    float *y = m->y + r * m->n;
+  for (int64_t r = 0; r < m->rows; r += 4)
     for (int64_t n0 = lo; n0 < hi; n0 += 4) {
       const uint8_t *b[4];
       for (int j = 0; j < 4; ++j)
         b[j] = m->bits + (n0 + j < hi ? n0 + j : n0) * nbytes;
-      float sums[4], unit = 1.0f;
-      if (m->act_bits == 8) {
-        int32_t qsums[4];
-        masked_qsums4(m->q + r * m->kq, m->kq, nbytes, b, qsums);
-        for (int j = 0; j < 4; ++j)
-          sums[j] = (float)qsums[j];
-        unit = m->qscale[r];
-      } else {
-        masked_sums4(xs, m->kp, nbytes, b, sums);
-      }
-      for (int j = 0; j < 4 && n0 + j < hi; ++j) {
-        float v = (2.0f * sums[j] - m->total[r]) * unit * scale[n0 + j];
-        y[n0 + j] = m->bias ? v + m->bias[n0 + j] : v;
-      }
+      int count = hi - n0 < 4 ? (int)(hi - n0) : 4;
+      if (r + 4 <= m->rows)
+        four_rows(m, r, n0, count, b);
+      else
+        for (int64_t i = r; i < m->rows; ++i)
+          one_row(m, i, n0, count, b);
     }
-  }
 }
 
 /* Without scratch memory: one output at a time, s_in mixed on the fly, in
