@@ -44,6 +44,8 @@
 /* Outputs per task of the output-parallel phase. */
 #define OUTPUT_BLOCK 32
 
+typedef int8_t v8c __attribute__((vector_size(8)));
+
 typedef struct {
   const float *x;
   float *y;
@@ -63,11 +65,34 @@ typedef struct {
 static int64_t row_bytes(const mos_linear *m) { return (m->k + 7) / 8; }
 
 /* g = softmax(x · router) over the E experts. */
+typedef float v4f __attribute__((vector_size(16)));
+
+/* x · router for E = 4 (the paper's default): one router row is one
+ * 4-float vector; four partial sums keep the FMAs independent. */
+static void logits4(const float *x, const float *router, int64_t k, float *g) {
+  v4f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, row;
+  int64_t i = 0;
+#define ROW(j) (__builtin_memcpy(&row, router + 4 * (j), sizeof(row)), row)
+  for (; i + 4 <= k; i += 4) {
+    a0 += x[i] * ROW(i);
+    a1 += x[i + 1] * ROW(i + 1);
+    a2 += x[i + 2] * ROW(i + 2);
+    a3 += x[i + 3] * ROW(i + 3);
+  }
+  for (; i < k; ++i)
+    a0 += x[i] * ROW(i);
+#undef ROW
+  v4f sum = (a0 + a1) + (a2 + a3);
+  __builtin_memcpy(g, &sum, sizeof(sum));
+}
+
 static void gates(const mos_linear *m, const float *x, float *g) {
-  /* One expert at a time down its router column, four partial sums: a
-   * running g[e] in memory would make every step wait for the last. */
+  /* Otherwise one expert at a time down its router column, four partial
+   * sums: a running g[e] in memory would make every step wait for the last. */
   const int64_t k = m->k, e_count = m->e;
-  for (int64_t e = 0; e < e_count; ++e) {
+  if (e_count == 4)
+    logits4(x, m->router, k, g);
+  for (int64_t e = 0; e < (e_count == 4 ? 0 : e_count); ++e) {
     const float *r = m->router + e;
     float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
     int64_t i = 0;
@@ -104,18 +129,27 @@ static void mix(const float *g, const float *table, int64_t e, int64_t len, floa
 static void quantize_row(const mos_linear *m, int64_t r) {
   const float *xs = m->xs + r * m->kp;
   int8_t *q = m->q + r * m->kq;
+  /* Eight lanes at a time over x' (zero-padded to kp, a multiple of 8). */
+  v8f top8 = {0};
+  for (int64_t i = 0; i < m->kp; i += 8)
+    top8 = __builtin_elementwise_max(top8, __builtin_elementwise_abs(load8(xs + i)));
   float top = 0.0f;
-  for (int64_t i = 0; i < m->k; ++i)
-    top = __builtin_fabsf(xs[i]) > top ? __builtin_fabsf(xs[i]) : top;
+  for (int j = 0; j < 8; ++j)
+    top = top8[j] > top ? top8[j] : top;
   float inv = top > 0.0f ? 127.0f / top : 0.0f;
-  int32_t sum = 0;
-  for (int64_t i = 0; i < m->k; ++i) {
-    float v = __builtin_rintf(xs[i] * inv);
-    v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
-    q[i] = (int8_t)v;
-    sum += q[i];
+  v8i sum8v = {0};
+  for (int64_t i = 0; i < m->kp; i += 8) {
+    v8f v = __builtin_elementwise_roundeven(load8(xs + i) * inv);
+    v8i qi = __builtin_convertvector(
+        __builtin_elementwise_min(__builtin_elementwise_max(v, splat8(-127.0f)), splat8(127.0f)), v8i);
+    v8c qc = __builtin_convertvector(qi, v8c);
+    __builtin_memcpy(q + i, &qc, sizeof(qc));
+    sum8v += qi;
   }
-  for (int64_t i = m->k; i < m->kq; ++i)
+  int32_t sum = 0;
+  for (int j = 0; j < 8; ++j)
+    sum += sum8v[j];
+  for (int64_t i = m->kp; i < m->kq; ++i)
     q[i] = 0;
   m->qscale[r] = top / 127.0f;
   m->total[r] = (float)sum;
@@ -200,8 +234,6 @@ static inline uint64_t mask64(const uint8_t *row, int64_t byte, int64_t nbytes) 
     word |= (uint64_t)row[i] << (8 * (i - byte));
   return word;
 }
-
-typedef int8_t v8c __attribute__((vector_size(8)));
 
 /* Σ_{bit=1} q[k] for four outputs, exactly, in int32. */
 static void masked_qsums4(const int8_t *q, int64_t kq, int64_t nbytes, const uint8_t *const b[4], int32_t out[4]) {
