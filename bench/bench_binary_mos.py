@@ -6,9 +6,10 @@
   the rounds' medians), one row of x: 4096×4096 and 4096→11008;
 - decode and prefill of the d=768 perf stack of bench_dense.py (GPT-2-small
   shaped, 4 layers, random weights) with every block linear binarized
-  (--compress=binary-mos:experts=4; speed does not depend on training)
-  against onnxruntime fp32 of the same model and against Sinter fp32, in
-  alternating blocks over the C ABI;
+  (--compress=binary-mos:experts=4; speed does not depend on training),
+  with fp32 and with int8 activations, against onnxruntime fp32 of the same
+  model and against Sinter fp32, each alternated with onnxruntime in blocks
+  over the C ABI;
 - sizes: linear weight bytes from the compile report (bits, scales and
   router counted) and the compiled objects.
 
@@ -76,16 +77,18 @@ def gemv_models(k, n):
 
 def bench_gemv(k, n):
     dense, mos, data = gemv_models(k, n)
-    times = {"fp32": [], "1bit": []}
-    sos = {}
-    for name, path in (("fp32", dense), ("1bit", mos)):
-        sos[name] = path[:-5] + ".so"
-        measure.compile_so(path, sos[name])
+    builds = {"fp32": (dense, ()), "1bit": (mos, ()), "1bit_int8": (mos, ("--compress=binary-mos:activations=int8",))}
+    sos, times = {}, {name: [] for name in builds}
+    for name, (path, flags) in builds.items():
+        sos[name] = os.path.join(ARGS.work, f"gemv_{k}x{n}_{name}.so")
+        measure.compile_so(path, sos[name], *flags)
     for _ in range(ARGS.rounds):
         for name in times:
             times[name].append(bench_ms(sos[name], data))
-    fp32, one = statistics.median(times["fp32"]), statistics.median(times["1bit"])
-    return {"k": k, "n": n, "experts": EXPERTS, "fp32_ms": fp32, "binary_ms": one, "speedup": fp32 / one,
+    ms = {name: statistics.median(t) for name, t in times.items()}
+    return {"k": k, "n": n, "experts": EXPERTS, "fp32_ms": ms["fp32"], "binary_ms": ms["1bit"],
+            "binary_int8_ms": ms["1bit_int8"], "speedup": ms["fp32"] / ms["1bit"],
+            "speedup_int8": ms["fp32"] / ms["1bit_int8"],
             "fp32_weight_bytes": 4 * k * n, "binary_weight_bytes": n * ((k + 7) // 8) + 4 * EXPERTS * (2 * k + n)}
 
 
@@ -107,49 +110,61 @@ def time_sinter(model, feeds):
 def bench_stack():
     onnx_path = os.path.join(ARGS.work, "mos_stack_fp32.onnx")
     testmodels.export(testmodels.build("gpt2", seed=0, **CONFIG), onnx_path, ctx=CONFIG["ctx"])
-    dense_so, mos_so = onnx_path[:-5] + ".so", os.path.join(ARGS.work, "mos_stack_binary.so")
-    report = mos_so + ".report.json"
+    dense_so = onnx_path[:-5] + ".so"
     measure.compile_so(onnx_path, dense_so)
-    measure.compile_so(onnx_path, mos_so, f"--compress=binary-mos:experts={EXPERTS}", f"--report={report}")
+    variants = {}
+    for act in ("fp32", "int8"):
+        so = os.path.join(ARGS.work, f"mos_stack_binary_{act}.so")
+        report = so + ".report.json"
+        measure.compile_so(onnx_path, so, f"--compress=binary-mos:experts={EXPERTS},activations={act}",
+                           f"--report={report}")
+        variants[act] = sinter.load(so, threads=ARGS.threads)
     before, after = linear_bytes(report)
     dense = sinter.load(dense_so, threads=ARGS.threads)
-    mos = sinter.load(mos_so, threads=ARGS.threads)
     result = {"config": CONFIG, "experts": EXPERTS, "linear_bytes_fp32": before, "linear_bytes_binary": after,
               "linear_size_ratio": before / after, "object_bytes_fp32": os.path.getsize(dense_so),
-              "object_bytes_binary": os.path.getsize(mos_so)}
+              "object_bytes_binary": os.path.getsize(so)}
     rng = np.random.default_rng(0)
     for name, seq in (("decode", 1), ("prefill", 128)):
         feeds = {"input_ids": rng.integers(0, 256, (1, seq), dtype=np.int64)}
         server = measure.OrtServer(onnx_path, feeds, ARGS.threads, ARGS.work)
         for _ in range(3):
-            time_sinter(mos, feeds), time_sinter(dense, feeds), server.run()
-        binary, ort_ms = measure.alternate_blocks(lambda: time_sinter(mos, feeds), server.run, ARGS.runs)
+            server.run()
+            time_sinter(dense, feeds)
+        ort_times, row = [], {"seq": seq}
+        for label, model in (("binary", variants["fp32"]), ("binary_int8", variants["int8"]), ("sinter_fp32", dense)):
+            for _ in range(3):
+                time_sinter(model, feeds)
+            mine, ort_ms = measure.alternate_blocks(lambda: time_sinter(model, feeds), server.run, ARGS.runs)
+            row[f"{label}_ms"] = mine
+            ort_times.append(ort_ms)
         server.close()
-        binary2, fp32 = measure.alternate_blocks(lambda: time_sinter(mos, feeds),
-                                                 lambda: time_sinter(dense, feeds), ARGS.runs)
-        result[name] = {"seq": seq, "binary_ms": statistics.median([binary, binary2]), "ort_fp32_ms": ort_ms,
-                        "sinter_fp32_ms": fp32}
-        r = result[name]
-        r["vs_ort"], r["vs_sinter_fp32"] = r["ort_fp32_ms"] / r["binary_ms"], r["sinter_fp32_ms"] / r["binary_ms"]
+        row["ort_fp32_ms"] = statistics.median(ort_times)
+        for label in ("binary", "binary_int8", "sinter_fp32"):
+            row[f"{label}_vs_ort"] = row["ort_fp32_ms"] / row[f"{label}_ms"]
+        result[name] = row
     return result
 
 
 def table(r):
     lines = [f"Measured by `make bench-binary-mos` ({r['threads']} threads; "
              "bench/results/binary_mos_cpu.json).", "",
-             "| 1-bit GEMV (one row) | fp32 ms | 1-bit ms | speed-up | weight bytes fp32 → 1-bit |",
+             "| 1-bit GEMV (one row) | fp32 ms | 1-bit ms (speed-up) | 1-bit, int8 activations ms (speed-up) | "
+             "weight bytes fp32 → 1-bit |",
              "|---|---|---|---|---|"]
     for g in r["gemv"]:
-        lines.append(f"| {g['k']}→{g['n']}, E = {g['experts']} | {g['fp32_ms']:.3f} | {g['binary_ms']:.3f} | "
-                     f"**{g['speedup']:.1f}×** | {g['fp32_weight_bytes'] / 2**20:.1f} MiB → "
+        lines.append(f"| {g['k']}→{g['n']}, E = {g['experts']} | {g['fp32_ms']:.3f} | {g['binary_ms']:.3f} "
+                     f"(**{g['speedup']:.1f}×**) | {g['binary_int8_ms']:.3f} (**{g['speedup_int8']:.1f}×**) | "
+                     f"{g['fp32_weight_bytes'] / 2**20:.1f} MiB → "
                      f"{g['binary_weight_bytes'] / 2**20:.2f} MiB ({g['fp32_weight_bytes'] / g['binary_weight_bytes']:.1f}×) |")
     s = r["stack"]
-    lines += ["", "| d=768 stack, all block linears binary (E = 4) | binary ms | onnxruntime fp32 ms | "
-              "vs onnxruntime | Sinter fp32 ms | vs Sinter fp32 |", "|---|---|---|---|---|---|"]
+    lines += ["", "| d=768 stack, all block linears binary (E = 4) | onnxruntime fp32 ms | Sinter fp32 ms | "
+              "binary ms (vs onnxruntime) | binary, int8 activations ms (vs onnxruntime) |", "|---|---|---|---|---|"]
     for name in ("decode", "prefill"):
         m = s[name]
-        lines.append(f"| {name} (seq {m['seq']}) | {m['binary_ms']:.2f} | {m['ort_fp32_ms']:.2f} | "
-                     f"**{m['vs_ort']:.2f}×** | {m['sinter_fp32_ms']:.2f} | {m['vs_sinter_fp32']:.2f}× |")
+        lines.append(f"| {name} (seq {m['seq']}) | {m['ort_fp32_ms']:.2f} | {m['sinter_fp32_ms']:.2f} | "
+                     f"{m['binary_ms']:.2f} (**{m['binary_vs_ort']:.2f}×**) | "
+                     f"{m['binary_int8_ms']:.2f} (**{m['binary_int8_vs_ort']:.2f}×**) |")
     lines += ["", f"Block linear weights: {s['linear_bytes_fp32'] / 2**20:.1f} MiB fp32 → "
               f"{s['linear_bytes_binary'] / 2**20:.2f} MiB binary ({s['linear_size_ratio']:.1f}×; bits, scales "
               f"and routers counted). Objects: {s['object_bytes_fp32'] / 2**20:.1f} MiB → "
