@@ -30,7 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 import sinter  # noqa: E402
 from sinter import binary_mos, measure, testmodels  # noqa: E402
-from sinter.docs import replace_section  # noqa: E402
+from sinter.docs import write_results  # noqa: E402
 
 CONFIG = {"d": 768, "heads": 12, "layers": 4, "ctx": 128}
 EXPERTS = 4
@@ -177,12 +177,8 @@ def main():
     os.makedirs(ARGS.out, exist_ok=True)
     result = {"threads": ARGS.threads, "rounds": ARGS.rounds, "iters": ARGS.iters,
               "gemv": [bench_gemv(4096, 4096), bench_gemv(4096, 11008)], "stack": bench_stack()}
-    with open(os.path.join(ARGS.out, "binary_mos_cpu.json"), "w") as f:
-        json.dump(result, f, indent=1)
-    text = table(result)
-    print(text)
-    if ARGS.docs:
-        replace_section("compression.md", "binary-mos-bench", text)
+    write_results(os.path.join(ARGS.out, "binary_mos_cpu.json"), result, table(result),
+                  "binary-mos-bench" if ARGS.docs else None)
     return 0
 
 

@@ -23,7 +23,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 from sinter import corpora  # noqa: E402
-from sinter.docs import replace_section  # noqa: E402
+from sinter.docs import write_results  # noqa: E402
 from sinter.measure import bits, compile_so, reference_model  # noqa: E402
 
 
@@ -111,12 +111,8 @@ def main():
     os.makedirs(ARGS.out, exist_ok=True)
     text = corpora.split("kjv-heldout")
     results = {m: model_rows(m, text) for m in ARGS.models.split(",")}
-    with open(os.path.join(ARGS.out, "binary_mos_accuracy.json"), "w") as f:
-        json.dump(results, f, indent=1)
-    out = table(results)
-    print(out)
-    if ARGS.docs:
-        replace_section("compression.md", "binary-mos-table", out)
+    write_results(os.path.join(ARGS.out, "binary_mos_accuracy.json"), results, table(results),
+                  "binary-mos-table" if ARGS.docs else None)
     return 0
 
 

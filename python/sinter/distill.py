@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import binary_mos, corpora, eval as sinter_eval, testmodels
+from . import binary_mos, corpora, eval as sinter_eval, testmodels, train
 
 
 def block_outputs(model):
@@ -107,9 +107,7 @@ def main(argv=None):
                "experts": args.experts, "steps": args.steps, "batch": args.batch, "lr": args.lr,
                "hidden_weight": args.hidden_weight, "seed": args.seed, "train_seconds": round(seconds, 1),
                "heldout_bits_per_byte": round(heldout, 4)}
-    with open(os.path.join(args.out, "train.json"), "w") as f:
-        json.dump({"summary": summary, "log": log}, f, indent=1)
-    print(json.dumps(summary))
+    train.write_summary(args.out, summary, log)
     return 0
 
 

@@ -15,6 +15,18 @@ def replace_section(doc, name, text):
         f.write(content[:a] + "\n" + text.rstrip("\n") + "\n" + content[b:])
 
 
+def write_results(path, results, text, section=None):
+    """Writes `results` as JSON to `path`, prints `text` and, when `section`
+    is given, puts `text` into that section of docs/compression.md."""
+    import json
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(results, f, indent=1)
+    print(text)
+    if section:
+        replace_section("compression.md", section, text)
+
+
 def publish(results, stem, chart, table, section, work=None):
     """Writes `stem`.json and `stem`_kjv.png (by `chart(results, path)`) to
     docs/ — or only to `work` when given — prints `table(results)` and, for

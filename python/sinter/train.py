@@ -93,10 +93,15 @@ def main(argv=None):
                "schedule": "steps" if args.steps else "minutes",
                "train_seconds": round(seconds, 1), "batch": args.batch, "lr": args.lr,
                "seed": args.seed, "heldout_bits_per_byte": round(heldout, 4)}
-    with open(os.path.join(args.out, "train.json"), "w") as f:
+    write_summary(args.out, summary, log)
+    return 0
+
+
+def write_summary(out, summary, log):
+    """train.json in `out` ({"summary", "log"}); prints the summary."""
+    with open(os.path.join(out, "train.json"), "w") as f:
         json.dump({"summary": summary, "log": log}, f, indent=1)
     print(json.dumps(summary))
-    return 0
 
 
 if __name__ == "__main__":
