@@ -112,8 +112,7 @@ class MoSLinear(nn.Module):
 
     def forward(self, x):
         if self.export_mode:
-            return _MoSLinearOp.apply(x, self.packed(), self.scale_in, self.scale_out, self.router,
-                                      self.bias, self.k)
+            return _MoSLinearOp.apply(x, self.bits, self.scale_in, self.scale_out, self.router, self.bias, self.k)
         g = torch.softmax(x @ self.router, dim=-1)
         y = F.linear(x * (g @ self.scale_in), _SignSTE.apply(self.weight)) * (g @ self.scale_out)
         return y + self.bias if self.bias is not None else y
@@ -139,9 +138,15 @@ def binarize(model, experts):
 
 
 def set_export_mode(model, on):
+    """On: each layer's packed signs become a buffer `bits`, which the
+    exporter writes as a named initializer (LAYER.bits); off: removed."""
     for module in model.modules():
         if isinstance(module, MoSLinear):
             module.export_mode = on
+            if on:
+                module.register_buffer("bits", module.packed())
+            elif "bits" in module._buffers:
+                del module._buffers["bits"]
 
 
 def export(model, path, ctx):

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import binary_mos, corpora, eval as sinter_eval, testmodels, train
+from . import binary_mos, corpora, eval as sinter_eval, measure, testmodels, train
 
 
 def block_outputs(model):
@@ -103,7 +103,8 @@ def main(argv=None):
             return student(torch.from_numpy(ids)).numpy()
     text = corpora.split("kjv-heldout")
     heldout, _ = sinter_eval.bits_per_byte(run, text[:args.heldout_bytes] if args.heldout_bytes else text, ctx, 32)
-    summary = {"teacher": os.path.normpath(args.teacher), "arch": ckpt["arch"], "config": ckpt["config"],
+    teacher = os.path.relpath(os.path.abspath(args.teacher), measure.ROOT)
+    summary = {"teacher": teacher, "arch": ckpt["arch"], "config": ckpt["config"],
                "experts": args.experts, "steps": args.steps, "batch": args.batch, "lr": args.lr,
                "hidden_weight": args.hidden_weight, "seed": args.seed, "train_seconds": round(seconds, 1),
                "heldout_bits_per_byte": round(heldout, 4)}
