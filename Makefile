@@ -89,9 +89,9 @@ kjv-gpt-mos: setup
 kjv-gpt-mos1: setup
 	$(DISTILL) --teacher ../examples/models/kjv-gpt --experts 1 --steps 500 --out ../build/mos/kjv-gpt-mos1
 kjv-llama-mos: setup
-	$(DISTILL) --teacher ../examples/models/kjv-llama --experts 4 --steps 300 --out ../examples/models/kjv-llama-mos
+	$(DISTILL) --teacher ../examples/models/kjv-llama --experts 4 --steps 200 --out ../examples/models/kjv-llama-mos
 kjv-llama-mos1: setup
-	$(DISTILL) --teacher ../examples/models/kjv-llama --experts 1 --steps 300 --out ../build/mos/kjv-llama-mos1
+	$(DISTILL) --teacher ../examples/models/kjv-llama --experts 1 --steps 200 --out ../build/mos/kjv-llama-mos1
 
 # Accuracy and size of BinaryMoS on kjv-gpt and kjv-llama: fp32,
 # post-training E = 1 and 4, distilled E = 1 and 4 (docs/compression.md).
