@@ -93,17 +93,20 @@ class OrtServer:
         self.p.wait()
 
 
-def alternate_blocks(first, second, runs, block=5, settle=3):
+def alternate_blocks(first, second, runs, block=5, settle=3, settle_ms=50.0):
     """Median ms of two timers, run in alternating blocks: each block starts
-    with `settle` untimed runs, which absorb the other runtime's workers
-    still spinning from its last run (they steal cores on a small machine),
-    then `block` timed runs; blocks alternate until each has `runs` timed
-    runs."""
+    with untimed runs — at least `settle` of them and `settle_ms` of their
+    own time — which absorb the other runtime's workers still spinning from
+    its last run (they steal cores on a small machine; a fast model needs
+    more runs to outlast them), then `block` timed runs; blocks alternate
+    until each has `runs` timed runs."""
     import statistics
     a, b = [], []
     while len(a) < runs:
         for fn, times in ((first, a), (second, b)):
-            for _ in range(settle):
-                fn()
+            spent, count = 0.0, 0
+            while count < settle or spent < settle_ms:
+                spent += fn()
+                count += 1
             times.extend(fn() for _ in range(min(block, runs - len(times))))
     return statistics.median(a), statistics.median(b)
