@@ -29,7 +29,8 @@ from sinter.measure import bits, compile_so, reference_model  # noqa: E402
 
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--models", default="kjv-gpt,kjv-llama")
+    ap.add_argument("--models", default="kjv-gpt,kjv-llama",
+                    help="models to measure; others keep their results in the JSON")
     ap.add_argument("--e1-dir", default=os.path.join(ROOT, "build", "mos"),
                     help="where the distilled E = 1 students are (NAME-mos1/)")
     ap.add_argument("--work", default=os.path.join(ROOT, "build", "binary-mos"))
@@ -110,8 +111,11 @@ def main():
     os.makedirs(ARGS.work, exist_ok=True)
     os.makedirs(ARGS.out, exist_ok=True)
     text = corpora.split("kjv-heldout")
-    results = {m: model_rows(m, text) for m in ARGS.models.split(",")}
-    write_results(os.path.join(ARGS.out, "binary_mos_accuracy.json"), results, table(results),
+    path = os.path.join(ARGS.out, "binary_mos_accuracy.json")
+    # Models not measured this time keep their last results.
+    results = json.load(open(path)) if os.path.exists(path) else {}
+    results.update({m: model_rows(m, text) for m in ARGS.models.split(",")})
+    write_results(path, results, table(results),
                   "binary-mos-table" if ARGS.docs else None)
     return 0
 
