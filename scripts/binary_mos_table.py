@@ -101,7 +101,7 @@ def table(results):
             if "linear_bytes_binary" in r:
                 size = f"{r['linear_bytes_binary'] / 2**10:.0f} KiB ({r['linear_bytes_fp32'] / r['linear_bytes_binary']:.1f}×)"
             t = r.get("training")
-            steps = f"{t['steps']} steps × {t['batch']}, {t['train_seconds'] / 60:.0f} min" if t else ""
+            steps = f"{t['steps']} steps × {t['batch']} windows" if t else ""
             delta = "" if label == "fp32" else f"+{100 * (r['bits_per_byte'] / base - 1):.1f}%"
             lines.append(f"| {model} | {label} | {r['bits_per_byte']:.4f} | {delta} | {size} | {steps} |")
     return "\n".join(lines)
