@@ -54,6 +54,31 @@ std::optional<std::vector<float>> readF32OrZeros(Attribute init, int64_t n) {
   return init ? readF32(init) : std::vector<float>(n, 0.0f);
 }
 
+std::optional<std::vector<char>> readBytes(Attribute init) {
+  auto elements = dyn_cast<ElementsAttr>(init);
+  if (!elements || !elements.getElementType().isIntOrFloat() ||
+      elements.getElementType().getIntOrFloatBitWidth() % 8 != 0)
+    return std::nullopt;
+  size_t width = elements.getElementType().getIntOrFloatBitWidth() / 8;
+  size_t size = (size_t)elements.getNumElements() * width;
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(init)) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() != size)
+      return std::nullopt;
+    return std::vector<char>(blob->getData().begin(), blob->getData().end());
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(init);
+  if (!dense)
+    return std::nullopt;
+  ArrayRef<char> raw = dense.getRawData();
+  if (!dense.isSplat())
+    return std::vector<char>(raw.begin(), raw.end());
+  std::vector<char> out(size);
+  for (size_t i = 0; i < size; i += width)
+    std::memcpy(out.data() + i, raw.data(), width);
+  return out;
+}
+
 ElementsAttr makeElements(ShapedType type, llvm::ArrayRef<char> bytes, llvm::StringRef name) {
   if (bytes.size() < 256)
     return DenseElementsAttr::getFromRawBuffer(type, bytes);

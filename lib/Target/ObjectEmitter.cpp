@@ -105,12 +105,13 @@ std::string runtimeVariant(const TargetOptions &opts) {
     return "aarch64";
   case llvm::Triple::x86_64:
     // The int8 kernels (BinaryMoS with int8 activations) use VNNI dot
-    // products and byte masks.
-    if (sti->checkFeatures("+avx512f,+avx512bw,+avx512vl,+avx512dq,+avx512vnni,+avx2,+fma"))
+    // products and byte masks; f16 scales convert with F16C, which every
+    // AVX2 CPU has.
+    if (sti->checkFeatures("+avx512f,+avx512bw,+avx512vl,+avx512dq,+avx512vnni,+avx2,+fma,+f16c"))
       return "x86_64_avx512vnni";
-    if (sti->checkFeatures("+avx512f,+avx2,+fma"))
+    if (sti->checkFeatures("+avx512f,+avx2,+fma,+f16c"))
       return "x86_64_avx512";
-    if (sti->checkFeatures("+avx2,+fma"))
+    if (sti->checkFeatures("+avx2,+fma,+f16c"))
       return "x86_64_avx2";
     return "x86_64";
   default:

@@ -4,6 +4,8 @@
 // one expert and four, K a multiple of 32 and not even of 8, with and
 // without bias, on 1 and 2 threads, fp32 activations to 1e-5 and int8
 // activations within their rounding bound.
+#include "sinter/Dialect/BNN/BNNDialect.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,10 +17,11 @@
 extern "C" {
 #include "sinter_internal.h"
 void __sinter_mos_linear(intptr_t x, intptr_t y, int64_t rows, int64_t k, int64_t n, int64_t e, intptr_t bits,
-                         intptr_t s_in, intptr_t s_out, intptr_t router, intptr_t bias, int64_t act_bits);
+                         intptr_t s_in, intptr_t s_out, intptr_t router, intptr_t bias, int64_t act_bits,
+                         int64_t bits_layout, int64_t scale_bits);
 void __sinter_mos_linear_host(intptr_t x, intptr_t y, int64_t rows, int64_t k, int64_t n, int64_t e,
                               intptr_t bits, intptr_t s_in, intptr_t s_out, intptr_t router, intptr_t bias,
-                              int64_t act_bits);
+                              int64_t act_bits, int64_t bits_layout, int64_t scale_bits);
 }
 
 namespace {
@@ -30,17 +33,19 @@ struct Shape {
   bool bias, host;
   int threads;
   int actBits = 32;
+  bool tiles = false; // bits in tiles of 16 outputs (else rows_of_inputs)
 };
 
 std::ostream &operator<<(std::ostream &os, const Shape &s) {
   return os << s.rows << "x" << s.k << "->" << s.n << " E=" << s.e << (s.bias ? " bias" : "")
-            << (s.host ? " host" : " generic") << " threads=" << s.threads << " act_bits=" << s.actBits;
+            << (s.host ? " host" : " generic") << " threads=" << s.threads << " act_bits=" << s.actBits
+            << (s.tiles ? " tiles" : " rows");
 }
 
 struct Layer {
   int64_t k, n, e;
   std::vector<float> w, sIn, sOut, router, bias;
-  std::vector<uint8_t> bits;
+  std::vector<uint8_t> bits, tiled;
 
   Layer(const Shape &s, uint32_t seed) : k(s.k), n(s.n), e(s.e) {
     std::mt19937 rng(seed);
@@ -63,7 +68,11 @@ struct Layer {
       for (int64_t j = 0; j < n; ++j)
         if (w[i * n + j] >= 0)
           bits[j * bytes + i / 8] |= uint8_t(1u << (i % 8));
+    std::vector<int8_t> t = sinter::bnn::tileSignRows({(const int8_t *)bits.data(), bits.size()}, k, n);
+    tiled.assign(t.begin(), t.end());
   }
+
+  const uint8_t *signs(bool tiles) const { return tiles ? tiled.data() : bits.data(); }
 
   /// The layer's formula in double precision, reading sign(W) from W; sets
   /// `bound` to each output's int8 rounding bound K · max|x'| / 254 · |s_out|.
@@ -119,9 +128,9 @@ TEST_P(MoSLinearKernel, MatchesReference) {
   std::vector<float> y(s.rows * s.n, NAN);
   __sinter_set_num_threads(s.threads);
   Kernel kernel = s.host ? __sinter_mos_linear_host : __sinter_mos_linear;
-  kernel((intptr_t)x.data(), (intptr_t)y.data(), s.rows, s.k, s.n, s.e, (intptr_t)layer.bits.data(),
+  kernel((intptr_t)x.data(), (intptr_t)y.data(), s.rows, s.k, s.n, s.e, (intptr_t)layer.signs(s.tiles),
          (intptr_t)layer.sIn.data(), (intptr_t)layer.sOut.data(), (intptr_t)layer.router.data(),
-         s.bias ? (intptr_t)layer.bias.data() : 0, s.actBits);
+         s.bias ? (intptr_t)layer.bias.data() : 0, s.actBits, s.tiles, 32);
   std::vector<double> bound;
   std::vector<double> ref = layer.reference(x, s.rows, bound);
   // fp32 sums of K signed terms: bound the error by 1e-5 of the row's
@@ -148,14 +157,16 @@ TEST_P(MoSLinearKernel, MatchesReference) {
 std::vector<Shape> shapes() {
   std::vector<Shape> out;
   for (int bits : {32, 8})
-    for (bool host : {false, true})
-      for (int threads : {1, 2}) {
-        out.push_back({1, 256, 64, 4, true, host, threads, bits});
-        out.push_back({1, 77, 13, 1, false, host, threads, bits}); // K not a multiple of 8, N of 4
-        out.push_back({5, 200, 37, 4, true, host, threads, bits}); // K: 6 whole 32-steps + 8
-        out.push_back({33, 768, 96, 3, false, host, threads, bits});
-        out.push_back({2, 1000, 20, 2, true, host, threads, bits}); // int8: 7 whole 128-steps + 104
-      }
+    for (bool tiles : {false, true})
+      for (bool host : {false, true})
+        for (int threads : {1, 2}) {
+          out.push_back({1, 256, 64, 4, true, host, threads, bits, tiles});
+          out.push_back({1, 77, 13, 1, false, host, threads, bits, tiles}); // K not a multiple of 8, N of 4
+          out.push_back({5, 200, 37, 4, true, host, threads, bits, tiles}); // K: 6 whole 32-steps + 8
+          out.push_back({33, 768, 96, 3, false, host, threads, bits, tiles}); // three chunks of rows
+          out.push_back({2, 1000, 20, 2, true, host, threads, bits, tiles}); // int8: 7 whole 128-steps + 104
+          out.push_back({6, 64, 150, 4, true, host, threads, bits, tiles}); // N: 2 blocks + 22, 10 tiles
+        }
   return out;
 }
 
@@ -168,17 +179,18 @@ TEST(MoSLinearKernelThreads, SameResultOnAnyThreadCount) {
   std::vector<float> x(s.rows * s.k, 0.25f);
   for (size_t i = 0; i < x.size(); ++i)
     x[i] = std::sin(0.37f * i);
-  for (int bits : {32, 8}) {
-    std::vector<float> y1(s.rows * s.n), y2(s.rows * s.n);
-    for (auto [threads, y] : {std::pair{1, &y1}, std::pair{2, &y2}}) {
-      __sinter_set_num_threads(threads);
-      __sinter_mos_linear_host((intptr_t)x.data(), (intptr_t)y->data(), s.rows, s.k, s.n, s.e,
-                               (intptr_t)layer.bits.data(), (intptr_t)layer.sIn.data(),
-                               (intptr_t)layer.sOut.data(), (intptr_t)layer.router.data(),
-                               (intptr_t)layer.bias.data(), bits);
+  for (int bits : {32, 8})
+    for (bool tiles : {false, true}) {
+      std::vector<float> y1(s.rows * s.n), y2(s.rows * s.n);
+      for (auto [threads, y] : {std::pair{1, &y1}, std::pair{2, &y2}}) {
+        __sinter_set_num_threads(threads);
+        __sinter_mos_linear_host((intptr_t)x.data(), (intptr_t)y->data(), s.rows, s.k, s.n, s.e,
+                                 (intptr_t)layer.signs(tiles), (intptr_t)layer.sIn.data(),
+                                 (intptr_t)layer.sOut.data(), (intptr_t)layer.router.data(),
+                                 (intptr_t)layer.bias.data(), bits, tiles, 32);
+      }
+      EXPECT_EQ(y1, y2) << "act_bits " << bits << (tiles ? " tiles" : " rows");
     }
-    EXPECT_EQ(y1, y2) << "act_bits " << bits;
-  }
   __sinter_set_num_threads(0);
 }
 

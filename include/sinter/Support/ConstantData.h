@@ -24,6 +24,11 @@ std::optional<std::vector<float>> readF32(mlir::Attribute init);
 /// The same, or `n` zeros when `init` is null (an absent bias).
 std::optional<std::vector<float>> readF32OrZeros(mlir::Attribute init, int64_t n);
 
+/// The raw bytes of a constant's elements (a splat written out), dense or a
+/// resource blob; nullopt for an unloaded blob or elements narrower than a
+/// byte (i1).
+std::optional<std::vector<char>> readBytes(mlir::Attribute init);
+
 /// Elements of `type` holding `bytes` (the element type's raw layout):
 /// a resource blob named `name` from 256 bytes up, else a dense attribute.
 mlir::ElementsAttr makeElements(mlir::ShapedType type, llvm::ArrayRef<char> bytes,

@@ -9,6 +9,9 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "sinter/Dialect/BNN/BNNDialect.h"
 #include "sinter/Dialect/NN/NNDialect.h"
+#include "sinter/Support/ConstantData.h"
+
+#include "mlir/IR/Matchers.h"
 
 using namespace mlir;
 using namespace sinter::nn;
@@ -129,6 +132,9 @@ struct SparseFFNLowering : OpRewritePattern<SparseFFNOp> {
   }
 };
 
+/// The kernel's layouts of the sign bits (lib/Runtime/sinter_bnn.c).
+enum class BitsLayout : int64_t { Rows = 0, Tiles = 1 };
+
 struct MoSLinearLowering : OpRewritePattern<bnn::MoSLinearOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(bnn::MoSLinearOp op, PatternRewriter &rewriter) const override {
@@ -136,20 +142,42 @@ struct MoSLinearLowering : OpRewritePattern<bnn::MoSLinearOp> {
     auto type = cast<RankedTensorType>(op.getType());
     auto [out, rows] = resultBuffer(rewriter, loc, type, op.getInput());
     auto index = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(rewriter, loc, v); };
+    auto [bits, layout] = kernelBits(op, rewriter);
+    auto scaleType = cast<ShapedType>(op.getScaleIn().getType()).getElementType();
     SmallVector<Value> args = {addressOf(rewriter, loc, op.getInput()),
                                memref::ExtractAlignedPointerAsIndexOp::create(rewriter, loc, out),
                                rows,
                                index(op.getInFeatures()),
                                index(op.getOutFeatures()),
                                index(op.getExperts()),
-                               addressOf(rewriter, loc, op.getBits()),
+                               addressOf(rewriter, loc, bits),
                                addressOf(rewriter, loc, op.getScaleIn()),
                                addressOf(rewriter, loc, op.getScaleOut()),
                                addressOf(rewriter, loc, op.getRouter()),
                                op.getBias() ? addressOf(rewriter, loc, op.getBias()) : index(0),
-                               index(op.getInt8Activations() ? 8 : 32)};
+                               index(op.getInt8Activations() ? 8 : 32),
+                               index(static_cast<int64_t>(layout)),
+                               index(scaleType.getIntOrFloatBitWidth())};
     callKernel(rewriter, op, kMoSLinear, args, out);
     return success();
+  }
+
+  /// The bits as the kernel reads them best: with fp32 activations it
+  /// looks up 16 outputs at once, so constant bits are regrouped into tiles
+  /// of 16 outputs (the rows_of_inputs constant is then dead); int8
+  /// activations and bits computed at run time keep rows.
+  static std::pair<Value, BitsLayout> kernelBits(bnn::MoSLinearOp op, PatternRewriter &rewriter) {
+    Attribute init;
+    std::optional<std::vector<char>> raw;
+    if (op.getInt8Activations() || !matchPattern(op.getBits(), m_Constant(&init)) || !(raw = readBytes(init)))
+      return {op.getBits(), BitsLayout::Rows};
+    int64_t k = op.getInFeatures(), n = op.getOutFeatures();
+    std::vector<int8_t> tiled =
+        bnn::tileSignRows({reinterpret_cast<const int8_t *>(raw->data()), raw->size()}, k, n);
+    auto tiledType = RankedTensorType::get({(int64_t)tiled.size()}, rewriter.getI8Type());
+    auto elements = makeElements(tiledType, {reinterpret_cast<const char *>(tiled.data()), tiled.size()},
+                                 "bnn_bits_tiles");
+    return {arith::ConstantOp::create(rewriter, op.getLoc(), elements), BitsLayout::Tiles};
   }
 };
 

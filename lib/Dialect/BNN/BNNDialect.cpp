@@ -48,6 +48,15 @@ std::vector<int8_t> packSigns(llvm::ArrayRef<float> w, int64_t k, int64_t n) {
   return bits;
 }
 
+std::vector<int8_t> tileSignRows(llvm::ArrayRef<int8_t> rows, int64_t k, int64_t n) {
+  int64_t bytes = packedBytes(k), tiles = (n + kOutputTile - 1) / kOutputTile;
+  std::vector<int8_t> out(tiles * bytes * kOutputTile, 0);
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t c = 0; c < bytes; ++c)
+      out[((j / kOutputTile) * bytes + c) * kOutputTile + j % kOutputTile] = rows[j * bytes + c];
+  return out;
+}
+
 } // namespace sinter::bnn
 
 namespace {
