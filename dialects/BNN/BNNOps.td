@@ -8,6 +8,7 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 
 def BNN_F32Tensor : TensorOf<[F32]>;
 def BNN_PackedBits : 2DTensorOf<[I8]>;
+def BNN_ScaleTable : 2DTensorOf<[F32, F16]>;
 
 def BNN_PackSignsOp : BNN_Op<"pack_signs", [Pure]> {
   let summary = "Packs the signs of a [K, N] matrix into bits";
@@ -51,6 +52,9 @@ def BNN_MoSLinearOp : BNN_Op<"mos_linear", [Pure]> {
     an exact integer sum: faster (VNNI byte dot products), within
     K · max|x'| / 254 · |s_out| of the fp32 result per output.
 
+    `scale_in`, `scale_out` and `router` are all f32 or all f16 (half the
+    bytes; the kernel widens them as it reads them, and computes in f32).
+
     ```mlir
     %y = bnn.mos_linear %x, %bits, %s_in, %s_out, %router bias(%b)
         {in_features = 768 : i64, layout = #bnn<layout rows_of_inputs>}
@@ -58,8 +62,8 @@ def BNN_MoSLinearOp : BNN_Op<"mos_linear", [Pure]> {
            tensor<4x3072xf32>, tensor<768x4xf32>, tensor<3072xf32>) -> tensor<?x3072xf32>
     ```
   }];
-  let arguments = (ins BNN_F32Tensor:$input, BNN_PackedBits:$bits, 2DTensorOf<[F32]>:$scale_in,
-                   2DTensorOf<[F32]>:$scale_out, 2DTensorOf<[F32]>:$router,
+  let arguments = (ins BNN_F32Tensor:$input, BNN_PackedBits:$bits, BNN_ScaleTable:$scale_in,
+                   BNN_ScaleTable:$scale_out, BNN_ScaleTable:$router,
                    Optional<1DTensorOf<[F32]>>:$bias, I64Attr:$in_features, BNN_LayoutAttr:$layout,
                    UnitAttr:$int8_activations);
   let results = (outs BNN_F32Tensor:$output);

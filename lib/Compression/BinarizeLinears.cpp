@@ -8,6 +8,8 @@
 #include "sinter/Dialect/BNN/BNNDialect.h"
 #include "sinter/Support/ConstantData.h"
 
+#include "mlir/IR/Matchers.h"
+
 #include <cmath>
 
 namespace sinter {
@@ -76,6 +78,10 @@ struct BinarizeLinearsPass : impl::BinarizeLinearsBase<BinarizeLinearsPass> {
       module.emitError("binary-mos: activations must be fp32 or int8, got '") << activations << "'";
       return signalPassFailure();
     }
+    if (scales != "f32" && scales != "f16") {
+      module.emitError("binary-mos: scales must be f16 or f32, got '") << scales << "'";
+      return signalPassFailure();
+    }
     SmallVector<Attribute> report;
     for (auto func : module.getOps<func::FuncOp>())
       for (Linear &linear : findLinears(func)) {
@@ -90,10 +96,40 @@ struct BinarizeLinearsPass : impl::BinarizeLinearsBase<BinarizeLinearsPass> {
         report.push_back(entry);
       }
     // Layers the model already had (imported sinter.bnn::MoSLinear) take
-    // the activation precision too.
+    // the activation and scale precisions too.
     if (activations == "int8")
       module.walk([](bnn::MoSLinearOp op) { op.setInt8Activations(true); });
+    WalkResult converted = module.walk([&](bnn::MoSLinearOp op) {
+      return succeeded(convertScales(op)) ? WalkResult::advance() : WalkResult::interrupt();
+    });
+    if (converted.wasInterrupted())
+      return signalPassFailure();
     appendCompressionReport(module, report);
+  }
+
+  Type scaleType() { return scales == "f16" ? Type(Float16Type::get(&getContext())) : Float32Type::get(&getContext()); }
+
+  /// Rewrites the constant scale tables and router of `op` in scaleType().
+  LogicalResult convertScales(bnn::MoSLinearOp op) {
+    Type want = scaleType();
+    if (cast<ShapedType>(op.getScaleIn().getType()).getElementType() == want)
+      return success();
+    SmallVector<std::vector<float>> tables;
+    for (Value v : {op.getScaleIn(), op.getScaleOut(), op.getRouter()}) {
+      Attribute init;
+      std::optional<std::vector<float>> values;
+      if (!matchPattern(v, m_Constant(&init)) || !(values = readF32(init)))
+        return op.emitError("binary-mos: scales=") << scales << " needs constant scales and router";
+      tables.push_back(std::move(*values));
+    }
+    std::string name = onnxNodeName(op, "mos_linear");
+    const char *suffixes[] = {".scale_in", ".scale_out", ".router"};
+    for (unsigned i = 0; i < 3; ++i) {
+      OpOperand &use = op->getOpOperand(2 + i);
+      auto shape = cast<ShapedType>(use.get().getType()).getShape();
+      replaceConstantOperand(use, shape, tables[i], name + suffixes[i], want);
+    }
+    return success();
   }
 
   /// Replaces one linear by bnn.mos_linear; returns its report entry.
@@ -117,9 +153,10 @@ struct BinarizeLinearsPass : impl::BinarizeLinearsBase<BinarizeLinearsPass> {
 
     OpBuilder b(linear.matmul);
     Location loc = linear.matmul->getLoc();
-    auto constant = [&](ArrayRef<int64_t> shape, ArrayRef<float> values, StringRef suffix) -> Value {
-      auto type = RankedTensorType::get(shape, b.getF32Type());
-      return arith::ConstantOp::create(b, loc, makeF32Elements(type, values, (Twine(linear.name) + suffix).str()));
+    auto constant = [&](ArrayRef<int64_t> shape, ArrayRef<float> values, StringRef suffix,
+                        Type element) -> Value {
+      auto type = RankedTensorType::get(shape, element);
+      return arith::ConstantOp::create(b, loc, makeFloatElements(type, values, (Twine(linear.name) + suffix).str()));
     };
     auto bitsType = RankedTensorType::get({n, bnn::packedBytes(k)}, b.getI8Type());
     Value packed = arith::ConstantOp::create(
@@ -133,11 +170,12 @@ struct BinarizeLinearsPass : impl::BinarizeLinearsBase<BinarizeLinearsPass> {
         linear.matmul->emitError("binary-mos: cannot read the bias of '") << linear.name << "'";
         return {};
       }
-      bias = constant({n}, *values, ".bias");
+      bias = constant({n}, *values, ".bias", b.getF32Type());
     }
     Value result = bnn::MoSLinearOp::create(
-        b, loc, linear.output.getType(), linear.input, packed, constant({e, k}, sIn, ".scale_in"),
-        constant({e, n}, sOut, ".scale_out"), constant({k, e}, std::vector<float>(k * e, 0.0f), ".router"), bias,
+        b, loc, linear.output.getType(), linear.input, packed, constant({e, k}, sIn, ".scale_in", scaleType()),
+        constant({e, n}, sOut, ".scale_out", scaleType()),
+        constant({k, e}, std::vector<float>(k * e, 0.0f), ".router", scaleType()), bias,
         (uint64_t)k, bnn::Layout::RowsOfInputs, activations == "int8");
     linear.output.replaceAllUsesWith(result);
     eraseDeadChain(linear.output.getDefiningOp());
@@ -155,7 +193,7 @@ struct BinarizeLinearsPass : impl::BinarizeLinearsBase<BinarizeLinearsPass> {
         norm += x * x;
       }
     int64_t biasBytes = linear.bias ? 4 * n : 0;
-    int64_t after = n * bnn::packedBytes(k) + 4 * (e * k + e * n + k * e);
+    int64_t after = n * bnn::packedBytes(k) + (scales == "f16" ? 2 : 4) * (e * k + e * n + k * e);
     Builder b(&getContext());
     SmallVector<NamedAttribute> entry{
         b.getNamedAttr("pass", b.getStringAttr("binary-mos")),
@@ -164,6 +202,7 @@ struct BinarizeLinearsPass : impl::BinarizeLinearsBase<BinarizeLinearsPass> {
         b.getNamedAttr("out_features", b.getI64IntegerAttr(n)),
         b.getNamedAttr("experts", b.getI64IntegerAttr(e)),
         b.getNamedAttr("activations", b.getStringAttr(activations)),
+        b.getNamedAttr("scales", b.getStringAttr(scales)),
         b.getNamedAttr("init", b.getStringAttr("rank-1 SVD of |W|, identical experts, zero router")),
         b.getNamedAttr("relative_error", b.getF64FloatAttr(norm > 0 ? std::sqrt(err / norm) : 0.0)),
         b.getNamedAttr("weight_bytes_before", b.getI64IntegerAttr(4 * k * n)),

@@ -12,31 +12,43 @@ using namespace mlir;
 
 namespace sinter {
 
-std::optional<std::function<float(int64_t)>> f32Values(Attribute init) {
-  auto read = [](const char *data) {
+namespace {
+/// A reader of element i from raw bytes of f32 or IEEE half values.
+std::function<float(int64_t)> floatReader(const char *data, bool half) {
+  if (half)
     return [data](int64_t i) {
-      float v;
-      std::memcpy(&v, data + i * sizeof(float), sizeof(float));
-      return v;
+      uint16_t h;
+      std::memcpy(&h, data + i * sizeof(h), sizeof(h));
+      return llvm::APFloat(llvm::APFloat::IEEEhalf(), llvm::APInt(16, h)).convertToFloat();
     };
+  return [data](int64_t i) {
+    float v;
+    std::memcpy(&v, data + i * sizeof(float), sizeof(float));
+    return v;
   };
+}
+} // namespace
+
+std::optional<std::function<float(int64_t)>> f32Values(Attribute init) {
+  auto elements = dyn_cast<ElementsAttr>(init);
+  if (!elements || !(elements.getElementType().isF32() || elements.getElementType().isF16()))
+    return std::nullopt;
+  bool half = elements.getElementType().isF16();
+  size_t width = half ? 2 : 4;
   if (auto res = dyn_cast<DenseResourceElementsAttr>(init)) {
     AsmResourceBlob *blob = res.getRawHandle().getBlob();
-    if (!res.getElementType().isF32() || !blob ||
-        blob->getData().size() != (size_t)res.getNumElements() * sizeof(float))
+    if (!blob || blob->getData().size() != (size_t)res.getNumElements() * width)
       return std::nullopt;
-    return std::function<float(int64_t)>(read(blob->getData().data()));
+    return floatReader(blob->getData().data(), half);
   }
-  if (auto dense = dyn_cast<DenseFPElementsAttr>(init)) {
-    if (!dense.getElementType().isF32())
-      return std::nullopt;
-    if (dense.isSplat()) {
-      float v = dense.getSplatValue<float>();
-      return std::function<float(int64_t)>([v](int64_t) { return v; });
-    }
-    return std::function<float(int64_t)>(read(dense.getRawData().data()));
+  auto dense = dyn_cast<DenseFPElementsAttr>(init);
+  if (!dense)
+    return std::nullopt;
+  if (dense.isSplat()) {
+    float v = floatReader(dense.getRawData().data(), half)(0);
+    return std::function<float(int64_t)>([v](int64_t) { return v; });
   }
-  return std::nullopt;
+  return floatReader(dense.getRawData().data(), half);
 }
 
 std::optional<std::vector<float>> readF32(Attribute init) {
@@ -86,11 +98,25 @@ ElementsAttr makeElements(ShapedType type, llvm::ArrayRef<char> bytes, llvm::Str
   return DenseResourceElementsAttr::get(type, name, std::move(blob));
 }
 
-void replaceConstantOperand(OpOperand &use, ArrayRef<int64_t> shape, ArrayRef<float> values, StringRef name) {
+ElementsAttr makeFloatElements(ShapedType type, ArrayRef<float> values, StringRef name) {
+  if (!type.getElementType().isF16())
+    return makeF32Elements(type, values, name);
+  std::vector<uint16_t> halves(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    bool lost;
+    llvm::APFloat v(values[i]);
+    v.convert(llvm::APFloat::IEEEhalf(), llvm::APFloat::rmNearestTiesToEven, &lost);
+    halves[i] = (uint16_t)v.bitcastToAPInt().getZExtValue();
+  }
+  return makeElements(type, {reinterpret_cast<const char *>(halves.data()), halves.size() * sizeof(uint16_t)}, name);
+}
+
+void replaceConstantOperand(OpOperand &use, ArrayRef<int64_t> shape, ArrayRef<float> values, StringRef name,
+                            Type elementType) {
   Operation *old = use.get().getDefiningOp();
   OpBuilder b(old ? old : use.getOwner());
-  auto type = RankedTensorType::get(shape, b.getF32Type());
-  use.set(arith::ConstantOp::create(b, use.getOwner()->getLoc(), makeF32Elements(type, values, name)));
+  auto type = RankedTensorType::get(shape, elementType ? elementType : b.getF32Type());
+  use.set(arith::ConstantOp::create(b, use.getOwner()->getLoc(), makeFloatElements(type, values, name)));
   if (old && old->use_empty())
     old->erase();
 }

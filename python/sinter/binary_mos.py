@@ -149,11 +149,29 @@ def set_export_mode(model, on):
                 del module._buffers["bits"]
 
 
-def export(model, path, ctx):
-    """ONNX with every MoSLinear as a sinter.bnn::MoSLinear node."""
+def export(model, path, ctx, half_scales=False):
+    """ONNX with every MoSLinear as a sinter.bnn::MoSLinear node; with
+    half_scales, its scale tables and router are stored as float16."""
     from . import testmodels
     set_export_mode(model, True)
     try:
         testmodels.export(model, path, ctx=ctx, custom_opsets={DOMAIN: 1})
     finally:
         set_export_mode(model, False)
+    if half_scales:
+        halve_scales(path)
+
+
+def halve_scales(path):
+    """Rewrites, in place, the scale_in, scale_out and router initializers
+    of every MoSLinear node of an ONNX file as float16."""
+    import onnx
+    from onnx import numpy_helper
+    model = onnx.load(path)
+    inits = {t.name: t for t in model.graph.initializer}
+    for node in model.graph.node:
+        if node.domain == DOMAIN and node.op_type == "MoSLinear":
+            for name in node.input[2:5]:
+                t = inits[name]
+                t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(t).astype(np.float16), name))
+    onnx.save(model, path)

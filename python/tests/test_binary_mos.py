@@ -69,20 +69,24 @@ def distinct_experts(model, seed):
     return model
 
 
-def one_layer(tmp_path, k, n, experts, bias, **compile_flags):
+def one_layer(tmp_path, k, n, experts, bias, half_scales=False, **compile_flags):
     """A OneLayer model, its compiled library, and rows ids with their x."""
     torch.manual_seed(k + n)
     model = distinct_experts(OneLayer(k, n, experts, bias), k).eval()
     path = tmp_path / "layer.onnx"
-    binary_mos.export(model, str(path), ctx=CTX)
+    binary_mos.export(model, str(path), ctx=CTX, half_scales=half_scales)
     compiled = sinter.load(sinter.compile(path, tmp_path / "layer.so", **compile_flags))
     ids = np.random.default_rng(1).integers(0, 256, (3, 11))
     return model, compiled, ids, model.emb.weight.detach().numpy()[ids]
 
 
-def layer_tables(layer):
-    return (layer.packed().numpy(), layer.scale_in.detach().numpy(), layer.scale_out.detach().numpy(),
-            layer.router.detach().numpy(), None if layer.bias is None else layer.bias.detach().numpy())
+def layer_tables(layer, half=False):
+    """bits, scale_in, scale_out, router, bias; with `half`, the tables
+    hold the float16 values the exporter stores."""
+    table = (lambda t: t.detach().numpy().astype(np.float16).astype(np.float32)) if half else \
+        (lambda t: t.detach().numpy())
+    return (layer.packed().numpy(), table(layer.scale_in), table(layer.scale_out), table(layer.router),
+            None if layer.bias is None else layer.bias.detach().numpy())
 
 
 @pytest.mark.parametrize("k,n,experts,bias", [(200, 37, 4, True), (64, 96, 1, False), (77, 20, 3, True)])
@@ -93,6 +97,17 @@ def test_compiled_layer_matches_numpy_reference(tmp_path, k, n, experts, bias):
     # and the trainable layer's own forward computes the same formula
     with torch.no_grad():
         assert_close_rows(model(torch.from_numpy(ids)).numpy(), want, LAYER_RTOL)
+
+
+def test_float16_tables_match_numpy_reference(tmp_path):
+    """An ONNX file storing scales and router as float16 (export's
+    half_scales) compiles to the same formula on those halves' values."""
+    k, n = 200, 37
+    model, compiled, ids, x = one_layer(tmp_path, k, n, 4, True, half_scales=True)
+    want = binary_mos.mos_linear_reference(x, *layer_tables(model.layer, half=True), k)
+    assert_close_rows(compiled(ids), want, LAYER_RTOL)
+    exact = binary_mos.mos_linear_reference(x, *layer_tables(model.layer), k)
+    assert np.abs(want - exact).max() > 1e-4 * np.abs(exact).max(), "halves should round some scales"
 
 
 def test_int8_activations_stay_within_their_rounding_bound(tmp_path):
@@ -134,20 +149,25 @@ def test_compiled_mos_model_matches_pytorch(tmp_path, arch):
         assert_close_rows(compiled(ids), want, MODEL_RTOL)
 
 
-@pytest.mark.parametrize("arch,experts", [("gpt2", 1), ("llama", 3)])
-def test_post_training_binarization_matches_reference(tmp_path, arch, experts):
+@pytest.mark.parametrize("arch,experts,scales", [("gpt2", 1, "f32"), ("llama", 3, "f32"), ("gpt2", 4, "f16"),
+                                                ("llama", 2, "f16")])
+def test_post_training_binarization_matches_reference(tmp_path, arch, experts, scales):
     fp32 = small(arch)
     path, report = tmp_path / "fp32.onnx", tmp_path / "report.json"
     testmodels.export(fp32, str(path), ctx=CTX)
-    compiled = sinter.load(sinter.compile(path, tmp_path / "bin.so", compress=f"binary-mos:experts={experts}",
-                                          report=report))
+    flags = f"binary-mos:experts={experts}" + (",scales=f32" if scales == "f32" else "")  # f16: the default
+    compiled = sinter.load(sinter.compile(path, tmp_path / "bin.so", compress=flags, report=report))
     # The reference: the paper's initialisation, identical experts (numpy's
-    # SVD) and a zero router, i.e. a single-scale binary layer.
+    # SVD) and a zero router, i.e. a single-scale binary layer; its scales
+    # rounded to float16 as the compiler stores them by default.
     ref = binary_mos.binarize(small(arch), experts).eval()
     for m in ref.modules():
         if isinstance(m, binary_mos.MoSLinear):
             with torch.no_grad():
                 m.router.zero_()
+                if scales == "f16":
+                    m.scale_in.copy_(m.scale_in.half().float())
+                    m.scale_out.copy_(m.scale_out.half().float())
     ids = np.random.default_rng(3).integers(0, 256, (2, 13))
     with torch.no_grad():
         want = ref(torch.from_numpy(ids)).numpy()
@@ -159,7 +179,9 @@ def test_post_training_binarization_matches_reference(tmp_path, arch, experts):
     for e in entries:
         k, n = e["in_features"], e["out_features"]
         assert e["experts"] == experts and e["weight_bytes_before"] == 4 * k * n
-        assert e["weight_bytes_after"] == n * ((k + 7) // 8) + 4 * experts * (2 * k + n)
+        width = 2 if scales == "f16" else 4
+        assert e["scales"] == scales
+        assert e["weight_bytes_after"] == n * ((k + 7) // 8) + width * experts * (2 * k + n)
         assert 0 < e["relative_error"] < 1
 
 

@@ -6,6 +6,8 @@
 // activations within their rounding bound.
 #include "sinter/Dialect/BNN/BNNDialect.h"
 
+#include "llvm/ADT/APFloat.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -34,20 +36,22 @@ struct Shape {
   int threads;
   int actBits = 32;
   bool tiles = false; // bits in tiles of 16 outputs (else rows_of_inputs)
+  bool half = false;  // scales and router in IEEE half
 };
 
 std::ostream &operator<<(std::ostream &os, const Shape &s) {
   return os << s.rows << "x" << s.k << "->" << s.n << " E=" << s.e << (s.bias ? " bias" : "")
             << (s.host ? " host" : " generic") << " threads=" << s.threads << " act_bits=" << s.actBits
-            << (s.tiles ? " tiles" : " rows");
+            << (s.tiles ? " tiles" : " rows") << (s.half ? " f16" : "");
 }
 
 struct Layer {
   int64_t k, n, e;
   std::vector<float> w, sIn, sOut, router, bias;
   std::vector<uint8_t> bits, tiled;
+  std::vector<uint16_t> sInHalf, sOutHalf, routerHalf; // with `half`: the tables, which then hold their values
 
-  Layer(const Shape &s, uint32_t seed) : k(s.k), n(s.n), e(s.e) {
+  Layer(const Shape &s, uint32_t seed) : k(s.k), n(s.n), e(s.e), half(s.half) {
     std::mt19937 rng(seed);
     std::normal_distribution<float> normal(0.f, 1.f);
     std::uniform_real_distribution<float> positive(0.5f, 1.5f);
@@ -70,7 +74,29 @@ struct Layer {
           bits[j * bytes + i / 8] |= uint8_t(1u << (i % 8));
     std::vector<int8_t> t = sinter::bnn::tileSignRows({(const int8_t *)bits.data(), bits.size()}, k, n);
     tiled.assign(t.begin(), t.end());
+    if (half) {
+      toHalves(sIn, sInHalf);
+      toHalves(sOut, sOutHalf);
+      toHalves(router, routerHalf);
+    }
   }
+
+  /// Rounds `v` to halves (nearest even) into `out`, and `v` to their values.
+  static void toHalves(std::vector<float> &v, std::vector<uint16_t> &out) {
+    out.resize(v.size());
+    for (size_t i = 0; i < v.size(); ++i) {
+      bool lost;
+      llvm::APFloat h(v[i]);
+      h.convert(llvm::APFloat::IEEEhalf(), llvm::APFloat::rmNearestTiesToEven, &lost);
+      out[i] = (uint16_t)h.bitcastToAPInt().getZExtValue();
+      v[i] = h.convertToFloat();
+    }
+  }
+
+  bool half;
+  intptr_t scaleIn() const { return half ? (intptr_t)sInHalf.data() : (intptr_t)sIn.data(); }
+  intptr_t scaleOut() const { return half ? (intptr_t)sOutHalf.data() : (intptr_t)sOut.data(); }
+  intptr_t routerTable() const { return half ? (intptr_t)routerHalf.data() : (intptr_t)router.data(); }
 
   const uint8_t *signs(bool tiles) const { return tiles ? tiled.data() : bits.data(); }
 
@@ -129,8 +155,8 @@ TEST_P(MoSLinearKernel, MatchesReference) {
   __sinter_set_num_threads(s.threads);
   Kernel kernel = s.host ? __sinter_mos_linear_host : __sinter_mos_linear;
   kernel((intptr_t)x.data(), (intptr_t)y.data(), s.rows, s.k, s.n, s.e, (intptr_t)layer.signs(s.tiles),
-         (intptr_t)layer.sIn.data(), (intptr_t)layer.sOut.data(), (intptr_t)layer.router.data(),
-         s.bias ? (intptr_t)layer.bias.data() : 0, s.actBits, s.tiles, 32);
+         layer.scaleIn(), layer.scaleOut(), layer.routerTable(), s.bias ? (intptr_t)layer.bias.data() : 0,
+         s.actBits, s.tiles, s.half ? 16 : 32);
   std::vector<double> bound;
   std::vector<double> ref = layer.reference(x, s.rows, bound);
   // fp32 sums of K signed terms: bound the error by 1e-5 of the row's
@@ -166,11 +192,40 @@ std::vector<Shape> shapes() {
           out.push_back({33, 768, 96, 3, false, host, threads, bits, tiles}); // three chunks of rows
           out.push_back({2, 1000, 20, 2, true, host, threads, bits, tiles}); // int8: 7 whole 128-steps + 104
           out.push_back({6, 64, 150, 4, true, host, threads, bits, tiles}); // N: 2 blocks + 22, 10 tiles
+          out.push_back({3, 200, 37, 4, true, host, threads, bits, tiles, true}); // f16 tables
+          out.push_back({2, 77, 21, 1, false, host, threads, bits, tiles, true}); // f16, one expert
         }
   return out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, MoSLinearKernel, ::testing::ValuesIn(shapes()));
+
+// Half tables are widened exactly, subnormals, signed zeros and both
+// signs included, by F16C and by the generic bit moves alike: with every
+// bit set and row i of x one-hot at i, y[i][j] = s_in[i] · s_out[j].
+TEST(MoSLinearKernelHalves, WidenEveryKindOfHalf) {
+  const uint16_t halves[] = {0x0001, 0x03ff, 0x0400, 0x3c00, 0x7bff, 0x8001, 0x83ff, 0x8000,
+                             0x0000, 0xbc00, 0x3555, 0x1234, 0x0200, 0xc800, 0x2e66, 0x5640};
+  const int64_t k = 16, n = 2;
+  std::vector<uint16_t> sOut = {0x3c00, 0x4000}; // 1, 2
+  std::vector<uint16_t> router(k, 0);
+  std::vector<uint8_t> rows(n * 2, 0xff);
+  std::vector<int8_t> tiled = sinter::bnn::tileSignRows({(const int8_t *)rows.data(), rows.size()}, k, n);
+  std::vector<float> x(k * k, 0.0f);
+  for (int64_t i = 0; i < k; ++i)
+    x[i * k + i] = 1.0f;
+  for (Kernel kernel : {&__sinter_mos_linear, &__sinter_mos_linear_host})
+    for (int tiles : {0, 1}) {
+      std::vector<float> y(k * n, NAN);
+      kernel((intptr_t)x.data(), (intptr_t)y.data(), k, k, n, 1, tiles ? (intptr_t)tiled.data() : (intptr_t)rows.data(),
+             (intptr_t)halves, (intptr_t)sOut.data(), (intptr_t)router.data(), 0, 32, tiles, 16);
+      for (int64_t i = 0; i < k; ++i) {
+        float want = llvm::APFloat(llvm::APFloat::IEEEhalf(), llvm::APInt(16, halves[i])).convertToFloat();
+        EXPECT_EQ(y[i * n], want) << "half 0x" << std::hex << halves[i];
+        EXPECT_EQ(y[i * n + 1], 2 * want) << "half 0x" << std::hex << halves[i];
+      }
+    }
+}
 
 // The thread count changes only who computes a block, never the sums.
 TEST(MoSLinearKernelThreads, SameResultOnAnyThreadCount) {

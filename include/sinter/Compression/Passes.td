@@ -88,15 +88,18 @@ def BinarizeLinears : Pass<"sinter-binarize-linears", "mlir::ModuleOp"> {
     function result through no other linear) and embeddings (gathers) stay
     fp32. `activations=int8` quantizes x ⊙ s_in per row to int8 before
     the 1-bit product (`int8_activations` on every bnn.mos_linear,
-    imported ones included). Each layer's report entry gives its bytes
-    before and after (bits,
-    scales and router counted) and the reconstruction error of s_in s_outᵀ ⊙
-    sign(W) against W.
+    imported ones included). `scales=f16` (the default, as in the paper)
+    stores the scale tables and the router in IEEE half, f32 with
+    `scales=f32`; imported layers are converted to the same. Each layer's
+    report entry gives its bytes before and after (bits, scales and router
+    counted) and the reconstruction error of s_in s_outᵀ ⊙ sign(W) against W.
   }];
   let options = [
     Option<"experts", "experts", "int64_t", "4", "Scale experts per layer, 1..64">,
     Option<"activations", "activations", "std::string", "\"fp32\"",
-           "x ⊙ s_in in fp32, or int8 per row (faster; also applied to imported bnn layers)">
+           "x ⊙ s_in in fp32, or int8 per row (faster; also applied to imported bnn layers)">,
+    Option<"scales", "scales", "std::string", "\"f16\"",
+           "Scale tables and router in f16 or f32 (also applied to imported bnn layers)">
   ];
   let dependentDialects = ["sinter::bnn::BNNDialect", "mlir::arith::ArithDialect"];
 }

@@ -14,8 +14,9 @@
 
 namespace sinter {
 
-/// The f32 values of a constant's initializer, dense or a resource blob,
-/// read in place; nullopt for any other element type or an unloaded blob.
+/// The values of a constant's f32 or f16 initializer as floats, dense or a
+/// resource blob, read in place; nullopt for any other element type or an
+/// unloaded blob.
 std::optional<std::function<float(int64_t)>> f32Values(mlir::Attribute init);
 
 /// The same values copied out.
@@ -40,11 +41,16 @@ inline mlir::ElementsAttr makeF32Elements(mlir::ShapedType type, llvm::ArrayRef<
                       name);
 }
 
-/// Points `use` at a new f32 constant of `shape` holding `values` (named
-/// `name`, see makeElements), created where the constant it read was; that
-/// one is erased once nothing else reads it. How a pass replaces a weight.
+/// Elements of `type`, f32 or f16, holding `values` (rounded to nearest
+/// even for f16).
+mlir::ElementsAttr makeFloatElements(mlir::ShapedType type, llvm::ArrayRef<float> values, llvm::StringRef name);
+
+/// Points `use` at a new constant of `shape` holding `values` (f32, or
+/// `elementType`; named `name`, see makeElements), created where the
+/// constant it read was; that one is erased once nothing else reads it.
+/// How a pass replaces a weight.
 void replaceConstantOperand(mlir::OpOperand &use, llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<float> values,
-                            llvm::StringRef name);
+                            llvm::StringRef name, mlir::Type elementType = {});
 
 /// Frees the bytes of every resource blob that `root`'s attributes hold,
 /// once nothing will read them again (after translation to LLVM IR, which

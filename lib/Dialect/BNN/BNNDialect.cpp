@@ -111,6 +111,9 @@ LogicalResult MoSLinearOp::verify() {
     return emitOpError("scale_in must be [E, K] = [") << e << ", " << k << "], not " << sIn;
   if (mismatch(sOut.getDimSize(0), e) || mismatch(sOut.getDimSize(1), n))
     return emitOpError("scale_out must be [E, N] = [") << e << ", " << n << "], not " << sOut;
+  if (sIn.getElementType() != sOut.getElementType() || sIn.getElementType() != router.getElementType())
+    return emitOpError("scale_in, scale_out and router must share one element type (f32 or f16), not ")
+           << sIn.getElementType() << ", " << sOut.getElementType() << ", " << router.getElementType();
   if (getBias() && mismatch(cast<ShapedType>(getBias().getType()).getDimSize(0), n))
     return emitOpError("bias must be [N] = [") << n << "], not " << getBias().getType();
   if (!out.hasRank() || out.getRank() != in.getRank() || mismatch(out.getDimSize(out.getRank() - 1), n))

@@ -95,3 +95,21 @@ func.func @experts(%x: tensor<2x8xf32>, %sin: tensor<65x8xf32>, %sout: tensor<65
   %0 = bnn.mos_linear %x, %bits, %sin, %sout, %r {in_features = 8 : i64, layout = #bnn<layout rows_of_inputs>} : (tensor<2x8xf32>, tensor<4x1xi8>, tensor<65x8xf32>, tensor<65x4xf32>, tensor<8x65xf32>) -> tensor<2x4xf32>
   return %0 : tensor<2x4xf32>
 }
+
+// -----
+
+func.func @mixed_scale_types(%x: tensor<?x12xf32>, %bits: tensor<5x2xi8>, %sin: tensor<4x12xf16>, %sout: tensor<4x5xf16>, %r: tensor<12x4xf32>) -> tensor<?x5xf32> {
+  // expected-error@+1 {{scale_in, scale_out and router must share one element type (f32 or f16), not 'f16', 'f16', 'f32'}}
+  %0 = bnn.mos_linear %x, %bits, %sin, %sout, %r {in_features = 12 : i64, layout = #bnn<layout rows_of_inputs>}
+      : (tensor<?x12xf32>, tensor<5x2xi8>, tensor<4x12xf16>, tensor<4x5xf16>, tensor<12x4xf32>) -> tensor<?x5xf32>
+  return %0 : tensor<?x5xf32>
+}
+
+// -----
+
+func.func @bf16_scales(%x: tensor<?x12xf32>, %bits: tensor<5x2xi8>, %sin: tensor<4x12xbf16>, %sout: tensor<4x5xbf16>, %r: tensor<12x4xbf16>) -> tensor<?x5xf32> {
+  // expected-error@+1 {{operand #2 must be 2D tensor of 32-bit float or 16-bit float values}}
+  %0 = bnn.mos_linear %x, %bits, %sin, %sout, %r {in_features = 12 : i64, layout = #bnn<layout rows_of_inputs>}
+      : (tensor<?x12xf32>, tensor<5x2xi8>, tensor<4x12xbf16>, tensor<4x5xbf16>, tensor<12x4xbf16>) -> tensor<?x5xf32>
+  return %0 : tensor<?x5xf32>
+}

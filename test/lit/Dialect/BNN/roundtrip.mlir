@@ -21,3 +21,13 @@ func.func @pack(%w: tensor<12x5xf32>) -> tensor<5x2xi8> {
   %0 = bnn.pack_signs %w {layout = #bnn<layout rows_of_inputs>} : tensor<12x5xf32> -> tensor<5x2xi8>
   return %0 : tensor<5x2xi8>
 }
+
+// Half scales and router.
+// CHECK-LABEL: func @half_scales
+// CHECK: bnn.mos_linear %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {in_features = 12 : i64, int8_activations, layout = #bnn<layout rows_of_inputs>} : (tensor<?x12xf32>, tensor<5x2xi8>, tensor<4x12xf16>, tensor<4x5xf16>, tensor<12x4xf16>) -> tensor<?x5xf32>
+func.func @half_scales(%x: tensor<?x12xf32>, %bits: tensor<5x2xi8>, %sin: tensor<4x12xf16>, %sout: tensor<4x5xf16>,
+                       %r: tensor<12x4xf16>) -> tensor<?x5xf32> {
+  %0 = bnn.mos_linear %x, %bits, %sin, %sout, %r {in_features = 12 : i64, int8_activations, layout = #bnn<layout rows_of_inputs>}
+      : (tensor<?x12xf32>, tensor<5x2xi8>, tensor<4x12xf16>, tensor<4x5xf16>, tensor<12x4xf16>) -> tensor<?x5xf32>
+  return %0 : tensor<?x5xf32>
+}
