@@ -11,12 +11,12 @@ from onnx import TensorProto, helper, numpy_helper
 F, I64, B = TensorProto.FLOAT, TensorProto.INT64, TensorProto.BOOL
 
 
-def mos(k=16, n=8, e=2, scale_in=None, bias=True):
+def mos(k=16, n=8, e=2, scale_in=None, bias=True, scales=np.float32, router=None):
     """Inputs of a sinter.bnn::MoSLinear node: x [n, K], then initializers."""
     r = np.random.default_rng(0)
     ins = [x(["n", k]), c("bits", r.integers(-128, 128, (n, (k + 7) // 8)).astype(np.int8)),
-           c("scale_in", np.ones(scale_in or (e, k), np.float32)), c("scale_out", np.ones((e, n), np.float32)),
-           c("router", np.zeros((k, e), np.float32))]
+           c("scale_in", np.ones(scale_in or (e, k), scales)), c("scale_out", np.ones((e, n), scales)),
+           c("router", np.zeros((k, e), router or scales))]
     return ins + ([c("bias", np.zeros(n, np.float32))] if bias else [])
 
 
@@ -87,10 +87,13 @@ CASES = {
     "Max": ("Max", [x([3]), x([3], name="y"), x([3], name="z")], {}, 17, 1),
     "Min": ("Min", [x([3]), x([3], name="y")], {}, 17, 1),
     "MoSLinear": ("sinter.bnn::MoSLinear", mos(), {"in_features": 16}, 17, 1),
+    "MoSLinearHalf": ("sinter.bnn::MoSLinear", mos(scales=np.float16), {"in_features": 16}, 17, 1),
     "MoSLinearNoBias": ("sinter.bnn::MoSLinear", mos(k=13, n=3, e=1, bias=False), {"in_features": 13}, 17, 1),
     # Negative cases.
     "MoSLinearNoK": ("sinter.bnn::MoSLinear", mos(), {}, 17, 1),
     "MoSLinearBadLayout": ("sinter.bnn::MoSLinear", mos(), {"in_features": 16, "layout": "tiled"}, 17, 1),
+    "MoSLinearMixedScales": ("sinter.bnn::MoSLinear", mos(scales=np.float16, router=np.float32),
+                             {"in_features": 16}, 17, 1),
     "MoSLinearBadScale": ("sinter.bnn::MoSLinear", mos(scale_in=(2, 15)), {"in_features": 16}, 17, 1),
     "MoSLinearVersion2": ("sinter.bnn::MoSLinear@2", mos(), {"in_features": 16}, 17, 1),
     "UnknownCustom": ("sinter.bnn::Conv1Bit", mos(), {}, 17, 1),
