@@ -56,6 +56,8 @@ def main(argv=None):
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--hidden-weight", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--scales", choices=("f16", "f32"), default="f16",
+                    help="store the exported scale tables and routers as float16 (default, as the compiler does) or float32")
     ap.add_argument("--heldout-bytes", type=int, default=0, help="evaluate on the first N held-out bytes (0: all)")
     args = ap.parse_args(argv)
     if args.experts < 1 or args.steps < 1:
@@ -96,7 +98,7 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     torch.save({"arch": ckpt["arch"], "config": ckpt["config"], "binary_mos_experts": args.experts,
                 "state_dict": student.state_dict()}, os.path.join(args.out, "model.pt"))
-    binary_mos.export(student, os.path.join(args.out, "model.onnx"), ctx)
+    binary_mos.export(student, os.path.join(args.out, "model.onnx"), ctx, half_scales=args.scales == "f16")
 
     def run(ids):
         with torch.no_grad():
@@ -106,8 +108,8 @@ def main(argv=None):
     teacher = os.path.relpath(os.path.abspath(args.teacher), measure.ROOT)
     summary = {"teacher": teacher, "arch": ckpt["arch"], "config": ckpt["config"],
                "experts": args.experts, "steps": args.steps, "batch": args.batch, "lr": args.lr,
-               "hidden_weight": args.hidden_weight, "seed": args.seed, "train_seconds": round(seconds, 1),
-               "heldout_bits_per_byte": round(heldout, 4)}
+               "hidden_weight": args.hidden_weight, "seed": args.seed, "scales": args.scales,
+               "train_seconds": round(seconds, 1), "heldout_bits_per_byte": round(heldout, 4)}
     train.write_summary(args.out, summary, log)
     return 0
 
