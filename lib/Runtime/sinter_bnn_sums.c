@@ -240,27 +240,29 @@ static void lut_row(const float *tab, int64_t nbytes, const uint8_t *const tile[
     _mm512_storeu_ps(out[j], _mm512_add_ps(a[j][0], a[j][1]));
 }
 
-/* Four rows over two tiles: each widened index serves four rows. */
-static void lut_rows4(const float *const tab[4], int64_t nbytes, const uint8_t *const tile[2],
-                      float out[4][2][TILE]) {
-  __m512 a[4][2];
+/* Four rows over four tiles: each widened index serves four rows, each
+ * table load four tiles. */
+static void lut_rows4(const float *const tab[4], int64_t nbytes, const uint8_t *const tile[4],
+                      float out[4][4][TILE]) {
+  __m512 a[4][4];
   for (int r = 0; r < 4; ++r)
-    a[r][0] = a[r][1] = _mm512_setzero_ps();
+    for (int j = 0; j < 4; ++j)
+      a[r][j] = _mm512_setzero_ps();
   for (int64_t c = 0; c < nbytes; ++c) {
-    __m512i idx[2][2];
-    for (int j = 0; j < 2; ++j) {
+    __m512i idx[4][2];
+    for (int j = 0; j < 4; ++j) {
       idx[j][0] = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(tile[j] + TILE * c)));
       idx[j][1] = _mm512_srli_epi32(idx[j][0], 4);
     }
     for (int r = 0; r < 4; ++r) {
       __m512 lo = _mm512_loadu_ps(tab[r] + 32 * c), hi = _mm512_loadu_ps(tab[r] + 32 * c + 16);
-      for (int j = 0; j < 2; ++j)
+      for (int j = 0; j < 4; ++j)
         a[r][j] = _mm512_add_ps(a[r][j], _mm512_add_ps(_mm512_permutexvar_ps(idx[j][0], lo),
                                                        _mm512_permutexvar_ps(idx[j][1], hi)));
     }
   }
   for (int r = 0; r < 4; ++r)
-    for (int j = 0; j < 2; ++j)
+    for (int j = 0; j < 4; ++j)
       _mm512_storeu_ps(out[r][j], a[r][j]);
 }
 
@@ -277,15 +279,13 @@ static void lut_block(const mos_linear *m, int64_t lo, int64_t hi) {
     const float *tab[4];
     for (int r = 0; r < 4; ++r)
       tab[r] = m->tab + (i + r) * tab_floats(m);
-    for (int64_t t = t0; t < t1; t += 2) {
-      float sums[4][2][TILE];
-      lut_rows4(tab, nbytes, tile + (t - t0), sums);
-      for (int r = 0; r < 4; ++r)
-        for (int j = 0; j < 2 && t + j < t1; ++j) {
-          int64_t n0 = (t + j) * TILE;
-          finish_row(m, i + r, n0, hi - n0 < TILE ? (int)(hi - n0) : TILE, sums[r][j]);
-        }
-    }
+    float sums[4][4][TILE];
+    lut_rows4(tab, nbytes, tile, sums);
+    for (int r = 0; r < 4; ++r)
+      for (int64_t t = t0; t < t1; ++t) {
+        int64_t n0 = t * TILE;
+        finish_row(m, i + r, n0, hi - n0 < TILE ? (int)(hi - n0) : TILE, sums[r][t - t0]);
+      }
   }
   for (; i < m->rc; ++i) {
     float sums[4][TILE];
