@@ -289,7 +289,7 @@ void __sinter_mos_linear(intptr_t x, intptr_t y, int64_t rows, int64_t k, int64_
   m.act_bits = act_bits == 8 ? 8 : 32;
   m.layout = bits_layout == LAYOUT_TILES ? LAYOUT_TILES : LAYOUT_ROWS;
   m.half = scale_bits == 16;
-#if defined(__AVX512F__)
+#if defined(SINTER_LUT)
   m.lut = m.act_bits == 32 && m.layout == LAYOUT_TILES;
 #endif
   m.kp = (k + STEP - 1) / STEP * STEP;

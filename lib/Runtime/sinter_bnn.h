@@ -20,6 +20,12 @@
 
 enum { LAYOUT_ROWS = 0, LAYOUT_TILES = 1 };
 
+/* fp32 activations on tiles go by lookup tables where the target can look
+ * up 8 or 16 lanes at once (vpermps). */
+#if defined(__AVX512F__) || defined(__AVX2__)
+#define SINTER_LUT 1
+#endif
+
 typedef int8_t v8c __attribute__((vector_size(8)));
 typedef uint16_t v8h __attribute__((vector_size(16)));
 

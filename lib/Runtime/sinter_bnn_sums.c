@@ -15,7 +15,7 @@
  * time, selected as for fp32. */
 #include "sinter_bnn.h"
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
@@ -266,6 +266,42 @@ static void lut_rows4(const float *const tab[4], int64_t nbytes, const uint8_t *
       _mm512_storeu_ps(out[r][j], a[r][j]);
 }
 
+#elif defined(__AVX2__)
+/* Entries idx (0..15) of a 16-float table t0:t1 for 8 lanes: two 8-entry
+ * lookups on the low three bits, blended on the fourth (at sel's sign). */
+static inline __m256 lookup16(__m256 t0, __m256 t1, __m256i idx, __m256i sel) {
+  return _mm256_blendv_ps(_mm256_permutevar8x32_ps(t0, idx), _mm256_permutevar8x32_ps(t1, idx),
+                          _mm256_castsi256_ps(sel));
+}
+
+/* One row over four tiles (64 outputs) by lookup, two tiles a pass, eight
+ * lanes per half tile: AVX2 looks up 8 entries at a time. */
+static void lut_row(const float *tab, int64_t nbytes, const uint8_t *const tile[4], float out[4][TILE]) {
+  for (int j0 = 0; j0 < 4; j0 += 2) {
+    __m256 a[2][2];
+    for (int j = 0; j < 2; ++j)
+      a[j][0] = a[j][1] = _mm256_setzero_ps();
+    for (int64_t c = 0; c < nbytes; ++c) {
+      const float *t = tab + 32 * c;
+      __m256 l0 = _mm256_loadu_ps(t), l1 = _mm256_loadu_ps(t + 8);
+      __m256 h0 = _mm256_loadu_ps(t + 16), h1 = _mm256_loadu_ps(t + 24);
+      for (int j = 0; j < 2; ++j)
+        for (int h = 0; h < 2; ++h) {
+          __m256i idx =
+              _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(tile[j0 + j] + TILE * c + 8 * h)));
+          __m256 lo = lookup16(l0, l1, idx, _mm256_slli_epi32(idx, 28));
+          __m256 hi = lookup16(h0, h1, _mm256_srli_epi32(idx, 4), _mm256_slli_epi32(idx, 24));
+          a[j][h] = _mm256_add_ps(a[j][h], _mm256_add_ps(lo, hi));
+        }
+    }
+    for (int j = 0; j < 2; ++j)
+      for (int h = 0; h < 2; ++h)
+        _mm256_storeu_ps(out[j0 + j] + 8 * h, a[j][h]);
+  }
+}
+#endif
+
+#if defined(SINTER_LUT)
 /* Every chunk row over outputs [lo, hi) (lo a multiple of TILE) by lookup;
  * tiles past N hold zero bits and their sums are dropped. */
 static void lut_block(const mos_linear *m, int64_t lo, int64_t hi) {
@@ -275,6 +311,7 @@ static void lut_block(const mos_linear *m, int64_t lo, int64_t hi) {
   for (int j = 0; j < 4; ++j)
     tile[j] = m->bits + (t0 + j < tiles ? t0 + j : t0) * nbytes * TILE;
   int64_t i = 0;
+#if defined(__AVX512F__)
   for (; i + 4 <= m->rc; i += 4) {
     const float *tab[4];
     for (int r = 0; r < 4; ++r)
@@ -287,6 +324,7 @@ static void lut_block(const mos_linear *m, int64_t lo, int64_t hi) {
         finish_row(m, i + r, n0, hi - n0 < TILE ? (int)(hi - n0) : TILE, sums[r][t - t0]);
       }
   }
+#endif
   for (; i < m->rc; ++i) {
     float sums[4][TILE];
     lut_row(m->tab + i * tab_floats(m), nbytes, tile, sums);
@@ -302,7 +340,7 @@ void __sinter_mos_output_blocks(void *ctx, int64_t begin, int64_t end) {
   const mos_linear *m = (const mos_linear *)ctx;
   for (int64_t blk = begin; blk < end; ++blk) {
     int64_t lo = blk * OUTPUT_BLOCK, hi = lo + OUTPUT_BLOCK < m->n ? lo + OUTPUT_BLOCK : m->n;
-#if defined(__AVX512F__)
+#if defined(SINTER_LUT)
     if (m->lut) {
       lut_block(m, lo, hi);
       continue;

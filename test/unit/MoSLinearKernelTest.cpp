@@ -24,15 +24,31 @@ void __sinter_mos_linear(intptr_t x, intptr_t y, int64_t rows, int64_t k, int64_
 void __sinter_mos_linear_host(intptr_t x, intptr_t y, int64_t rows, int64_t k, int64_t n, int64_t e,
                               intptr_t bits, intptr_t s_in, intptr_t s_out, intptr_t router, intptr_t bias,
                               int64_t act_bits, int64_t bits_layout, int64_t scale_bits);
+void __sinter_mos_linear_avx2(intptr_t x, intptr_t y, int64_t rows, int64_t k, int64_t n, int64_t e,
+                              intptr_t bits, intptr_t s_in, intptr_t s_out, intptr_t router, intptr_t bias,
+                              int64_t act_bits, int64_t bits_layout, int64_t scale_bits);
 }
 
 namespace {
 
 using Kernel = decltype(&__sinter_mos_linear);
 
+/// The kernel's builds: generic C, AVX2 alone, and this machine's widest.
+enum class Build { Generic, AVX2, Host };
+
+Kernel kernelOf(Build b) {
+  return b == Build::Host ? __sinter_mos_linear_host : b == Build::AVX2 ? __sinter_mos_linear_avx2 : __sinter_mos_linear;
+}
+
+bool runs(Build b) {
+  return b != Build::AVX2 ||
+         (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"));
+}
+
 struct Shape {
   int64_t rows, k, n, e;
-  bool bias, host;
+  bool bias;
+  Build build;
   int threads;
   int actBits = 32;
   bool tiles = false; // bits in tiles of 16 outputs (else rows_of_inputs)
@@ -41,7 +57,7 @@ struct Shape {
 
 std::ostream &operator<<(std::ostream &os, const Shape &s) {
   return os << s.rows << "x" << s.k << "->" << s.n << " E=" << s.e << (s.bias ? " bias" : "")
-            << (s.host ? " host" : " generic") << " threads=" << s.threads << " act_bits=" << s.actBits
+            << (s.build == Build::Host ? " host" : s.build == Build::AVX2 ? " avx2" : " generic") << " threads=" << s.threads << " act_bits=" << s.actBits
             << (s.tiles ? " tiles" : " rows") << (s.half ? " f16" : "");
 }
 
@@ -145,6 +161,8 @@ protected:
 
 TEST_P(MoSLinearKernel, MatchesReference) {
   const Shape &s = GetParam();
+  if (!runs(s.build))
+    GTEST_SKIP() << "this CPU has no AVX2, FMA and F16C";
   Layer layer(s, 7 + s.k + s.n);
   std::mt19937 rng(3);
   std::normal_distribution<float> normal(0.f, 1.f);
@@ -153,7 +171,7 @@ TEST_P(MoSLinearKernel, MatchesReference) {
     v = normal(rng);
   std::vector<float> y(s.rows * s.n, NAN);
   __sinter_set_num_threads(s.threads);
-  Kernel kernel = s.host ? __sinter_mos_linear_host : __sinter_mos_linear;
+  Kernel kernel = kernelOf(s.build);
   kernel((intptr_t)x.data(), (intptr_t)y.data(), s.rows, s.k, s.n, s.e, (intptr_t)layer.signs(s.tiles),
          layer.scaleIn(), layer.scaleOut(), layer.routerTable(), s.bias ? (intptr_t)layer.bias.data() : 0,
          s.actBits, s.tiles, s.half ? 16 : 32);
@@ -184,7 +202,7 @@ std::vector<Shape> shapes() {
   std::vector<Shape> out;
   for (int bits : {32, 8})
     for (bool tiles : {false, true})
-      for (bool host : {false, true})
+      for (Build host : {Build::Generic, Build::AVX2, Build::Host})
         for (int threads : {1, 2}) {
           out.push_back({1, 256, 64, 4, true, host, threads, bits, tiles});
           out.push_back({1, 77, 13, 1, false, host, threads, bits, tiles}); // K not a multiple of 8, N of 4
@@ -214,8 +232,11 @@ TEST(MoSLinearKernelHalves, WidenEveryKindOfHalf) {
   std::vector<float> x(k * k, 0.0f);
   for (int64_t i = 0; i < k; ++i)
     x[i * k + i] = 1.0f;
-  for (Kernel kernel : {&__sinter_mos_linear, &__sinter_mos_linear_host})
+  for (Build build : {Build::Generic, Build::AVX2, Build::Host})
     for (int tiles : {0, 1}) {
+      if (!runs(build))
+        continue;
+      Kernel kernel = kernelOf(build);
       std::vector<float> y(k * n, NAN);
       kernel((intptr_t)x.data(), (intptr_t)y.data(), k, k, n, 1, tiles ? (intptr_t)tiled.data() : (intptr_t)rows.data(),
              (intptr_t)halves, (intptr_t)sOut.data(), (intptr_t)router.data(), 0, 32, tiles, 16);
@@ -229,7 +250,7 @@ TEST(MoSLinearKernelHalves, WidenEveryKindOfHalf) {
 
 // The thread count changes only who computes a block, never the sums.
 TEST(MoSLinearKernelThreads, SameResultOnAnyThreadCount) {
-  Shape s{9, 300, 70, 4, true, true, 1};
+  Shape s{9, 300, 70, 4, true, Build::Host, 1};
   Layer layer(s, 11);
   std::vector<float> x(s.rows * s.k, 0.25f);
   for (size_t i = 0; i < x.size(); ++i)
