@@ -10,6 +10,7 @@
 #include "sinter/Conversion/Passes.h"
 #include "sinter/Transforms/Passes.h"
 #include "sinter/Dialect/BNN/BNNDialect.h"
+#include "sinter/Dialect/GSE/GSEDialect.h"
 #include "sinter/Dialect/NN/NNDialect.h"
 #include "sinter/Target/Pipeline.h"
 
@@ -23,7 +24,7 @@ int main(int argc, char **argv) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   mlir::registerAllToLLVMIRTranslations(registry);
-  registry.insert<sinter::nn::NNDialect, sinter::bnn::BNNDialect>();
+  registry.insert<sinter::nn::NNDialect, sinter::bnn::BNNDialect, sinter::gse::GSEDialect>();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "Sinter optimizer driver\n", registry));
 }

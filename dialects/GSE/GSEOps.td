@@ -1,0 +1,90 @@
+#ifndef SINTER_GSE_OPS
+#define SINTER_GSE_OPS
+
+include "GSEDialect.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+class GSE_Op<string mnemonic, list<Trait> traits = []> : Op<GSE_Dialect, mnemonic, traits>;
+
+def GSE_F32Tensor : TensorOf<[F32]>;
+def GSE_Tensor : Type<CPred<"::mlir::isa<::sinter::gse::GSETensorType>($_self)">, "GSE tensor",
+                      "::sinter::gse::GSETensorType">;
+
+def GSE_QuantizeOp : GSE_Op<"quantize", [Pure]> {
+  let summary = "f32 → group-shared-exponent integers";
+  let description = [{
+    Quantizes each group of the last dimension of `input` to the result's
+    format (exponent from the group's largest magnitude, mantissas rounded
+    to nearest even and saturated; see `#gse.format`). Of a constant it
+    folds to `gse.constant` (weights are quantized at compile time); of a
+    `gse.dequantize` in the same format it folds to that op's operand
+    (requantizing dequantized values reproduces them exactly).
+
+    ```mlir
+    %q = gse.quantize %x : tensor<?x768xf32> -> !gse.tensor<?x768, #gse.format<group = 32, mantissa = 8, exponent = 5>>
+    ```
+  }];
+  let arguments = (ins GSE_F32Tensor:$input);
+  let results = (outs GSE_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` qualified(type($output))";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def GSE_DequantizeOp : GSE_Op<"dequantize", [Pure]> {
+  let summary = "Group-shared-exponent integers → f32";
+  let description = [{
+    q · 2^e for every value. Of a `gse.constant` it folds to an f32
+    constant.
+
+    ```mlir
+    %x = gse.dequantize %q : !gse.tensor<4x64, #gse.format<group = 32, mantissa = 8, exponent = 5>> -> tensor<4x64xf32>
+    ```
+  }];
+  let arguments = (ins GSE_Tensor:$input);
+  let results = (outs GSE_F32Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` type($output)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def GSE_ConstantOp : GSE_Op<"constant", [ConstantLike, Pure]> {
+  let summary = "A constant of group-shared-exponent integers";
+  let description = [{
+    Mantissas (i8, the tensor's shape) and exponents (i8, the last
+    dimension replaced by its groups), as `gse.quantize` of a constant
+    gives them; what the object stores for a quantized weight.
+
+    ```mlir
+    %w = gse.constant dense<...> : tensor<64x64xi8>, dense<...> : tensor<64x2xi8>
+        : !gse.tensor<64x64, #gse.format<group = 32, mantissa = 8, exponent = 5>>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$mantissas, ElementsAttr:$exponents);
+  let results = (outs GSE_Tensor:$output);
+  let assemblyFormat = "$mantissas `,` $exponents attr-dict `:` qualified(type($output))";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def GSE_MatmulOp : GSE_Op<"matmul", [Pure]> {
+  let summary = "Integer matmul of GSE tensors, y = a · bᵀ in f32";
+  let description = [{
+    y[..., m, n] = Σ_g 2^(e_a[m, g] + e_b[n, g]) · Σ_{k ∈ g} q_a[m, k] · q_b[n, k]:
+    each group pair's dot product of mantissas accumulates exactly in
+    int32, and the two exponents are applied once per pair. `lhs` is
+    [..., M, K] (leading dimensions batch rows), `rhs` is [N, K] (a weight
+    stored output-major, so that both operands group along K); both use the
+    same group size, and the result is f32 [..., M, N].
+
+    ```mlir
+    %y = gse.matmul %xq, %wq : !gse.tensor<?x768, #f8>, !gse.tensor<3072x768, #f8> -> tensor<?x3072xf32>
+    ```
+  }];
+  let arguments = (ins GSE_Tensor:$lhs, GSE_Tensor:$rhs);
+  let results = (outs GSE_F32Tensor:$output);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` qualified(type($lhs)) `,` qualified(type($rhs)) `->` type($output)";
+  let hasVerifier = 1;
+}
+
+#endif
