@@ -18,7 +18,9 @@ def GSE_QuantizeOp : GSE_Op<"quantize", [Pure]> {
     to nearest even and saturated; see `#gse.format`). Of a constant it
     folds to `gse.constant` (weights are quantized at compile time); of a
     `gse.dequantize` in the same format it folds to that op's operand
-    (requantizing dequantized values reproduces them exactly).
+    (requantizing dequantized values gives the same values: bit for bit
+    what the quantizer made, another spelling of the same numbers for a
+    hand-written `gse.constant` whose largest mantissa is small).
 
     ```mlir
     %q = gse.quantize %x : tensor<?x768xf32> -> !gse.tensor<?x768, #gse.format<group = 32, mantissa = 8, exponent = 5>>
