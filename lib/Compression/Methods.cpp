@@ -13,7 +13,9 @@ struct Registry {
       {"linearize-ffn", "sinter-linearize-ffn", true, "piecewise-linear FFNs folded into their projections (TARDIS)"},
       {"sparsify-ffn", "sinter-sparsify-ffn", true, "FFN activation sparsity, static or per token"},
       {"binary-mos", "sinter-binarize-linears", false,
-       "1-bit decoder-block linears with token-adaptive scales (BinaryMoS), post-training"}};
+       "1-bit decoder-block linears with token-adaptive scales (BinaryMoS), post-training"},
+      {"gse", "sinter-gse-quantize-linears", false,
+       "group-shared-exponent integer linears (GSQ-Tuning's GSE-INT), weights at compile time, activations per row"}};
 };
 
 Registry &registry() {

@@ -86,3 +86,46 @@ def test_reference_gemm_equals_float_matmul_of_dequantized():
     # and w8a8 is close to the fp32 product: the format's error, not a bug
     exact = a.astype(np.float64) @ b.astype(np.float64).T
     assert np.abs(want - exact).max() < 0.02 * np.abs(exact).max()
+
+
+def linear_model(path, k, n, seed, rows="rows"):
+    """ONNX y = x·W + b with x [rows, k] (and the W, b it holds)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(seed)
+    w = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32)
+    w[:, 3] *= 50  # an output column of larger weights: its groups get larger exponents
+    b = rng.standard_normal(n).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["xw"], name="proj"), helper.make_node("Add", ["xw", "b"], ["y"])],
+        "linear", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [rows, k])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [rows, n])],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return w, b
+
+
+@pytest.mark.parametrize("w_bits,a_bits,group,exponent,k,n", [
+    (8, 8, 32, 5, 96, 40), (4, 8, 32, 5, 100, 33), (6, 8, 32, 5, 64, 16), (8, 8, 32, 8, 70, 20),
+    (8, 6, 16, 5, 48, 17), (5, 7, 7, 4, 30, 9)])
+def test_compiled_gse_linear_matches_numpy(tmp_path, w_bits, a_bits, group, exponent, k, n):
+    """A model compiled with --compress=gse against sinter.gse's integer GEMM
+    on the same quantized operands: equal to float32 rounding of the sum."""
+    import sinter
+    w, b = linear_model(str(tmp_path / "m.onnx"), k, n, k + n)
+    flags = f"gse:w={w_bits},a={a_bits},group={group},exponent={exponent}"
+    report = tmp_path / "r.json"
+    so = sinter.compile(tmp_path / "m.onnx", tmp_path / "m.so", compress=flags, report=report)
+    x = np.random.default_rng(1).standard_normal((21, k)).astype(np.float32)
+    x[4] *= 1e-3
+    x[5, :group] = 0  # a zero group
+    got = sinter.load(so)(x)
+    qa, ea = gse.quantize(x, group, a_bits, exponent)
+    qw, ew = gse.quantize(w.T, group, w_bits, exponent)
+    want = gse.matmul(qa, ea, qw, ew, group) + b
+    np.testing.assert_allclose(got, want, rtol=2e-6, atol=2e-6 * np.abs(want).max())
+    import json
+    (entry,) = [e for e in json.loads(report.read_text())["compression"] if e["pass"] == "gse"]
+    groups = -(-k // group)
+    assert entry["weight_bytes_before"] == 4 * k * n and entry["weight_bytes_after"] == n * k + n * groups
+    assert 0 < entry["relative_error"] < 0.5 ** (w_bits - 2)

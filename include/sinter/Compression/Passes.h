@@ -6,6 +6,7 @@
 #include "mlir/Pass/Pass.h"
 #include "sinter/Compression/Profile.h"
 #include "sinter/Dialect/BNN/BNNDialect.h"
+#include "sinter/Dialect/GSE/GSEDialect.h"
 #include "sinter/Dialect/NN/NNDialect.h"
 
 namespace sinter {

@@ -104,4 +104,29 @@ def BinarizeLinears : Pass<"sinter-binarize-linears", "mlir::ModuleOp"> {
   let dependentDialects = ["sinter::bnn::BNNDialect", "mlir::arith::ArithDialect"];
 }
 
+def QuantizeLinearsGSE : Pass<"sinter-gse-quantize-linears", "mlir::ModuleOp"> {
+  let summary = "Group-shared-exponent integer linears (GSQ-Tuning's GSE-INT), post-training";
+  let description = [{
+    Replaces the product x·W of every linear with constant W (the LM head
+    included) by `gse.matmul(gse.quantize(x), W')`: W is stored transposed
+    ([N, K], grouped along K) as a `gse.constant` of `w`-bit mantissas with
+    one exponent per `group` inputs, quantized at compile time (exponent
+    from the group's largest magnitude, round to nearest even, saturate;
+    docs/dialects/gse.md), and x is quantized per row at run time to
+    `a`-bit mantissas in groups of the same size. `exponent` gives the
+    exponents' bits (default 5; 8 is OCP MX's E8M0 scale). The bias add,
+    LayerNorm, softmax and attention's products of computed values stay
+    float. Each layer's report entry gives its formats, the weight bytes
+    before and after (mantissas and exponents as the object stores them)
+    and the relative error ‖W − Ŵ‖/‖W‖ of the quantized weights.
+  }];
+  let options = [
+    Option<"weightBits", "w", "int64_t", "8", "Mantissa bits of the weights, 2..8">,
+    Option<"activationBits", "a", "int64_t", "8", "Mantissa bits of the activations, 2..8">,
+    Option<"group", "group", "int64_t", "32", "Values per shared exponent (along K)">,
+    Option<"exponentBits", "exponent", "int64_t", "5", "Exponent bits, 2..8 (8: OCP MX E8M0)">
+  ];
+  let dependentDialects = ["sinter::gse::GSEDialect", "mlir::arith::ArithDialect"];
+}
+
 #endif

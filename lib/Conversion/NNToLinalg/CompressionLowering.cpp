@@ -8,6 +8,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "sinter/Dialect/BNN/BNNDialect.h"
+#include "sinter/Dialect/GSE/GSEDialect.h"
+#include "sinter/Dialect/GSE/Quantize.h"
 #include "sinter/Dialect/NN/NNDialect.h"
 #include "sinter/Support/ConstantData.h"
 
@@ -22,6 +24,7 @@ namespace {
 constexpr llvm::StringLiteral kFFNCorrection = "__sinter_ffn_correction";
 constexpr llvm::StringLiteral kSparseFFN = "__sinter_sparse_ffn";
 constexpr llvm::StringLiteral kMoSLinear = "__sinter_mos_linear";
+constexpr llvm::StringLiteral kGSELinear = "__sinter_gse_linear";
 
 /// Declares `name(index...)` in the module once.
 void declareKernel(PatternRewriter &rewriter, Operation *op, StringRef name, unsigned numArgs) {
@@ -181,6 +184,57 @@ struct MoSLinearLowering : OpRewritePattern<bnn::MoSLinearOp> {
   }
 };
 
+/// gse.matmul(gse.quantize(x), gse.constant W) → __sinter_gse_linear(x,
+/// y, rows, K, N, group, activation bits, exponent range, W's panels, W's
+/// exponents): the kernel quantizes x itself, and W is repacked here into
+/// the VNNI layout (sinter/Dialect/GSE/Quantize.h). The quantize and the
+/// constant die with it.
+struct GSEMatmulLowering : OpRewritePattern<gse::MatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(gse::MatmulOp op, PatternRewriter &rewriter) const override {
+    auto quantize = op.getLhs().getDefiningOp<gse::QuantizeOp>();
+    auto weight = op.getRhs().getDefiningOp<gse::ConstantOp>();
+    if (!quantize || !weight)
+      return op.emitError("lowers only as gse.matmul(gse.quantize(x), gse.constant): activations quantized "
+                          "by the kernel, weights at compile time");
+    auto mantissas = readBytes(weight.getMantissas()), exponents = readBytes(weight.getExponents());
+    if (!mantissas || !exponents)
+      return op.emitError("cannot read the weight's mantissas and exponents");
+    Location loc = op.getLoc();
+    auto wType = cast<gse::GSETensorType>(weight.getType());
+    auto aFormat = cast<gse::GSETensorType>(quantize.getType()).getFormat();
+    int64_t n = wType.getShape()[0], k = wType.lastDim(), group = wType.getFormat().getGroup();
+    auto asInt8 = [](const std::vector<char> &v) {
+      return ArrayRef<int8_t>(reinterpret_cast<const int8_t *>(v.data()), v.size());
+    };
+    std::vector<uint8_t> panels = gse::panelMantissas(asInt8(*mantissas), n, k, group);
+    std::vector<int8_t> panelExps = gse::panelExponents(asInt8(*exponents), n, wType.groups());
+    auto bytesConstant = [&](ArrayRef<char> bytes, StringRef name) -> Value {
+      auto type = RankedTensorType::get({(int64_t)bytes.size()}, rewriter.getI8Type());
+      return arith::ConstantOp::create(rewriter, loc, makeElements(type, bytes, name));
+    };
+    Value w = bytesConstant({reinterpret_cast<const char *>(panels.data()), panels.size()}, "gse_panels");
+    Value we = bytesConstant({reinterpret_cast<const char *>(panelExps.data()), panelExps.size()}, "gse_panel_exps");
+    auto type = cast<RankedTensorType>(op.getType());
+    Value x = quantize.getInput();
+    auto [out, rows] = resultBuffer(rewriter, loc, type, x);
+    auto index = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(rewriter, loc, v); };
+    SmallVector<Value> args = {addressOf(rewriter, loc, x),
+                               memref::ExtractAlignedPointerAsIndexOp::create(rewriter, loc, out),
+                               rows,
+                               index(k),
+                               index(n),
+                               index(group),
+                               index(aFormat.getMantissa()),
+                               index(aFormat.minExponent()),
+                               index(aFormat.maxExponent()),
+                               addressOf(rewriter, loc, w),
+                               addressOf(rewriter, loc, we)};
+    callKernel(rewriter, op, kGSELinear, args, out);
+    return success();
+  }
+};
+
 /// Weights are constants, so bnn.pack_signs folds before lowering; one that
 /// is left packs a computed matrix, which no kernel does.
 struct PackSignsLowering : OpRewritePattern<bnn::PackSignsOp> {
@@ -193,7 +247,8 @@ struct PackSignsLowering : OpRewritePattern<bnn::PackSignsOp> {
 } // namespace
 
 void populateCompressionPatterns(RewritePatternSet &patterns) {
-  patterns.add<FFNOutlierCorrectionLowering, SparseFFNLowering, MoSLinearLowering, PackSignsLowering>(
+  patterns.add<FFNOutlierCorrectionLowering, SparseFFNLowering, MoSLinearLowering, GSEMatmulLowering,
+               PackSignsLowering>(
       patterns.getContext());
 }
 

@@ -6,6 +6,7 @@
 #include "mlir/Transforms/DialectConversion.h"
 #include "sinter/Conversion/Passes.h"
 #include "sinter/Dialect/BNN/BNNDialect.h"
+#include "sinter/Dialect/GSE/GSEDialect.h"
 #include "sinter/Dialect/NN/NNDialect.h"
 
 namespace sinter {
@@ -35,9 +36,20 @@ struct ConvertNNToLinalgPass
                            arith::ArithDialect, math::MathDialect,
                            func::FuncDialect, bufferization::BufferizationDialect,
                            memref::MemRefDialect>();
+    // gse.quantize and gse.constant feed gse.matmul's kernel call and die
+    // with it (canonicalize erases them); any other gse value is an error.
+    target.addIllegalOp<gse::MatmulOp>();
     RewritePatternSet patterns(&getContext());
     populateNNToLinalgPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
+      return signalPassFailure();
+    WalkResult leftover = getOperation()->walk([](Operation *op) {
+      if (!isa<gse::GSEDialect>(op->getDialect()) || op->use_empty())
+        return WalkResult::advance();
+      op->emitError("a GSE value used other than by gse.matmul cannot be lowered yet");
+      return WalkResult::interrupt();
+    });
+    if (leftover.wasInterrupted())
       signalPassFailure();
   }
 };

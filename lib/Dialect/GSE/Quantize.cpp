@@ -50,4 +50,26 @@ std::vector<float> dequantize(FormatAttr format, llvm::ArrayRef<int8_t> mantissa
   return out;
 }
 
+std::vector<uint8_t> panelMantissas(llvm::ArrayRef<int8_t> mantissas, int64_t n, int64_t k, int64_t group) {
+  const int64_t groups = (k + group - 1) / group, gq = paddedGroup(group), kp = groups * gq;
+  const int64_t panels = (n + kPanelOutputs - 1) / kPanelOutputs;
+  std::vector<uint8_t> out(panels * kp * kPanelOutputs, 128);
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t i = 0; i < k; ++i) {
+      int64_t kk = (i / group) * gq + i % group;
+      int64_t byte = (((j / kPanelOutputs) * (kp / 4) + kk / 4) * kPanelOutputs + j % kPanelOutputs) * 4 + kk % 4;
+      out[byte] = (uint8_t)(mantissas[j * k + i] + 128);
+    }
+  return out;
+}
+
+std::vector<int8_t> panelExponents(llvm::ArrayRef<int8_t> exponents, int64_t n, int64_t groups) {
+  const int64_t panels = (n + kPanelOutputs - 1) / kPanelOutputs;
+  std::vector<int8_t> out(panels * groups * kPanelOutputs, 0);
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t g = 0; g < groups; ++g)
+      out[((j / kPanelOutputs) * groups + g) * kPanelOutputs + j % kPanelOutputs] = exponents[j * groups + g];
+  return out;
+}
+
 } // namespace sinter::gse

@@ -1,0 +1,195 @@
+/* GSE-INT linear layers (gse.matmul of a row-quantized x and a constant
+ * weight; METHODS.md §2, docs/dialects/gse.md):
+ *
+ *   y[r][n] = Σ_g 2^(ea[r][g] + ew[n][g]) · Σ_{k ∈ g} qa[r][k] · qw[n][k]
+ *
+ * x is quantized here, per row and group, by the format's rule: e =
+ * ⌊log₂ max|x|⌋ − (m − 2) clamped to [exp_lo, exp_hi], q = rint(x / 2^e)
+ * saturated to ±(2^(m−1) − 1). The weight comes packed by the compiler
+ * (sinter/Dialect/GSE/Quantize.h): panels of 16 outputs, each group padded
+ * to whole quads of inputs, a quad of one output's bytes next to the next
+ * output's, every byte q + 128. That is VNNI's layout: one vpdpbusd
+ * multiplies a broadcast quad of 4 signed activations with 16 outputs'
+ * unsigned quads and adds into 16 int32 lanes, exactly; since the weights
+ * carry +128, each group's sum is corrected by 128 · Σ qa of the group
+ * (once per row). Then each group pair's two exponents scale its int32 sum
+ * into the f32 result (vscalefps). Without VNNI the same sums run in C.
+ *
+ * Rows go in chunks: first each row is quantized, then threads share
+ * blocks of 64 outputs (4 panels), whose weights stay in cache while the
+ * chunk's rows pass. The sums' order is fixed: any thread count gives the
+ * same result. */
+#include "sinter_vec.h"
+
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+#include <immintrin.h>
+#define SINTER_GSE_VNNI 1
+#endif
+
+float ldexpf(float x, int e);
+
+#define PANEL 16
+#define BLOCK_PANELS 4
+#define ROW_CHUNK 16
+
+typedef struct {
+  const float *x;
+  float *y;
+  int64_t rows, k, n, group, limit, exp_lo, exp_hi;
+  const uint8_t *w; /* panels, q + 128 */
+  const int8_t *we; /* [panels][groups][16] */
+  int64_t groups, gq, kp, panels;
+  int64_t r0, rc;
+  int8_t *q;   /* [rc][kp], zero in the padding */
+  int32_t *ea; /* [rc][groups] */
+  int32_t *sa; /* [rc][groups]: 128 · Σ q */
+} gse_linear;
+
+/* ⌊log₂ top⌋ − (m − 2) for the group's largest magnitude, clamped. */
+static int32_t group_exponent(const gse_linear *g, float top, int64_t mantissa_bits) {
+  if (!(top > 0.0f))
+    return (int32_t)g->exp_lo;
+  uint32_t bits;
+  __builtin_memcpy(&bits, &top, sizeof(bits));
+  int32_t biased = (int32_t)(bits >> 23 & 0xff);
+  int32_t floor_log2;
+  if (biased == 0xff)
+    return (int32_t)g->exp_hi; /* ∞ (NaN never wins the max) */
+  if (biased == 0)             /* subnormal: below 2^-126 */
+    floor_log2 = -127 - __builtin_clz(bits & 0x7fffff) + 9;
+  else
+    floor_log2 = biased - 127;
+  int64_t e = floor_log2 - (mantissa_bits - 2);
+  return (int32_t)(e < g->exp_lo ? g->exp_lo : e > g->exp_hi ? g->exp_hi : e);
+}
+
+/* Phase 1 for chunk rows [begin, end): q, ea and the +128 corrections. */
+static void quantize_rows(void *ctx, int64_t begin, int64_t end) {
+  const gse_linear *g = (const gse_linear *)ctx;
+  int64_t mantissa_bits = 64 - __builtin_clzll((uint64_t)g->limit) + 1;
+  for (int64_t i = begin; i < end; ++i) {
+    const float *x = g->x + (g->r0 + i) * g->k;
+    int8_t *q = g->q + i * g->kp;
+    for (int64_t grp = 0; grp < g->groups; ++grp) {
+      int64_t lo = grp * g->group, hi = lo + g->group < g->k ? lo + g->group : g->k;
+      float top = 0.0f;
+      for (int64_t j = lo; j < hi; ++j) {
+        float a = x[j] < 0.0f ? -x[j] : x[j];
+        top = a > top ? a : top; /* NaN compares false: ignored */
+      }
+      int32_t e = group_exponent(g, top, mantissa_bits);
+      /* x · 2^-e is exact (or rounds as ldexp would) when 2^-e is a normal
+       * float; MX's widest exponents take the library call. */
+      float scale = 0.0f;
+      if (-e >= -126 && -e <= 127) {
+        uint32_t bits = (uint32_t)(127 - e) << 23;
+        __builtin_memcpy(&scale, &bits, sizeof(scale));
+      }
+      int32_t sum = 0;
+      int8_t *qg = q + grp * g->gq;
+      for (int64_t j = lo; j < hi; ++j) {
+        float s = __builtin_roundevenf(scale != 0.0f ? x[j] * scale : ldexpf(x[j], -e));
+        s = s != s ? 0.0f : s < (float)-g->limit ? (float)-g->limit : s > (float)g->limit ? (float)g->limit : s;
+        qg[j - lo] = (int8_t)s;
+        sum += (int8_t)s;
+      }
+      for (int64_t j = hi - lo; j < g->gq; ++j)
+        qg[j] = 0;
+      g->ea[i * g->groups + grp] = e;
+      g->sa[i * g->groups + grp] = 128 * sum;
+    }
+  }
+}
+
+/* Chunk row i over panel p: 16 outputs into out. */
+static void panel_row(const gse_linear *g, int64_t i, int64_t p, float out[PANEL]) {
+  const int8_t *q = g->q + i * g->kp;
+  const uint8_t *w = g->w + p * g->kp * PANEL;
+  const int8_t *we = g->we + p * g->groups * PANEL;
+  const int32_t *ea = g->ea + i * g->groups, *sa = g->sa + i * g->groups;
+#if defined(SINTER_GSE_VNNI)
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t grp = 0; grp < g->groups; ++grp) {
+    __m512i dot = _mm512_set1_epi32(-sa[grp]);
+    for (int64_t c = grp * g->gq; c < (grp + 1) * g->gq; c += 4) {
+      int32_t quad;
+      __builtin_memcpy(&quad, q + c, sizeof(quad));
+      dot = _mm512_dpbusd_epi32(dot, _mm512_loadu_si512(w + c * PANEL), _mm512_set1_epi32(quad));
+    }
+    __m512i e = _mm512_add_epi32(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(we + grp * PANEL))),
+                                 _mm512_set1_epi32(ea[grp]));
+    acc = _mm512_add_ps(acc, _mm512_scalef_ps(_mm512_cvtepi32_ps(dot), _mm512_cvtepi32_ps(e)));
+  }
+  _mm512_storeu_ps(out, acc);
+#else
+  for (int j = 0; j < PANEL; ++j)
+    out[j] = 0.0f;
+  for (int64_t grp = 0; grp < g->groups; ++grp) {
+    int32_t dot[PANEL];
+    for (int j = 0; j < PANEL; ++j)
+      dot[j] = -sa[grp];
+    for (int64_t c = grp * g->gq; c < (grp + 1) * g->gq; c += 4)
+      for (int j = 0; j < PANEL; ++j)
+        for (int b = 0; b < 4; ++b)
+          dot[j] += (int32_t)w[c * PANEL + 4 * j + b] * q[c + b];
+    for (int j = 0; j < PANEL; ++j)
+      out[j] += ldexpf((float)dot[j], ea[grp] + we[grp * PANEL + j]);
+  }
+#endif
+}
+
+/* Phase 2 for output blocks [begin, end): every chunk row over the block. */
+static void output_blocks(void *ctx, int64_t begin, int64_t end) {
+  const gse_linear *g = (const gse_linear *)ctx;
+  for (int64_t blk = begin; blk < end; ++blk)
+    for (int64_t i = 0; i < g->rc; ++i)
+      for (int64_t p = blk * BLOCK_PANELS; p < (blk + 1) * BLOCK_PANELS && p < g->panels; ++p) {
+        float out[PANEL];
+        panel_row(g, i, p, out);
+        float *y = g->y + (g->r0 + i) * g->n + p * PANEL;
+        int64_t count = g->n - p * PANEL < PANEL ? g->n - p * PANEL : PANEL;
+        for (int64_t j = 0; j < count; ++j)
+          y[j] = out[j];
+      }
+}
+
+void __sinter_gse_linear(intptr_t x, intptr_t y, int64_t rows, int64_t k, int64_t n, int64_t group,
+                         int64_t a_bits, int64_t exp_lo, int64_t exp_hi, intptr_t w, intptr_t we) {
+  if (rows <= 0 || n <= 0 || k <= 0 || group <= 0 || a_bits < 2 || a_bits > 8)
+    return;
+  gse_linear g = {0};
+  g.x = (const float *)x;
+  g.y = (float *)y;
+  g.rows = rows, g.k = k, g.n = n, g.group = group;
+  g.limit = ((int64_t)1 << (a_bits - 1)) - 1;
+  g.exp_lo = exp_lo, g.exp_hi = exp_hi;
+  g.w = (const uint8_t *)w;
+  g.we = (const int8_t *)we;
+  g.groups = (k + group - 1) / group;
+  g.gq = (group + 3) / 4 * 4;
+  g.kp = g.groups * g.gq;
+  g.panels = (n + PANEL - 1) / PANEL;
+  int64_t chunk = rows < ROW_CHUNK ? rows : ROW_CHUNK;
+  /* Per row: kp bytes of q, then groups int32 of ea and of sa. */
+  size_t per_row = (size_t)(g.kp + 8 * g.groups + 8);
+  char *scratch = (char *)malloc((size_t)chunk * per_row);
+  if (!scratch) /* one row at a time, then */
+    scratch = (char *)malloc(per_row), chunk = 1;
+  if (!scratch) {
+    /* No memory even for one row: the layer cannot run; NaN says so
+     * rather than a wrong number. */
+    for (int64_t i = 0; i < rows * n; ++i)
+      g.y[i] = __builtin_nanf("");
+    return;
+  }
+  for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+    g.r0 = r0;
+    g.rc = rows - r0 < chunk ? rows - r0 : chunk;
+    g.ea = (int32_t *)scratch;
+    g.sa = g.ea + g.rc * g.groups;
+    g.q = (int8_t *)(g.sa + g.rc * g.groups);
+    __sinter_parallel_for(g.rc, 4, quantize_rows, &g);
+    __sinter_parallel_for((g.panels + BLOCK_PANELS - 1) / BLOCK_PANELS, 1, output_blocks, &g);
+  }
+  free(scratch);
+}
