@@ -7,7 +7,7 @@ JOBS ?= 2
 LLVM_DIR ?= /usr/lib/llvm-22
 export CCACHE_DIR ?= $(CURDIR)/.cache/ccache
 
-.PHONY: all setup configure build demo check bench bench-linearize bench-sparsity bench-sparse-kernel bench-binary-mos compression-table sparsity-table binary-mos-table clean kjv-gpt kjv-opt kjv-llama model-table kjv-gpt-mos kjv-llama-mos kjv-gpt-mos1 kjv-llama-mos1
+.PHONY: all setup configure build demo check bench bench-linearize bench-sparsity bench-sparse-kernel bench-binary-mos compression-table sparsity-table binary-mos-table gse-table bench-gse clean kjv-gpt kjv-opt kjv-llama model-table kjv-gpt-mos kjv-llama-mos kjv-gpt-mos1 kjv-llama-mos1
 
 all: build
 
@@ -61,6 +61,9 @@ bench-sparse-kernel: setup
 bench-binary-mos: build
 	PYTHONPATH=python /usr/bin/python3 bench/bench_binary_mos.py --docs
 
+bench-gse: build
+	PYTHONPATH=python /usr/bin/python3 bench/bench_gse.py --docs
+
 # Accuracy and size of FFN linearization on the reference models (about
 # 20 minutes; docs/compression.md, accuracy section).
 compression-table: build
@@ -97,6 +100,11 @@ kjv-llama-mos1: setup
 # post-training E = 1 and 4, distilled E = 1 and 4 (docs/compression.md).
 binary-mos-table: build
 	PYTHONPATH=python /usr/bin/python3 scripts/binary_mos_table.py --docs
+
+# Accuracy and size of GSE-INT quantization on kjv-gpt and kjv-llama
+# (about 30 minutes; docs/compression.md).
+gse-table: build
+	PYTHONPATH=python /usr/bin/python3 scripts/gse_table.py --docs
 
 # The accuracy table of docs/models.md, from a real run.
 model-table: build

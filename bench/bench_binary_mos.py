@@ -20,10 +20,8 @@ import json
 import os
 import statistics
 import sys
-import time
 
 import numpy as np
-import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -45,21 +43,14 @@ def parse_args():
 ARGS = parse_args()
 
 
-def one_node(path, node, inputs, inits):
-    graph = helper.make_graph([node], node.name, inputs,
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
-    opsets = [helper.make_opsetid("", 17)] + ([helper.make_opsetid(node.domain, 1)] if node.domain else [])
-    onnx.save(helper.make_model(graph, opset_imports=opsets), path)
-
-
 def gemv_models(k, n):
     """(fp32 .onnx, 1-bit .onnx, input folder) of one k→n layer."""
     rng = np.random.default_rng(k + n)
     w = (rng.standard_normal((k, n)) * 0.02).astype(np.float32)
     x = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, k])]
     dense = os.path.join(ARGS.work, f"gemv_{k}x{n}_fp32.onnx")
-    one_node(dense, helper.make_node("MatMul", ["x", "w"], ["y"], name="matmul"), x,
-             [numpy_helper.from_array(w, "w")])
+    measure.save_one_node(dense, helper.make_node("MatMul", ["x", "w"], ["y"], name="matmul"), x,
+                          [numpy_helper.from_array(w, "w")])
     s_in, s_out = binary_mos.rank1_scales(w)
     scales = (0.5 + rng.random((EXPERTS, 1))).astype(np.float32)
     # Scale tables and router in float16, as --compress=binary-mos stores them.
@@ -69,8 +60,9 @@ def gemv_models(k, n):
              numpy_helper.from_array((scales * s_out).astype(half), "scale_out"),
              numpy_helper.from_array((rng.standard_normal((k, EXPERTS)) / np.sqrt(k)).astype(half), "router")]
     mos = os.path.join(ARGS.work, f"gemv_{k}x{n}_mos.onnx")
-    one_node(mos, helper.make_node("MoSLinear", ["x", "bits", "scale_in", "scale_out", "router"], ["y"],
-                                   name="mos", domain=binary_mos.DOMAIN, in_features=k), x, inits)
+    node = helper.make_node("MoSLinear", ["x", "bits", "scale_in", "scale_out", "router"], ["y"], name="mos",
+                            domain=binary_mos.DOMAIN, in_features=k)
+    measure.save_one_node(mos, node, x, inits)
     data = os.path.join(ARGS.work, f"gemv_{k}_in")
     os.makedirs(data, exist_ok=True)
     with open(os.path.join(data, "input_0.pb"), "wb") as f:
@@ -104,12 +96,6 @@ def linear_bytes(report_path):
     return sum(e["weight_bytes_before"] for e in entries), sum(e["weight_bytes_after"] for e in entries)
 
 
-def time_sinter(model, feeds):
-    t0 = time.perf_counter()
-    model(**feeds)
-    return (time.perf_counter() - t0) * 1e3
-
-
 def bench_stack():
     onnx_path = os.path.join(ARGS.work, "mos_stack_fp32.onnx")
     testmodels.export(testmodels.build("gpt2", seed=0, **CONFIG), onnx_path, ctx=CONFIG["ctx"])
@@ -127,25 +113,8 @@ def bench_stack():
     result = {"config": CONFIG, "experts": EXPERTS, "linear_bytes_fp32": before, "linear_bytes_binary": after,
               "linear_size_ratio": before / after, "object_bytes_fp32": os.path.getsize(dense_so),
               "object_bytes_binary": os.path.getsize(so)}
-    rng = np.random.default_rng(0)
-    for name, seq in (("decode", 1), ("prefill", 128)):
-        feeds = {"input_ids": rng.integers(0, 256, (1, seq), dtype=np.int64)}
-        server = measure.OrtServer(onnx_path, feeds, ARGS.threads, ARGS.work)
-        for _ in range(3):
-            server.run()
-            time_sinter(dense, feeds)
-        ort_times, row = [], {"seq": seq}
-        for label, model in (("binary", variants["fp32"]), ("binary_int8", variants["int8"]), ("sinter_fp32", dense)):
-            for _ in range(3):
-                time_sinter(model, feeds)
-            mine, ort_ms = measure.alternate_blocks(lambda: time_sinter(model, feeds), server.run, ARGS.runs)
-            row[f"{label}_ms"] = mine
-            ort_times.append(ort_ms)
-        server.close()
-        row["ort_fp32_ms"] = statistics.median(ort_times)
-        for label in ("binary", "binary_int8", "sinter_fp32"):
-            row[f"{label}_vs_ort"] = row["ort_fp32_ms"] / row[f"{label}_ms"]
-        result[name] = row
+    models = {"binary": variants["fp32"], "binary_int8": variants["int8"], "sinter_fp32": dense}
+    result.update(measure.versus_ort(onnx_path, models, ARGS.threads, ARGS.work, ARGS.runs))
     return result
 
 

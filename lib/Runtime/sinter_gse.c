@@ -138,19 +138,66 @@ static void panel_row(const gse_linear *g, int64_t i, int64_t p, float out[PANEL
 #endif
 }
 
-/* Phase 2 for output blocks [begin, end): every chunk row over the block. */
+#if defined(SINTER_GSE_VNNI)
+/* Chunk rows [i, i + 4) over panel p: each weight load serves four rows. */
+static void panel_rows4(const gse_linear *g, int64_t i, int64_t p, float out[4][PANEL]) {
+  const uint8_t *w = g->w + p * g->kp * PANEL;
+  const int8_t *we = g->we + p * g->groups * PANEL;
+  __m512 acc[4];
+  for (int r = 0; r < 4; ++r)
+    acc[r] = _mm512_setzero_ps();
+  for (int64_t grp = 0; grp < g->groups; ++grp) {
+    __m512i dot[4];
+    for (int r = 0; r < 4; ++r)
+      dot[r] = _mm512_set1_epi32(-g->sa[(i + r) * g->groups + grp]);
+    for (int64_t c = grp * g->gq; c < (grp + 1) * g->gq; c += 4) {
+      __m512i wv = _mm512_loadu_si512(w + c * PANEL);
+      for (int r = 0; r < 4; ++r) {
+        int32_t quad;
+        __builtin_memcpy(&quad, g->q + (i + r) * g->kp + c, sizeof(quad));
+        dot[r] = _mm512_dpbusd_epi32(dot[r], wv, _mm512_set1_epi32(quad));
+      }
+    }
+    __m512i ew = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(we + grp * PANEL)));
+    for (int r = 0; r < 4; ++r) {
+      __m512i e = _mm512_add_epi32(ew, _mm512_set1_epi32(g->ea[(i + r) * g->groups + grp]));
+      acc[r] = _mm512_add_ps(acc[r], _mm512_scalef_ps(_mm512_cvtepi32_ps(dot[r]), _mm512_cvtepi32_ps(e)));
+    }
+  }
+  for (int r = 0; r < 4; ++r)
+    _mm512_storeu_ps(out[r], acc[r]);
+}
+#endif
+
+/* Row r0 + i's outputs of panel p from out. */
+static void store_panel(const gse_linear *g, int64_t i, int64_t p, const float out[PANEL]) {
+  float *y = g->y + (g->r0 + i) * g->n + p * PANEL;
+  int64_t count = g->n - p * PANEL < PANEL ? g->n - p * PANEL : PANEL;
+  for (int64_t j = 0; j < count; ++j)
+    y[j] = out[j];
+}
+
+/* Phase 2 for output blocks [begin, end): every chunk row over the block,
+ * four rows at a time where VNNI can share the weight loads. */
 static void output_blocks(void *ctx, int64_t begin, int64_t end) {
   const gse_linear *g = (const gse_linear *)ctx;
   for (int64_t blk = begin; blk < end; ++blk)
-    for (int64_t i = 0; i < g->rc; ++i)
-      for (int64_t p = blk * BLOCK_PANELS; p < (blk + 1) * BLOCK_PANELS && p < g->panels; ++p) {
+    for (int64_t p = blk * BLOCK_PANELS; p < (blk + 1) * BLOCK_PANELS && p < g->panels; ++p) {
+      int64_t i = 0;
+#if defined(SINTER_GSE_VNNI)
+      for (; i + 4 <= g->rc; i += 4) {
+        float out[4][PANEL];
+        panel_rows4(g, i, p, out);
+        for (int r = 0; r < 4; ++r)
+          store_panel(g, i + r, p, out[r]);
+      }
+#endif
+      for (; i < g->rc; ++i) {
         float out[PANEL];
         panel_row(g, i, p, out);
-        float *y = g->y + (g->r0 + i) * g->n + p * PANEL;
-        int64_t count = g->n - p * PANEL < PANEL ? g->n - p * PANEL : PANEL;
-        for (int64_t j = 0; j < count; ++j)
-          y[j] = out[j];
+        store_panel(g, i, p, out);
       }
+    }
 }
 
 void __sinter_gse_linear(intptr_t x, intptr_t y, int64_t rows, int64_t k, int64_t n, int64_t group,

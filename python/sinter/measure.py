@@ -110,3 +110,51 @@ def alternate_blocks(first, second, runs, block=5, settle=3, settle_ms=50.0):
                 count += 1
             times.extend(fn() for _ in range(min(block, runs - len(times))))
     return statistics.median(a), statistics.median(b)
+
+
+def save_one_node(path, node, inputs, inits):
+    """An ONNX file of one node whose output is `y` (opset 17, plus the
+    node's own domain at version 1)."""
+    import onnx
+    from onnx import TensorProto, helper
+    graph = helper.make_graph([node], node.name, inputs,
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    opsets = [helper.make_opsetid("", 17)] + ([helper.make_opsetid(node.domain, 1)] if node.domain else [])
+    onnx.save(helper.make_model(graph, opset_imports=opsets), path)
+
+
+def time_call(model, feeds):
+    """Milliseconds of one call of a loaded model."""
+    import time
+    t0 = time.perf_counter()
+    model(**feeds)
+    return (time.perf_counter() - t0) * 1e3
+
+
+def versus_ort(onnx_path, models, threads, work, runs, seqs=(("decode", 1), ("prefill", 128))):
+    """Each loaded model of `models` (label → model) against onnxruntime fp32
+    of `onnx_path` on input_ids [1, seq], alternated in blocks: per phase,
+    {seq, LABEL_ms, ort_fp32_ms (the median over the pairings),
+    LABEL_vs_ort}."""
+    import statistics
+    import numpy as np
+    rng = np.random.default_rng(0)
+    result = {}
+    for name, seq in seqs:
+        feeds = {"input_ids": rng.integers(0, 256, (1, seq), dtype=np.int64)}
+        server = OrtServer(onnx_path, feeds, threads, work)
+        for _ in range(3):
+            server.run()
+        ort_times, row = [], {"seq": seq}
+        for label, model in models.items():
+            for _ in range(3):
+                time_call(model, feeds)
+            mine, ort_ms = alternate_blocks(lambda: time_call(model, feeds), server.run, runs)
+            row[f"{label}_ms"] = mine
+            ort_times.append(ort_ms)
+        server.close()
+        row["ort_fp32_ms"] = statistics.median(ort_times)
+        for label in models:
+            row[f"{label}_vs_ort"] = row["ort_fp32_ms"] / row[f"{label}_ms"]
+        result[name] = row
+    return result

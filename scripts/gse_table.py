@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Accuracy and size of GSE-INT post-training quantization on the reference
+models, from a real run (`make gse-table`, docs/compression.md): every
+variant compiled by Sinter (--compress=gse:...) and scored on the whole of
+kjv-heldout (bits per byte) against the fp32 model: w8a8, w6a8, w4a8 with
+5-bit exponents in groups of 32, and w8a8 with OCP MX's 8-bit exponent.
+
+Sizes: the linears' bytes from the compile report (one byte per mantissa
+and per exponent, as the object holds them) and bits per weight. Writes
+bench/results/gse_accuracy.json and, with --docs, the table into
+docs/compression.md."""
+import argparse
+import json
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+from sinter import corpora  # noqa: E402
+from sinter.docs import write_results  # noqa: E402
+from sinter.measure import bits, compile_so, reference_model  # noqa: E402
+
+VARIANTS = {"w8a8": "w=8,a=8", "w6a8": "w=6,a=8", "w4a8": "w=4,a=8", "w8a8 MX (8-bit exponents)": "w=8,a=8,exponent=8"}
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", default="kjv-gpt,kjv-llama",
+                    help="models to measure; others keep their results in the JSON")
+    ap.add_argument("--work", default=os.path.join(ROOT, "build", "gse"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    ap.add_argument("--docs", action="store_true")
+    return ap.parse_args()
+
+
+ARGS = parse_args()
+
+
+def measure(name, onnx_path, context, text, *flags):
+    so = os.path.join(ARGS.work, name + ".so")
+    report = so + ".json"
+    compile_so(onnx_path, so, f"--report={report}", *flags)
+    entries = [e for e in json.load(open(report)).get("compression", []) if e["pass"] == "gse"]
+    result = {"bits_per_byte": bits(so, text, context), "object_bytes": os.path.getsize(so)}
+    if entries:
+        result["linear_bytes_fp32"] = sum(e["weight_bytes_before"] for e in entries)
+        result["linear_bytes_gse"] = sum(e["weight_bytes_after"] for e in entries)
+        result["bits_per_weight"] = 32 * result["linear_bytes_gse"] / result["linear_bytes_fp32"]
+    print(name, json.dumps(result), file=sys.stderr, flush=True)
+    return result
+
+
+def model_rows(model, text):
+    _, onnx_path, context = reference_model(model)
+    rows = {"fp32": measure(f"{model}-fp32", onnx_path, context, text)}
+    for label, options in VARIANTS.items():
+        rows[label] = measure(f"{model}-{options.replace(',', '-').replace('=', '')}", onnx_path, context, text,
+                              f"--compress=gse:{options}")
+    return rows
+
+
+def table(results):
+    lines = ["Measured by `make gse-table` (every variant compiled by Sinter, the whole of kjv-heldout, groups of 32; "
+             "bench/results/gse_accuracy.json).", "",
+             "| model | variant | bits/byte | vs fp32 | linear bytes | bits per weight |", "|---|---|---|---|---|---|"]
+    for model, rows in results.items():
+        base = rows["fp32"]["bits_per_byte"]
+        for label, r in rows.items():
+            delta = "" if label == "fp32" else f"{100 * (r['bits_per_byte'] / base - 1):+.2f}%"
+            size = (f"{r['linear_bytes_gse'] / 2**20:.2f} MiB ({r['linear_bytes_fp32'] / r['linear_bytes_gse']:.1f}×)"
+                    if "linear_bytes_gse" in r else "")
+            per = f"{r['bits_per_weight']:.2f}" if "bits_per_weight" in r else "32"
+            lines.append(f"| {model} | {label} | {r['bits_per_byte']:.4f} | {delta} | {size} | {per} |")
+    return "\n".join(lines)
+
+
+def main():
+    os.makedirs(ARGS.work, exist_ok=True)
+    os.makedirs(ARGS.out, exist_ok=True)
+    text = corpora.split("kjv-heldout")
+    path = os.path.join(ARGS.out, "gse_accuracy.json")
+    results = json.load(open(path)) if os.path.exists(path) else {}
+    results.update({m: model_rows(m, text) for m in ARGS.models.split(",")})
+    write_results(path, results, table(results), "gse-table" if ARGS.docs else None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
