@@ -24,7 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 from sinter import corpora  # noqa: E402
 from sinter.docs import write_results  # noqa: E402
-from sinter.measure import bits, compile_so, reference_model  # noqa: E402
+from sinter.measure import reference_model, score_variant  # noqa: E402
 
 
 def parse_args():
@@ -43,16 +43,7 @@ ARGS = parse_args()
 
 
 def measure(name, onnx_path, context, text, *flags):
-    so = os.path.join(ARGS.work, name + ".so")
-    report = so + ".json"
-    compile_so(onnx_path, so, f"--report={report}", *flags)
-    entries = [e for e in json.load(open(report)).get("compression", []) if e["pass"] == "binary-mos"]
-    result = {"bits_per_byte": bits(so, text, context), "object_bytes": os.path.getsize(so)}
-    if entries:
-        result["linear_bytes_fp32"] = sum(e["weight_bytes_before"] for e in entries)
-        result["linear_bytes_binary"] = sum(e["weight_bytes_after"] for e in entries)
-    print(name, json.dumps(result), file=sys.stderr, flush=True)
-    return result
+    return score_variant(ARGS.work, name, onnx_path, context, text, "binary-mos", "linear_bytes_binary", *flags)
 
 
 def imported_linear_bytes(onnx_path):

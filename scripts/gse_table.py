@@ -18,7 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 from sinter import corpora  # noqa: E402
 from sinter.docs import write_results  # noqa: E402
-from sinter.measure import bits, compile_so, reference_model  # noqa: E402
+from sinter.measure import reference_model, score_variant  # noqa: E402
 
 VARIANTS = {"w8a8": "w=8,a=8", "w6a8": "w=6,a=8", "w4a8": "w=4,a=8", "w8a8 MX (8-bit exponents)": "w=8,a=8,exponent=8"}
 
@@ -37,16 +37,9 @@ ARGS = parse_args()
 
 
 def measure(name, onnx_path, context, text, *flags):
-    so = os.path.join(ARGS.work, name + ".so")
-    report = so + ".json"
-    compile_so(onnx_path, so, f"--report={report}", *flags)
-    entries = [e for e in json.load(open(report)).get("compression", []) if e["pass"] == "gse"]
-    result = {"bits_per_byte": bits(so, text, context), "object_bytes": os.path.getsize(so)}
-    if entries:
-        result["linear_bytes_fp32"] = sum(e["weight_bytes_before"] for e in entries)
-        result["linear_bytes_gse"] = sum(e["weight_bytes_after"] for e in entries)
+    result = score_variant(ARGS.work, name, onnx_path, context, text, "gse", "linear_bytes_gse", *flags)
+    if "linear_bytes_gse" in result:
         result["bits_per_weight"] = 32 * result["linear_bytes_gse"] / result["linear_bytes_fp32"]
-    print(name, json.dumps(result), file=sys.stderr, flush=True)
     return result
 
 

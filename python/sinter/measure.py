@@ -158,3 +158,20 @@ def versus_ort(onnx_path, models, threads, work, runs, seqs=(("decode", 1), ("pr
             row[f"{label}_vs_ort"] = row["ort_fp32_ms"] / row[f"{label}_ms"]
         result[name] = row
     return result
+
+
+def score_variant(work, name, onnx_path, context, text, pass_name, after_key, *flags):
+    """Compiles onnx_path with FLAGS into WORK/NAME.so and scores it on
+    `text`: {bits_per_byte, object_bytes} and, when `pass_name` rewrote
+    layers, their weight bytes before (linear_bytes_fp32) and after
+    (`after_key`) from the compile report. Prints the result."""
+    so = os.path.join(work, name + ".so")
+    report = so + ".json"
+    compile_so(onnx_path, so, f"--report={report}", *flags)
+    entries = [e for e in json.load(open(report)).get("compression", []) if e["pass"] == pass_name]
+    result = {"bits_per_byte": bits(so, text, context), "object_bytes": os.path.getsize(so)}
+    if entries:
+        result["linear_bytes_fp32"] = sum(e["weight_bytes_before"] for e in entries)
+        result[after_key] = sum(e["weight_bytes_after"] for e in entries)
+    print(name, json.dumps(result), file=sys.stderr, flush=True)
+    return result
