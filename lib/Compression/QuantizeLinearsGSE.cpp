@@ -98,9 +98,12 @@ struct QuantizeLinearsGSEPass : impl::QuantizeLinearsGSEBase<QuantizeLinearsGSEP
         b.getNamedAttr("activations", activations),
         b.getNamedAttr("relative_error", b.getF64FloatAttr(norm > 0 ? std::sqrt(err / norm) : 0.0)),
         b.getNamedAttr("weight_bytes_before", b.getI64IntegerAttr(4 * k * n)),
-        // One byte per mantissa and per exponent, as the object holds them.
+        // As the object holds them: a byte per exponent and per mantissa, or
+        // half a byte per mantissa of at most 4 bits (padding not counted).
         b.getNamedAttr("weight_bytes_after",
-                       b.getI64IntegerAttr((int64_t)(q.mantissas.size() + q.exponents.size()))),
+                       b.getI64IntegerAttr((int64_t)(weights.getMantissa() <= 4 ? (q.mantissas.size() + 1) / 2
+                                                                                   : q.mantissas.size()) +
+                                           (int64_t)q.exponents.size())),
     };
     return b.getDictionaryAttr(entry);
   }

@@ -12,7 +12,9 @@
  * multiplies a broadcast quad of 4 signed activations with 16 outputs'
  * unsigned quads and adds into 16 int32 lanes, exactly; since the weights
  * carry +128, each group's sum is corrected by 128 · Σ qa of the group
- * (once per row). Then each group pair's two exponents scale its int32 sum
+ * (once per row). Mantissas of at most 4 bits come as nibbles q + 8, two
+ * quads' blocks folded into one (low nibbles first), unpacked by a mask
+ * and a shift before their dot products; their correction is 8 · Σ qa. Then each group pair's two exponents scale its int32 sum
  * into the f32 result (vscalefps). Without VNNI the same sums run in C.
  *
  * Rows go in chunks: first each row is quantized, then threads share
@@ -36,13 +38,14 @@ typedef struct {
   const float *x;
   float *y;
   int64_t rows, k, n, group, limit, exp_lo, exp_hi;
-  const uint8_t *w; /* panels, q + 128 */
+  const uint8_t *w; /* panels, q + 128 (bytes) or q + 8 (nibbles) */
+  int64_t nibbles, offset; /* nibbles: 0 or 1; offset: 128 or 8 */
   const int8_t *we; /* [panels][groups][16] */
   int64_t groups, gq, kp, panels;
   int64_t r0, rc;
   int8_t *q;   /* [rc][kp], zero in the padding */
   int32_t *ea; /* [rc][groups] */
-  int32_t *sa; /* [rc][groups]: 128 · Σ q */
+  int32_t *sa; /* [rc][groups]: offset · Σ q */
 } gse_linear;
 
 /* ⌊log₂ top⌋ − (m − 2) for the group's largest magnitude, clamped. */
@@ -96,25 +99,59 @@ static void quantize_rows(void *ctx, int64_t begin, int64_t end) {
       for (int64_t j = hi - lo; j < g->gq; ++j)
         qg[j] = 0;
       g->ea[i * g->groups + grp] = e;
-      g->sa[i * g->groups + grp] = 128 * sum;
+      g->sa[i * g->groups + grp] = (int32_t)g->offset * sum;
     }
   }
 }
 
+/* Panel p's weights. */
+static const uint8_t *panel_weights(const gse_linear *g, int64_t p) {
+  return g->w + (p * g->kp * PANEL >> g->nibbles);
+}
+
+/* Byte b (0..63) of quad c's block of a panel's weights, as its unsigned
+ * value (q + offset). */
+static inline int32_t weight_at(const gse_linear *g, const uint8_t *w, int64_t c, int b) {
+  if (!g->nibbles)
+    return w[c * PANEL + b];
+  return w[(c / 8) * 4 * PANEL + b] >> (4 * ((c / 4) % 2)) & 15;
+}
+
+#if defined(SINTER_GSE_VNNI)
+static inline __m512i broadcast_quad(const int8_t *q) {
+  int32_t quad;
+  __builtin_memcpy(&quad, q, sizeof(quad));
+  return _mm512_set1_epi32(quad);
+}
+
+/* A block of 64 bytes of nibbles as the two quads' blocks it holds. */
+static inline void unpack_nibbles(const uint8_t *w, __m512i *lo, __m512i *hi) {
+  const __m512i low4 = _mm512_set1_epi8(15);
+  __m512i v = _mm512_loadu_si512(w);
+  *lo = _mm512_and_si512(v, low4);
+  *hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+}
+#endif
+
 /* Chunk row i over panel p: 16 outputs into out. */
 static void panel_row(const gse_linear *g, int64_t i, int64_t p, float out[PANEL]) {
   const int8_t *q = g->q + i * g->kp;
-  const uint8_t *w = g->w + p * g->kp * PANEL;
+  const uint8_t *w = panel_weights(g, p);
   const int8_t *we = g->we + p * g->groups * PANEL;
   const int32_t *ea = g->ea + i * g->groups, *sa = g->sa + i * g->groups;
 #if defined(SINTER_GSE_VNNI)
   __m512 acc = _mm512_setzero_ps();
   for (int64_t grp = 0; grp < g->groups; ++grp) {
     __m512i dot = _mm512_set1_epi32(-sa[grp]);
-    for (int64_t c = grp * g->gq; c < (grp + 1) * g->gq; c += 4) {
-      int32_t quad;
-      __builtin_memcpy(&quad, q + c, sizeof(quad));
-      dot = _mm512_dpbusd_epi32(dot, _mm512_loadu_si512(w + c * PANEL), _mm512_set1_epi32(quad));
+    for (int64_t c = grp * g->gq; c < (grp + 1) * g->gq; c += 4 << g->nibbles) {
+      if (g->nibbles) {
+        __m512i lo, hi;
+        unpack_nibbles(w + c * PANEL / 2, &lo, &hi);
+        dot = _mm512_dpbusd_epi32(dot, lo, broadcast_quad(q + c));
+        dot = _mm512_dpbusd_epi32(dot, hi, broadcast_quad(q + c + 4));
+      } else {
+        dot = _mm512_dpbusd_epi32(dot, _mm512_loadu_si512(w + c * PANEL), broadcast_quad(q + c));
+      }
     }
     __m512i e = _mm512_add_epi32(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(we + grp * PANEL))),
                                  _mm512_set1_epi32(ea[grp]));
@@ -131,7 +168,7 @@ static void panel_row(const gse_linear *g, int64_t i, int64_t p, float out[PANEL
     for (int64_t c = grp * g->gq; c < (grp + 1) * g->gq; c += 4)
       for (int j = 0; j < PANEL; ++j)
         for (int b = 0; b < 4; ++b)
-          dot[j] += (int32_t)w[c * PANEL + 4 * j + b] * q[c + b];
+          dot[j] += weight_at(g, w, c, 4 * j + b) * q[c + b];
     for (int j = 0; j < PANEL; ++j)
       out[j] += ldexpf((float)dot[j], ea[grp] + we[grp * PANEL + j]);
   }
@@ -141,7 +178,7 @@ static void panel_row(const gse_linear *g, int64_t i, int64_t p, float out[PANEL
 #if defined(SINTER_GSE_VNNI)
 /* Chunk rows [i, i + 4) over panel p: each weight load serves four rows. */
 static void panel_rows4(const gse_linear *g, int64_t i, int64_t p, float out[4][PANEL]) {
-  const uint8_t *w = g->w + p * g->kp * PANEL;
+  const uint8_t *w = panel_weights(g, p);
   const int8_t *we = g->we + p * g->groups * PANEL;
   __m512 acc[4];
   for (int r = 0; r < 4; ++r)
@@ -150,13 +187,15 @@ static void panel_rows4(const gse_linear *g, int64_t i, int64_t p, float out[4][
     __m512i dot[4];
     for (int r = 0; r < 4; ++r)
       dot[r] = _mm512_set1_epi32(-g->sa[(i + r) * g->groups + grp]);
-    for (int64_t c = grp * g->gq; c < (grp + 1) * g->gq; c += 4) {
-      __m512i wv = _mm512_loadu_si512(w + c * PANEL);
-      for (int r = 0; r < 4; ++r) {
-        int32_t quad;
-        __builtin_memcpy(&quad, g->q + (i + r) * g->kp + c, sizeof(quad));
-        dot[r] = _mm512_dpbusd_epi32(dot[r], wv, _mm512_set1_epi32(quad));
-      }
+    for (int64_t c = grp * g->gq; c < (grp + 1) * g->gq; c += 4 << g->nibbles) {
+      __m512i wv[2];
+      if (g->nibbles)
+        unpack_nibbles(w + c * PANEL / 2, &wv[0], &wv[1]);
+      else
+        wv[0] = _mm512_loadu_si512(w + c * PANEL);
+      for (int half = 0; half <= g->nibbles; ++half)
+        for (int r = 0; r < 4; ++r)
+          dot[r] = _mm512_dpbusd_epi32(dot[r], wv[half], broadcast_quad(g->q + (i + r) * g->kp + c + 4 * half));
     }
     __m512i ew = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(we + grp * PANEL)));
     for (int r = 0; r < 4; ++r) {
@@ -201,7 +240,7 @@ static void output_blocks(void *ctx, int64_t begin, int64_t end) {
 }
 
 void __sinter_gse_linear(intptr_t x, intptr_t y, int64_t rows, int64_t k, int64_t n, int64_t group,
-                         int64_t a_bits, int64_t exp_lo, int64_t exp_hi, intptr_t w, intptr_t we) {
+                         int64_t a_bits, int64_t exp_lo, int64_t exp_hi, intptr_t w, intptr_t we, int64_t w_nibbles) {
   if (rows <= 0 || n <= 0 || k <= 0 || group <= 0 || a_bits < 2 || a_bits > 8)
     return;
   gse_linear g = {0};
@@ -212,8 +251,10 @@ void __sinter_gse_linear(intptr_t x, intptr_t y, int64_t rows, int64_t k, int64_
   g.exp_lo = exp_lo, g.exp_hi = exp_hi;
   g.w = (const uint8_t *)w;
   g.we = (const int8_t *)we;
+  g.nibbles = w_nibbles != 0;
+  g.offset = g.nibbles ? 8 : 128;
   g.groups = (k + group - 1) / group;
-  g.gq = (group + 3) / 4 * 4;
+  g.gq = g.nibbles ? (group + 7) / 8 * 8 : (group + 3) / 4 * 4;
   g.kp = g.groups * g.gq;
   g.panels = (n + PANEL - 1) / PANEL;
   int64_t chunk = rows < ROW_CHUNK ? rows : ROW_CHUNK;

@@ -15,9 +15,10 @@
 extern "C" {
 #include "sinter_internal.h"
 void __sinter_gse_linear(intptr_t x, intptr_t y, int64_t rows, int64_t k, int64_t n, int64_t group,
-                         int64_t a_bits, int64_t exp_lo, int64_t exp_hi, intptr_t w, intptr_t we);
+                         int64_t a_bits, int64_t exp_lo, int64_t exp_hi, intptr_t w, intptr_t we, int64_t w_nibbles);
 void __sinter_gse_linear_host(intptr_t x, intptr_t y, int64_t rows, int64_t k, int64_t n, int64_t group,
-                              int64_t a_bits, int64_t exp_lo, int64_t exp_hi, intptr_t w, intptr_t we);
+                              int64_t a_bits, int64_t exp_lo, int64_t exp_hi, intptr_t w, intptr_t we,
+                              int64_t w_nibbles);
 }
 
 namespace {
@@ -59,14 +60,15 @@ TEST_P(GSELinearKernel, MatchesExactGroupSums) {
   auto qw = sinter::gse::quantize(wf, w, c.k);
   auto qa = sinter::gse::quantize(af, x, c.k);
   int64_t groups = wf.groupsOf(c.k);
-  std::vector<uint8_t> panels = sinter::gse::panelMantissas(qw.mantissas, c.n, c.k, c.group);
+  bool nibbles = c.wBits <= 4;
+  std::vector<uint8_t> panels = sinter::gse::panelMantissas(qw.mantissas, c.n, c.k, c.group, nibbles);
   std::vector<int8_t> exps = sinter::gse::panelExponents(qw.exponents, c.n, groups);
   std::vector<float> y(c.rows * c.n, NAN);
   __sinter_set_num_threads(c.threads);
   (c.host ? __sinter_gse_linear_host : __sinter_gse_linear)((intptr_t)x.data(), (intptr_t)y.data(), c.rows, c.k,
                                                             c.n, c.group, c.aBits, af.minExponent(),
                                                             af.maxExponent(), (intptr_t)panels.data(),
-                                                            (intptr_t)exps.data());
+                                                            (intptr_t)exps.data(), nibbles);
   for (int64_t r = 0; r < c.rows; ++r)
     for (int64_t j = 0; j < c.n; ++j) {
       double want = 0, magnitude = 0;
@@ -87,7 +89,9 @@ std::vector<Case> cases() {
   for (bool host : {false, true})
     for (int threads : {1, 2}) {
       out.push_back({1, 768, 64, 32, 8, 8, 5, host, threads});
-      out.push_back({7, 100, 33, 32, 4, 8, 5, host, threads});  // partial group, partial panel
+      out.push_back({7, 100, 33, 32, 4, 8, 5, host, threads});  // nibbles; partial group and panel
+      out.push_back({9, 64, 16, 32, 3, 8, 5, host, threads});   // nibbles, 3 bits; two chunks of 4 rows + 1
+      out.push_back({2, 20, 5, 12, 2, 8, 5, host, threads});    // nibbles, a group padded to 16
       out.push_back({20, 96, 80, 32, 6, 8, 8, host, threads});  // MX exponents; two row chunks
       out.push_back({3, 30, 9, 7, 5, 7, 4, host, threads});     // a group that is no multiple of 4
       out.push_back({2, 256, 130, 128, 8, 8, 5, host, threads}); // wide groups; 3 blocks of panels

@@ -186,8 +186,9 @@ struct MoSLinearLowering : OpRewritePattern<bnn::MoSLinearOp> {
 
 /// gse.matmul(gse.quantize(x), gse.constant W) → __sinter_gse_linear(x,
 /// y, rows, K, N, group, activation bits, exponent range, W's panels, W's
-/// exponents): the kernel quantizes x itself, and W is repacked here into
-/// the VNNI layout (sinter/Dialect/GSE/Quantize.h). The quantize and the
+/// exponents, nibbles): the kernel quantizes x itself, and W is repacked
+/// here into the VNNI layout (sinter/Dialect/GSE/Quantize.h), two
+/// mantissas a byte when they have at most 4 bits. The quantize and the
 /// constant die with it.
 struct GSEMatmulLowering : OpRewritePattern<gse::MatmulOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -207,7 +208,8 @@ struct GSEMatmulLowering : OpRewritePattern<gse::MatmulOp> {
     auto asInt8 = [](const std::vector<char> &v) {
       return ArrayRef<int8_t>(reinterpret_cast<const int8_t *>(v.data()), v.size());
     };
-    std::vector<uint8_t> panels = gse::panelMantissas(asInt8(*mantissas), n, k, group);
+    bool nibbles = wType.getFormat().getMantissa() <= 4;
+    std::vector<uint8_t> panels = gse::panelMantissas(asInt8(*mantissas), n, k, group, nibbles);
     std::vector<int8_t> panelExps = gse::panelExponents(asInt8(*exponents), n, wType.groups());
     auto bytesConstant = [&](ArrayRef<char> bytes, StringRef name) -> Value {
       auto type = RankedTensorType::get({(int64_t)bytes.size()}, rewriter.getI8Type());
@@ -229,7 +231,8 @@ struct GSEMatmulLowering : OpRewritePattern<gse::MatmulOp> {
                                index(aFormat.minExponent()),
                                index(aFormat.maxExponent()),
                                addressOf(rewriter, loc, w),
-                               addressOf(rewriter, loc, we)};
+                               addressOf(rewriter, loc, we),
+                               index(nibbles)};
     callKernel(rewriter, op, kGSELinear, args, out);
     return success();
   }

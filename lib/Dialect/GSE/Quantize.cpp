@@ -50,17 +50,26 @@ std::vector<float> dequantize(FormatAttr format, llvm::ArrayRef<int8_t> mantissa
   return out;
 }
 
-std::vector<uint8_t> panelMantissas(llvm::ArrayRef<int8_t> mantissas, int64_t n, int64_t k, int64_t group) {
-  const int64_t groups = (k + group - 1) / group, gq = paddedGroup(group), kp = groups * gq;
-  const int64_t panels = (n + kPanelOutputs - 1) / kPanelOutputs;
-  std::vector<uint8_t> out(panels * kp * kPanelOutputs, 128);
+std::vector<uint8_t> panelMantissas(llvm::ArrayRef<int8_t> mantissas, int64_t n, int64_t k, int64_t group,
+                                    bool nibbles) {
+  const int64_t groups = (k + group - 1) / group, gq = paddedGroup(group, nibbles), kp = groups * gq;
+  const int64_t panels = (n + kPanelOutputs - 1) / kPanelOutputs, offset = nibbles ? 8 : 128;
+  std::vector<uint8_t> out(panels * kp * kPanelOutputs, (uint8_t)offset);
   for (int64_t j = 0; j < n; ++j)
     for (int64_t i = 0; i < k; ++i) {
       int64_t kk = (i / group) * gq + i % group;
       int64_t byte = (((j / kPanelOutputs) * (kp / 4) + kk / 4) * kPanelOutputs + j % kPanelOutputs) * 4 + kk % 4;
-      out[byte] = (uint8_t)(mantissas[j * k + i] + 128);
+      out[byte] = (uint8_t)(mantissas[j * k + i] + offset);
     }
-  return out;
+  if (!nibbles)
+    return out;
+  // Quads 2c and 2c + 1 are consecutive blocks of 64 bytes: fold each pair.
+  const int64_t block = 4 * kPanelOutputs;
+  std::vector<uint8_t> packed(out.size() / 2);
+  for (size_t pair = 0; pair < packed.size() / block; ++pair)
+    for (int64_t b = 0; b < block; ++b)
+      packed[pair * block + b] = (uint8_t)(out[2 * pair * block + b] | out[(2 * pair + 1) * block + b] << 4);
+  return packed;
 }
 
 std::vector<int8_t> panelExponents(llvm::ArrayRef<int8_t> exponents, int64_t n, int64_t groups) {

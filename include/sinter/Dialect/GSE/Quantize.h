@@ -32,13 +32,20 @@ std::vector<float> dequantize(FormatAttr format, llvm::ArrayRef<int8_t> mantissa
                               int64_t lastDim);
 
 /// The CPU kernel's layout of a [N, K] weight (lib/Runtime/sinter_gse.c):
-/// panels of 16 outputs; each group of K padded to whole quads of inputs;
-/// byte ((t·Kp/4 + kk/4)·16 + n%16)·4 + kk%4 holds q + 128 (u8, as VNNI's
-/// unsigned operand) for output n = 16t + n%16 and padded input kk =
-/// g·⌈G/4⌉·4 + k%G, g = k/G; padding holds 128 (q = 0).
+/// panels of 16 outputs; each group of K padded to whole quads of inputs
+/// (whole pairs of quads for nibbles); for output n = 16t + n%16 and padded
+/// input kk = g·gq + k%G (g = k/G, gq the padded group), byte
+/// ((t·Kp/4 + kk/4)·16 + n%16)·4 + kk%4 holds q + 128 (u8, VNNI's unsigned
+/// operand; padding holds 128, q = 0). With `nibbles` (mantissas of at most
+/// 4 bits) each value is q + 8 in 4 bits, and the 64 bytes of quads 2c and
+/// 2c + 1 share one block of 64: the low nibbles hold quad 2c.
 inline constexpr int64_t kPanelOutputs = 16;
-inline int64_t paddedGroup(int64_t group) { return (group + 3) / 4 * 4; }
-std::vector<uint8_t> panelMantissas(llvm::ArrayRef<int8_t> mantissas, int64_t n, int64_t k, int64_t group);
+inline int64_t paddedGroup(int64_t group, bool nibbles) {
+  int64_t step = nibbles ? 8 : 4;
+  return (group + step - 1) / step * step;
+}
+std::vector<uint8_t> panelMantissas(llvm::ArrayRef<int8_t> mantissas, int64_t n, int64_t k, int64_t group,
+                                    bool nibbles = false);
 /// The exponents [N, groups] as [⌈N/16⌉][groups][16] (0 past N).
 std::vector<int8_t> panelExponents(llvm::ArrayRef<int8_t> exponents, int64_t n, int64_t groups);
 
