@@ -109,6 +109,7 @@ static const uint8_t *panel_weights(const gse_linear *g, int64_t p) {
   return g->w + (p * g->kp * PANEL >> g->nibbles);
 }
 
+#if !defined(SINTER_GSE_VNNI)
 /* Byte b (0..63) of quad c's block of a panel's weights, as its unsigned
  * value (q + offset). */
 static inline int32_t weight_at(const gse_linear *g, const uint8_t *w, int64_t c, int b) {
@@ -116,6 +117,7 @@ static inline int32_t weight_at(const gse_linear *g, const uint8_t *w, int64_t c
     return w[c * PANEL + b];
   return w[(c / 8) * 4 * PANEL + b] >> (4 * ((c / 4) % 2)) & 15;
 }
+#endif
 
 #if defined(SINTER_GSE_VNNI)
 static inline __m512i broadcast_quad(const int8_t *q) {
@@ -133,34 +135,90 @@ static inline void unpack_nibbles(const uint8_t *w, __m512i *lo, __m512i *hi) {
 }
 #endif
 
-/* Chunk row i over panel p: 16 outputs into out. */
-static void panel_row(const gse_linear *g, int64_t i, int64_t p, float out[PANEL]) {
+/* Row r0 + i's outputs of panel p from out. */
+static void store_panel(const gse_linear *g, int64_t i, int64_t p, const float out[PANEL]) {
+  float *y = g->y + (g->r0 + i) * g->n + p * PANEL;
+  int64_t count = g->n - p * PANEL < PANEL ? g->n - p * PANEL : PANEL;
+  for (int64_t j = 0; j < count; ++j)
+    y[j] = out[j];
+}
+
+#if defined(SINTER_GSE_VNNI)
+/* Chunk rows [i, i + R) over panels [p, p + P), stored. Each group's R·P
+ * int32 sums are independent chains (a vpdpbusd waits ~5 cycles for its
+ * previous one), each weight load serves R rows and each broadcast P
+ * panels. Called with constant R and P, so that the loops unroll. */
+static inline __attribute__((always_inline)) void vnni_tile(const gse_linear *g, int64_t i, int R, int64_t p,
+                                                            int P, int NIB) {
+  const uint8_t *w[4];
+  for (int j = 0; j < P; ++j)
+    w[j] = panel_weights(g, p + j);
+  __m512 acc[4][4];
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < P; ++j)
+      acc[r][j] = _mm512_setzero_ps();
+  for (int64_t grp = 0; grp < g->groups; ++grp) {
+    __m512i dot[4][4];
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < P; ++j)
+        dot[r][j] = _mm512_set1_epi32(-g->sa[(i + r) * g->groups + grp]);
+    for (int64_t c = grp * g->gq; c < (grp + 1) * g->gq; c += 4 << NIB) {
+      __m512i wv[4][2];
+      for (int j = 0; j < P; ++j) {
+        if (NIB)
+          unpack_nibbles(w[j] + c * PANEL / 2, &wv[j][0], &wv[j][1]);
+        else
+          wv[j][0] = _mm512_loadu_si512(w[j] + c * PANEL);
+      }
+      for (int half = 0; half <= NIB; ++half)
+        for (int r = 0; r < R; ++r) {
+          __m512i a = broadcast_quad(g->q + (i + r) * g->kp + c + 4 * half);
+          for (int j = 0; j < P; ++j)
+            dot[r][j] = _mm512_dpbusd_epi32(dot[r][j], wv[j][half], a);
+        }
+    }
+    for (int j = 0; j < P; ++j) {
+      __m512i ew = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(g->we + ((p + j) * g->groups + grp) * PANEL)));
+      for (int r = 0; r < R; ++r) {
+        __m512i e = _mm512_add_epi32(ew, _mm512_set1_epi32(g->ea[(i + r) * g->groups + grp]));
+        acc[r][j] = _mm512_add_ps(acc[r][j], _mm512_scalef_ps(_mm512_cvtepi32_ps(dot[r][j]), _mm512_cvtepi32_ps(e)));
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < P; ++j) {
+      float out[PANEL];
+      _mm512_storeu_ps(out, acc[r][j]);
+      store_panel(g, i + r, p + j, out);
+    }
+}
+/* Every chunk row over panels [p0, p1): tiles of 4 rows × 2 panels, then
+ * single rows over 4 panels. */
+static inline __attribute__((always_inline)) void vnni_block(const gse_linear *g, int64_t p0, int64_t p1, int NIB) {
+  int64_t i = 0;
+  for (; i + 4 <= g->rc; i += 4) {
+    int64_t p = p0;
+    for (; p + 2 <= p1; p += 2)
+      vnni_tile(g, i, 4, p, 2, NIB);
+    for (; p < p1; ++p)
+      vnni_tile(g, i, 4, p, 1, NIB);
+  }
+  for (; i < g->rc; ++i) {
+    if (p1 - p0 == 4)
+      vnni_tile(g, i, 1, p0, 4, NIB);
+    else
+      for (int64_t p = p0; p < p1; ++p)
+        vnni_tile(g, i, 1, p, 1, NIB);
+  }
+}
+#else
+/* Chunk row i over panel p, in C. */
+static void panel_row(const gse_linear *g, int64_t i, int64_t p) {
   const int8_t *q = g->q + i * g->kp;
   const uint8_t *w = panel_weights(g, p);
   const int8_t *we = g->we + p * g->groups * PANEL;
   const int32_t *ea = g->ea + i * g->groups, *sa = g->sa + i * g->groups;
-#if defined(SINTER_GSE_VNNI)
-  __m512 acc = _mm512_setzero_ps();
-  for (int64_t grp = 0; grp < g->groups; ++grp) {
-    __m512i dot = _mm512_set1_epi32(-sa[grp]);
-    for (int64_t c = grp * g->gq; c < (grp + 1) * g->gq; c += 4 << g->nibbles) {
-      if (g->nibbles) {
-        __m512i lo, hi;
-        unpack_nibbles(w + c * PANEL / 2, &lo, &hi);
-        dot = _mm512_dpbusd_epi32(dot, lo, broadcast_quad(q + c));
-        dot = _mm512_dpbusd_epi32(dot, hi, broadcast_quad(q + c + 4));
-      } else {
-        dot = _mm512_dpbusd_epi32(dot, _mm512_loadu_si512(w + c * PANEL), broadcast_quad(q + c));
-      }
-    }
-    __m512i e = _mm512_add_epi32(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(we + grp * PANEL))),
-                                 _mm512_set1_epi32(ea[grp]));
-    acc = _mm512_add_ps(acc, _mm512_scalef_ps(_mm512_cvtepi32_ps(dot), _mm512_cvtepi32_ps(e)));
-  }
-  _mm512_storeu_ps(out, acc);
-#else
-  for (int j = 0; j < PANEL; ++j)
-    out[j] = 0.0f;
+  float out[PANEL] = {0};
   for (int64_t grp = 0; grp < g->groups; ++grp) {
     int32_t dot[PANEL];
     for (int j = 0; j < PANEL; ++j)
@@ -172,71 +230,27 @@ static void panel_row(const gse_linear *g, int64_t i, int64_t p, float out[PANEL
     for (int j = 0; j < PANEL; ++j)
       out[j] += ldexpf((float)dot[j], ea[grp] + we[grp * PANEL + j]);
   }
-#endif
-}
-
-#if defined(SINTER_GSE_VNNI)
-/* Chunk rows [i, i + 4) over panel p: each weight load serves four rows. */
-static void panel_rows4(const gse_linear *g, int64_t i, int64_t p, float out[4][PANEL]) {
-  const uint8_t *w = panel_weights(g, p);
-  const int8_t *we = g->we + p * g->groups * PANEL;
-  __m512 acc[4];
-  for (int r = 0; r < 4; ++r)
-    acc[r] = _mm512_setzero_ps();
-  for (int64_t grp = 0; grp < g->groups; ++grp) {
-    __m512i dot[4];
-    for (int r = 0; r < 4; ++r)
-      dot[r] = _mm512_set1_epi32(-g->sa[(i + r) * g->groups + grp]);
-    for (int64_t c = grp * g->gq; c < (grp + 1) * g->gq; c += 4 << g->nibbles) {
-      __m512i wv[2];
-      if (g->nibbles)
-        unpack_nibbles(w + c * PANEL / 2, &wv[0], &wv[1]);
-      else
-        wv[0] = _mm512_loadu_si512(w + c * PANEL);
-      for (int half = 0; half <= g->nibbles; ++half)
-        for (int r = 0; r < 4; ++r)
-          dot[r] = _mm512_dpbusd_epi32(dot[r], wv[half], broadcast_quad(g->q + (i + r) * g->kp + c + 4 * half));
-    }
-    __m512i ew = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(we + grp * PANEL)));
-    for (int r = 0; r < 4; ++r) {
-      __m512i e = _mm512_add_epi32(ew, _mm512_set1_epi32(g->ea[(i + r) * g->groups + grp]));
-      acc[r] = _mm512_add_ps(acc[r], _mm512_scalef_ps(_mm512_cvtepi32_ps(dot[r]), _mm512_cvtepi32_ps(e)));
-    }
-  }
-  for (int r = 0; r < 4; ++r)
-    _mm512_storeu_ps(out[r], acc[r]);
+  store_panel(g, i, p, out);
 }
 #endif
 
-/* Row r0 + i's outputs of panel p from out. */
-static void store_panel(const gse_linear *g, int64_t i, int64_t p, const float out[PANEL]) {
-  float *y = g->y + (g->r0 + i) * g->n + p * PANEL;
-  int64_t count = g->n - p * PANEL < PANEL ? g->n - p * PANEL : PANEL;
-  for (int64_t j = 0; j < count; ++j)
-    y[j] = out[j];
-}
-
-/* Phase 2 for output blocks [begin, end): every chunk row over the block,
- * four rows at a time where VNNI can share the weight loads. */
+/* Phase 2 for output blocks [begin, end): every chunk row over the block's
+ * panels; with VNNI, tiles of 4 rows × 2 panels, else of 1 row × 4. */
 static void output_blocks(void *ctx, int64_t begin, int64_t end) {
   const gse_linear *g = (const gse_linear *)ctx;
-  for (int64_t blk = begin; blk < end; ++blk)
-    for (int64_t p = blk * BLOCK_PANELS; p < (blk + 1) * BLOCK_PANELS && p < g->panels; ++p) {
-      int64_t i = 0;
+  for (int64_t blk = begin; blk < end; ++blk) {
+    int64_t p0 = blk * BLOCK_PANELS, p1 = p0 + BLOCK_PANELS < g->panels ? p0 + BLOCK_PANELS : g->panels;
 #if defined(SINTER_GSE_VNNI)
-      for (; i + 4 <= g->rc; i += 4) {
-        float out[4][PANEL];
-        panel_rows4(g, i, p, out);
-        for (int r = 0; r < 4; ++r)
-          store_panel(g, i + r, p, out[r]);
-      }
+    if (g->nibbles)
+      vnni_block(g, p0, p1, 1);
+    else
+      vnni_block(g, p0, p1, 0);
+#else
+    for (int64_t i = 0; i < g->rc; ++i)
+      for (int64_t p = p0; p < p1; ++p)
+        panel_row(g, i, p);
 #endif
-      for (; i < g->rc; ++i) {
-        float out[PANEL];
-        panel_row(g, i, p, out);
-        store_panel(g, i, p, out);
-      }
-    }
+  }
 }
 
 void __sinter_gse_linear(intptr_t x, intptr_t y, int64_t rows, int64_t k, int64_t n, int64_t group,
