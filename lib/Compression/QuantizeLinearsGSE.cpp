@@ -25,9 +25,10 @@ struct QuantizeLinearsGSEPass : impl::QuantizeLinearsGSEBase<QuantizeLinearsGSEP
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto diag = [&] { return module.emitError("gse: "); };
-    gse::FormatAttr weights = gse::FormatAttr::getChecked(diag, &getContext(), (int64_t)group, (int64_t)weightBits, (int64_t)exponentBits);
-    gse::FormatAttr activations =
-        gse::FormatAttr::getChecked(diag, &getContext(), (int64_t)group, (int64_t)activationBits, (int64_t)exponentBits);
+    auto format = [&](int64_t mantissa) {
+      return gse::FormatAttr::getChecked(diag, &getContext(), (int64_t)group, mantissa, (int64_t)exponentBits);
+    };
+    gse::FormatAttr weights = format(weightBits), activations = format(activationBits);
     if (!weights || !activations)
       return signalPassFailure();
     SmallVector<Attribute> report;

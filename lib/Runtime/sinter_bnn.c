@@ -254,7 +254,8 @@ static void unbuffered(const mos_linear *m) {
 
 /* Scratch floats per row of a chunk. */
 static int64_t row_floats(const mos_linear *m) {
-  return m->kp + 1 + (m->mix_out ? m->n : 0) + (m->act_bits == 8 ? 1 + m->kq / 4 : 0) + (m->lut ? tab_floats(m) : 0);
+  return m->kp + 1 + (m->mix_out ? m->n : 0) + (m->act_bits == 8 ? 1 + m->kq / 4 : 0) +
+         (m->lut ? tab_floats(m) : 0);
 }
 
 /* Carves the chunk's per-row arrays out of `scratch`. */

@@ -14,7 +14,8 @@
  * carry +128, each group's sum is corrected by 128 · Σ qa of the group
  * (once per row). Mantissas of at most 4 bits come as nibbles q + 8, two
  * quads' blocks folded into one (low nibbles first), unpacked by a mask
- * and a shift before their dot products; their correction is 8 · Σ qa. Then each group pair's two exponents scale its int32 sum
+ * and a shift before their dot products; their correction is 8 · Σ qa.
+ * Then each group pair's two exponents scale its int32 sum
  * into the f32 result (vscalefps). Without VNNI the same sums run in C.
  *
  * Rows go in chunks: first each row is quantized, then threads share
@@ -178,7 +179,8 @@ static inline __attribute__((always_inline)) void vnni_tile(const gse_linear *g,
         }
     }
     for (int j = 0; j < P; ++j) {
-      __m512i ew = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(g->we + ((p + j) * g->groups + grp) * PANEL)));
+      const int8_t *exps = g->we + ((p + j) * g->groups + grp) * PANEL;
+      __m512i ew = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)exps));
       for (int r = 0; r < R; ++r) {
         __m512i e = _mm512_add_epi32(ew, _mm512_set1_epi32(g->ea[(i + r) * g->groups + grp]));
         acc[r][j] = _mm512_add_ps(acc[r][j], _mm512_scalef_ps(_mm512_cvtepi32_ps(dot[r][j]), _mm512_cvtepi32_ps(e)));

@@ -37,7 +37,9 @@ using Kernel = decltype(&__sinter_mos_linear);
 enum class Build { Generic, AVX2, Host };
 
 Kernel kernelOf(Build b) {
-  return b == Build::Host ? __sinter_mos_linear_host : b == Build::AVX2 ? __sinter_mos_linear_avx2 : __sinter_mos_linear;
+  if (b == Build::Host)
+    return __sinter_mos_linear_host;
+  return b == Build::AVX2 ? __sinter_mos_linear_avx2 : __sinter_mos_linear;
 }
 
 bool runs(Build b) {
@@ -57,7 +59,8 @@ struct Shape {
 
 std::ostream &operator<<(std::ostream &os, const Shape &s) {
   return os << s.rows << "x" << s.k << "->" << s.n << " E=" << s.e << (s.bias ? " bias" : "")
-            << (s.build == Build::Host ? " host" : s.build == Build::AVX2 ? " avx2" : " generic") << " threads=" << s.threads << " act_bits=" << s.actBits
+            << (s.build == Build::Host ? " host" : s.build == Build::AVX2 ? " avx2" : " generic")
+            << " threads=" << s.threads << " act_bits=" << s.actBits
             << (s.tiles ? " tiles" : " rows") << (s.half ? " f16" : "");
 }
 
