@@ -16,7 +16,8 @@
  * quads' blocks folded into one (low nibbles first), unpacked by a mask
  * and a shift before their dot products; their correction is 8 · Σ qa.
  * Then each group pair's two exponents scale its int32 sum
- * into the f32 result (vscalefps). Without VNNI the same sums run in C.
+ * into the f32 result (vscalefps). With AVX2 alone the weights widen to
+ * 16 bits for `vpmaddwd`; elsewhere the same sums run in C.
  *
  * Rows go in chunks: first each row is quantized, then threads share
  * blocks of 64 outputs (4 panels), whose weights stay in cache while the
@@ -27,6 +28,8 @@
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
 #include <immintrin.h>
 #define SINTER_GSE_VNNI 1
+#elif defined(__AVX2__)
+#include <immintrin.h>
 #endif
 
 float ldexpf(float x, int e);
@@ -67,7 +70,62 @@ static int32_t group_exponent(const gse_linear *g, float top, int64_t mantissa_b
   return (int32_t)(e < g->exp_lo ? g->exp_lo : e > g->exp_hi ? g->exp_hi : e);
 }
 
-/* Phase 1 for chunk rows [begin, end): q, ea and the +128 corrections. */
+/* 2^e for e in [−126, 127] (a normal float), else 0. */
+static inline float pow2(int32_t e) {
+  if (e < -126 || e > 127)
+    return 0.0f;
+  uint32_t bits = (uint32_t)(e + 127) << 23;
+  float f;
+  __builtin_memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+
+typedef int8_t v8c __attribute__((vector_size(8)));
+
+/* max |x| over len values; NaN is ignored (maxnum keeps the number). */
+static float group_top(const float *x, int64_t len) {
+  v8f top8 = {0};
+  int64_t j = 0;
+  for (; j + 8 <= len; j += 8)
+    top8 = __builtin_elementwise_max(top8, __builtin_elementwise_abs(load8(x + j)));
+  float top = 0.0f;
+  for (int l = 0; l < 8; ++l)
+    top = __builtin_fmaxf(top, top8[l]);
+  for (; j < len; ++j)
+    top = __builtin_fmaxf(top, __builtin_fabsf(x[j]));
+  return top;
+}
+
+/* Mantissas rint(x / 2^e), saturated to ±limit (NaN → 0), into qg;
+ * returns their sum. x · 2^-e is exact (or rounds as ldexp would) when
+ * 2^-e is a normal float; MX's widest exponents take the library call. */
+static int32_t quantize_group(const float *x, int64_t len, int32_t e, float limit, int8_t *qg) {
+  float scale = pow2(-e);
+  v8i sum8 = {0};
+  int64_t j = 0;
+  if (scale != 0.0f)
+    for (; j + 8 <= len; j += 8) {
+      v8f v = __builtin_elementwise_roundeven(load8(x + j) * scale);
+      v8i number = v == v;
+      v = __builtin_elementwise_min(__builtin_elementwise_max(v, splat8(-limit)), splat8(limit));
+      v8i qi = __builtin_convertvector(bitselect8(number, v), v8i);
+      v8c qc = __builtin_convertvector(qi, v8c);
+      __builtin_memcpy(qg + j, &qc, sizeof(qc));
+      sum8 += qi;
+    }
+  int32_t sum = 0;
+  for (int l = 0; l < 8; ++l)
+    sum += sum8[l];
+  for (; j < len; ++j) {
+    float v = __builtin_roundevenf(scale != 0.0f ? x[j] * scale : ldexpf(x[j], -e));
+    v = v != v ? 0.0f : v < -limit ? -limit : v > limit ? limit : v;
+    qg[j] = (int8_t)v;
+    sum += (int8_t)v;
+  }
+  return sum;
+}
+
+/* Phase 1 for chunk rows [begin, end): q, ea and the offset corrections. */
 static void quantize_rows(void *ctx, int64_t begin, int64_t end) {
   const gse_linear *g = (const gse_linear *)ctx;
   int64_t mantissa_bits = 64 - __builtin_clzll((uint64_t)g->limit) + 1;
@@ -75,29 +133,11 @@ static void quantize_rows(void *ctx, int64_t begin, int64_t end) {
     const float *x = g->x + (g->r0 + i) * g->k;
     int8_t *q = g->q + i * g->kp;
     for (int64_t grp = 0; grp < g->groups; ++grp) {
-      int64_t lo = grp * g->group, hi = lo + g->group < g->k ? lo + g->group : g->k;
-      float top = 0.0f;
-      for (int64_t j = lo; j < hi; ++j) {
-        float a = x[j] < 0.0f ? -x[j] : x[j];
-        top = a > top ? a : top; /* NaN compares false: ignored */
-      }
-      int32_t e = group_exponent(g, top, mantissa_bits);
-      /* x · 2^-e is exact (or rounds as ldexp would) when 2^-e is a normal
-       * float; MX's widest exponents take the library call. */
-      float scale = 0.0f;
-      if (-e >= -126 && -e <= 127) {
-        uint32_t bits = (uint32_t)(127 - e) << 23;
-        __builtin_memcpy(&scale, &bits, sizeof(scale));
-      }
-      int32_t sum = 0;
+      int64_t lo = grp * g->group, len = (lo + g->group < g->k ? lo + g->group : g->k) - lo;
+      int32_t e = group_exponent(g, group_top(x + lo, len), mantissa_bits);
       int8_t *qg = q + grp * g->gq;
-      for (int64_t j = lo; j < hi; ++j) {
-        float s = __builtin_roundevenf(scale != 0.0f ? x[j] * scale : ldexpf(x[j], -e));
-        s = s != s ? 0.0f : s < (float)-g->limit ? (float)-g->limit : s > (float)g->limit ? (float)g->limit : s;
-        qg[j - lo] = (int8_t)s;
-        sum += (int8_t)s;
-      }
-      for (int64_t j = hi - lo; j < g->gq; ++j)
+      int32_t sum = quantize_group(x + lo, len, e, (float)g->limit, qg);
+      for (int64_t j = len; j < g->gq; ++j)
         qg[j] = 0;
       g->ea[i * g->groups + grp] = e;
       g->sa[i * g->groups + grp] = (int32_t)g->offset * sum;
@@ -110,7 +150,7 @@ static const uint8_t *panel_weights(const gse_linear *g, int64_t p) {
   return g->w + (p * g->kp * PANEL >> g->nibbles);
 }
 
-#if !defined(SINTER_GSE_VNNI)
+#if !defined(SINTER_GSE_VNNI) && !defined(__AVX2__)
 /* Byte b (0..63) of quad c's block of a panel's weights, as its unsigned
  * value (q + offset). */
 static inline int32_t weight_at(const gse_linear *g, const uint8_t *w, int64_t c, int b) {
@@ -214,23 +254,66 @@ static inline __attribute__((always_inline)) void vnni_block(const gse_linear *g
   }
 }
 #else
-/* Chunk row i over panel p, in C. */
-static void panel_row(const gse_linear *g, int64_t i, int64_t p) {
+#if defined(__AVX2__)
+/* One group's exact sums Σ q_w · q_a for the panel's 16 outputs: the
+ * weights widened to 16 bits (less their offset), `vpmaddwd` with the
+ * quad of activations repeated, then pairs added across. */
+static void group_dots(const gse_linear *g, const uint8_t *w, int64_t i, int64_t grp, int32_t dot[PANEL]) {
   const int8_t *q = g->q + i * g->kp;
+  const __m256i offset = _mm256_set1_epi16((int16_t)g->offset), low4 = _mm256_set1_epi16(15);
+  __m256i acc[4];
+  for (int h = 0; h < 4; ++h)
+    acc[h] = _mm256_setzero_si256();
+  for (int64_t c = grp * g->gq; c < (grp + 1) * g->gq; c += 4) {
+    uint64_t quad = 0;
+    for (int b = 0; b < 4; ++b)
+      quad |= (uint64_t)(uint16_t)(int16_t)q[c + b] << (16 * b);
+    __m256i a = _mm256_set1_epi64x((long long)quad);
+    for (int h = 0; h < 4; ++h) {
+      __m256i wv;
+      if (g->nibbles) {
+        wv = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(w + (c / 8) * 4 * PANEL + 16 * h)));
+        wv = _mm256_and_si256(_mm256_srli_epi16(wv, 4 * (int)((c / 4) % 2)), low4);
+      } else {
+        wv = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(w + c * PANEL + 16 * h)));
+      }
+      acc[h] = _mm256_add_epi32(acc[h], _mm256_madd_epi16(_mm256_sub_epi16(wv, offset), a));
+    }
+  }
+  /* acc[h] holds outputs 4h..4h+3 as pairs; hadd pairs them within lanes. */
+  const __m256i order = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
+  for (int h = 0; h < 4; h += 2) {
+    __m256i sums = _mm256_permutevar8x32_epi32(_mm256_hadd_epi32(acc[h], acc[h + 1]), order);
+    _mm256_storeu_si256((__m256i *)(dot + 4 * h), sums);
+  }
+}
+#else
+/* The same in C (the weights carry their offset; q's sum removes it). */
+static void group_dots(const gse_linear *g, const uint8_t *w, int64_t i, int64_t grp, int32_t dot[PANEL]) {
+  const int8_t *q = g->q + i * g->kp;
+  for (int j = 0; j < PANEL; ++j)
+    dot[j] = -g->sa[i * g->groups + grp];
+  for (int64_t c = grp * g->gq; c < (grp + 1) * g->gq; c += 4)
+    for (int j = 0; j < PANEL; ++j)
+      for (int b = 0; b < 4; ++b)
+        dot[j] += weight_at(g, w, c, 4 * j + b) * q[c + b];
+}
+#endif
+
+/* Chunk row i over panel p. */
+static void panel_row(const gse_linear *g, int64_t i, int64_t p) {
   const uint8_t *w = panel_weights(g, p);
   const int8_t *we = g->we + p * g->groups * PANEL;
-  const int32_t *ea = g->ea + i * g->groups, *sa = g->sa + i * g->groups;
+  const int32_t *ea = g->ea + i * g->groups;
   float out[PANEL] = {0};
   for (int64_t grp = 0; grp < g->groups; ++grp) {
     int32_t dot[PANEL];
-    for (int j = 0; j < PANEL; ++j)
-      dot[j] = -sa[grp];
-    for (int64_t c = grp * g->gq; c < (grp + 1) * g->gq; c += 4)
-      for (int j = 0; j < PANEL; ++j)
-        for (int b = 0; b < 4; ++b)
-          dot[j] += weight_at(g, w, c, 4 * j + b) * q[c + b];
-    for (int j = 0; j < PANEL; ++j)
-      out[j] += ldexpf((float)dot[j], ea[grp] + we[grp * PANEL + j]);
+    group_dots(g, w, i, grp, dot);
+    for (int j = 0; j < PANEL; ++j) {
+      int32_t e = ea[grp] + we[grp * PANEL + j];
+      float scale = pow2(e);
+      out[j] += scale != 0.0f ? (float)dot[j] * scale : ldexpf((float)dot[j], e);
+    }
   }
   store_panel(g, i, p, out);
 }

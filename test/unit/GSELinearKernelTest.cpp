@@ -1,5 +1,5 @@
-// The GSE-INT linear kernel (__sinter_gse_linear, sinter_gse.c), generic C
-// and this machine's widest build (VNNI where present), on weights packed
+// The GSE-INT linear kernel (__sinter_gse_linear, sinter_gse.c), generic C,
+// AVX2 alone and this machine's widest build (VNNI where present), on weights packed
 // as the compiler packs them, against the format's C++ quantizer and an
 // exact sum per group pair: activations quantized identically, the int32
 // sums exact, only the f32 accumulation of the scaled group sums rounding.
@@ -19,21 +19,28 @@ void __sinter_gse_linear(intptr_t x, intptr_t y, int64_t rows, int64_t k, int64_
 void __sinter_gse_linear_host(intptr_t x, intptr_t y, int64_t rows, int64_t k, int64_t n, int64_t group,
                               int64_t a_bits, int64_t exp_lo, int64_t exp_hi, intptr_t w, intptr_t we,
                               int64_t w_nibbles);
+void __sinter_gse_linear_avx2(intptr_t x, intptr_t y, int64_t rows, int64_t k, int64_t n, int64_t group,
+                              int64_t a_bits, int64_t exp_lo, int64_t exp_hi, intptr_t w, intptr_t we,
+                              int64_t w_nibbles);
 }
 
 namespace {
 
 using sinter::gse::FormatAttr;
 
+/// The kernel's builds: generic C, AVX2 alone, and this machine's widest.
+enum class Build { Generic, AVX2, Host };
+
 struct Case {
   int64_t rows, k, n, group, wBits, aBits, exponent;
-  bool host;
+  Build build;
   int threads;
 };
 
 std::ostream &operator<<(std::ostream &os, const Case &c) {
   return os << c.rows << "x" << c.k << "->" << c.n << " g" << c.group << " w" << c.wBits << "a" << c.aBits << "e"
-            << c.exponent << (c.host ? " host" : " generic") << " threads=" << c.threads;
+            << c.exponent << (c.build == Build::Host ? " host" : c.build == Build::AVX2 ? " avx2" : " generic")
+            << " threads=" << c.threads;
 }
 
 class GSELinearKernel : public ::testing::TestWithParam<Case> {
@@ -45,6 +52,8 @@ protected:
 
 TEST_P(GSELinearKernel, MatchesExactGroupSums) {
   const Case &c = GetParam();
+  if (c.build == Build::AVX2 && !__builtin_cpu_supports("avx2"))
+    GTEST_SKIP() << "this CPU has no AVX2";
   FormatAttr wf = FormatAttr::get(&ctx, c.group, c.wBits, c.exponent);
   FormatAttr af = FormatAttr::get(&ctx, c.group, c.aBits, c.exponent);
   std::mt19937 rng(c.k * 31 + c.n);
@@ -57,6 +66,10 @@ TEST_P(GSELinearKernel, MatchesExactGroupSums) {
       x[r * c.k + i] = std::ldexp(normal(rng), (int)(r % 9) * 3 - 12); // rows at many magnitudes
   if (c.rows > 2)
     std::fill(x.begin() + 2 * c.k, x.begin() + 2 * c.k + std::min(c.k, c.group), 0.0f); // a zero group
+  if (c.rows > 1 && c.k > 9) {
+    x[c.k + 5] = NAN;       // quantizes to 0
+    x[c.k + 9] = -INFINITY; // saturates, its group at the largest exponent
+  }
   auto qw = sinter::gse::quantize(wf, w, c.k);
   auto qa = sinter::gse::quantize(af, x, c.k);
   int64_t groups = wf.groupsOf(c.k);
@@ -65,10 +78,11 @@ TEST_P(GSELinearKernel, MatchesExactGroupSums) {
   std::vector<int8_t> exps = sinter::gse::panelExponents(qw.exponents, c.n, groups);
   std::vector<float> y(c.rows * c.n, NAN);
   __sinter_set_num_threads(c.threads);
-  (c.host ? __sinter_gse_linear_host : __sinter_gse_linear)((intptr_t)x.data(), (intptr_t)y.data(), c.rows, c.k,
-                                                            c.n, c.group, c.aBits, af.minExponent(),
-                                                            af.maxExponent(), (intptr_t)panels.data(),
-                                                            (intptr_t)exps.data(), nibbles);
+  auto kernel = c.build == Build::Host   ? __sinter_gse_linear_host
+                : c.build == Build::AVX2 ? __sinter_gse_linear_avx2
+                                         : __sinter_gse_linear;
+  kernel((intptr_t)x.data(), (intptr_t)y.data(), c.rows, c.k, c.n, c.group, c.aBits, af.minExponent(),
+         af.maxExponent(), (intptr_t)panels.data(), (intptr_t)exps.data(), nibbles);
   for (int64_t r = 0; r < c.rows; ++r)
     for (int64_t j = 0; j < c.n; ++j) {
       double want = 0, magnitude = 0;
@@ -80,13 +94,16 @@ TEST_P(GSELinearKernel, MatchesExactGroupSums) {
         want += term;
         magnitude += std::fabs(term);
       }
-      ASSERT_NEAR(y[r * c.n + j], want, 1e-6 * magnitude + 1e-30) << "row " << r << " output " << j;
+      if (!std::isfinite((float)want)) // ±∞ in, or beyond f32 (MX's 2^127 exponents)
+        ASSERT_EQ(y[r * c.n + j], (float)want) << "row " << r << " output " << j;
+      else
+        ASSERT_NEAR(y[r * c.n + j], want, 1e-6 * magnitude + 1e-30) << "row " << r << " output " << j;
     }
 }
 
 std::vector<Case> cases() {
   std::vector<Case> out;
-  for (bool host : {false, true})
+  for (Build host : {Build::Generic, Build::AVX2, Build::Host})
     for (int threads : {1, 2}) {
       out.push_back({1, 768, 64, 32, 8, 8, 5, host, threads});
       out.push_back({7, 100, 33, 32, 4, 8, 5, host, threads});  // nibbles; partial group and panel
