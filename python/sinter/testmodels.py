@@ -29,13 +29,14 @@ class GPT2Block(nn.Module):
         self.proj = nn.Linear(d, d)
         self.fc = nn.Linear(d, 4 * d)
         self.out = nn.Linear(4 * d, d)
+        self.act = nn.GELU()  # a module, so that sinter.qcfs can swap it
         self.heads = heads
         self.register_buffer("mask", torch.tril(torch.ones(ctx, ctx)).bool())
 
     def forward(self, x):
         q, k, v = self.qkv(self.ln1(x)).split(x.shape[2], dim=2)
         x = x + self.proj(causal_attention(q, k, v, self.heads, self.mask))
-        return x + self.out(F.gelu(self.fc(self.ln2(x))))
+        return x + self.out(self.act(self.fc(self.ln2(x))))
 
 
 class GPT2(nn.Module):
@@ -70,13 +71,14 @@ class OPTBlock(nn.Module):
         self.o = nn.Linear(d, d)
         self.fc1 = nn.Linear(d, 4 * d)
         self.fc2 = nn.Linear(4 * d, d)
+        self.act = nn.ReLU()
         self.heads = heads
         self.register_buffer("mask", torch.tril(torch.ones(ctx, ctx)).bool())
 
     def forward(self, x):
         y = self.attn_ln(x)
         x = x + self.o(causal_attention(self.q(y), self.k(y), self.v(y), self.heads, self.mask))
-        return x + self.fc2(F.relu(self.fc1(self.ffn_ln(x))))
+        return x + self.fc2(self.act(self.fc1(self.ffn_ln(x))))
 
 
 class OPT(GPT2):
@@ -198,6 +200,9 @@ def load(path):
     if "binary_mos_experts" in ckpt:  # a distilled BinaryMoS student
         from . import binary_mos
         binary_mos.binarize(model, ckpt["binary_mos_experts"])
+    if "qcfs_levels" in ckpt:  # a QCFS fine-tuned model (sinter.qcfs)
+        from . import spike
+        spike.use_qcfs(model, ckpt["qcfs_levels"])
     model.load_state_dict(ckpt["state_dict"])
     return model.eval()
 

@@ -11,6 +11,7 @@
 #include "sinter/Transforms/Passes.h"
 #include "sinter/Dialect/BNN/BNNDialect.h"
 #include "sinter/Dialect/GSE/GSEDialect.h"
+#include "sinter/Dialect/Spike/SpikeDialect.h"
 #include "sinter/Dialect/NN/NNDialect.h"
 #include "sinter/Target/Pipeline.h"
 
@@ -24,7 +25,8 @@ int main(int argc, char **argv) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   mlir::registerAllToLLVMIRTranslations(registry);
-  registry.insert<sinter::nn::NNDialect, sinter::bnn::BNNDialect, sinter::gse::GSEDialect>();
+  registry.insert<sinter::nn::NNDialect, sinter::bnn::BNNDialect, sinter::gse::GSEDialect,
+                  sinter::spike::SpikeDialect>();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "Sinter optimizer driver\n", registry));
 }
