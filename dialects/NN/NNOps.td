@@ -48,6 +48,7 @@ def NN_NegOp : NN_UnaryOp<"neg", NN_NumTensor, "ONNX Neg.">;
 def NN_ExpOp : NN_UnaryOp<"exp", NN_FloatTensor, "ONNX Exp.">;
 def NN_LogOp : NN_UnaryOp<"log", NN_FloatTensor, "ONNX Log.">;
 def NN_ErfOp : NN_UnaryOp<"erf", NN_FloatTensor, "ONNX Erf.">;
+def NN_FloorOp : NN_UnaryOp<"floor", NN_FloatTensor, "ONNX Floor: the largest integer ≤ x.">;
 def NN_TanhOp : NN_UnaryOp<"tanh", NN_FloatTensor, "ONNX Tanh.">;
 def NN_SigmoidOp : NN_UnaryOp<"sigmoid", NN_FloatTensor, "ONNX Sigmoid: 1/(1+exp(-x)).">;
 def NN_ReluOp : NN_UnaryOp<"relu", NN_NumTensor, "ONNX Relu: max(x, 0).">;
@@ -71,6 +72,29 @@ def NN_GeluOp : NN_UnaryOp<"gelu", NN_FloatTensor,
     "ONNX Gelu (opset 20): exact (erf) or `tanh` approximation."> {
   let arguments = (ins NN_FloatTensor:$input,
                        DefaultValuedAttr<StrAttr, "\"none\"">:$approximate);
+  let hasVerifier = 1;
+}
+
+def NN_QCFSOp : NN_Op<"qcfs", [Pure, AllTypesMatch<["input", "output"]>]> {
+  let summary = "QCFS activation: θ · floor(clamp(x/θ, 0, 1) · L + 1/2) / L";
+  let description = [{
+    The quantization-clip-floor-shift activation that FAS fine-tunes a
+    model with before spiking conversion (METHODS.md §3): `levels` (L)
+    steps of θ/L between 0 and the threshold θ (0-D, one per layer, or one
+    per neuron of the last dimension). Exporters spell it Div, Clip(0, 1),
+    Mul(L), Add(0.5), Floor, Mul(θ/L); `sinter-raise-activations` raises
+    that chain to this op, which `--compress=spike` turns into neurons.
+
+    ```mlir
+    %y = nn.qcfs %x, threshold %theta levels 8 : tensor<?x?x768xf32>, tensor<f32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$threshold,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$levels);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` `threshold` $threshold `levels` $levels attr-dict `:` type($input) `,` type($threshold)
+  }];
   let hasVerifier = 1;
 }
 

@@ -15,7 +15,9 @@ struct Registry {
       {"binary-mos", "sinter-binarize-linears", false,
        "1-bit decoder-block linears with token-adaptive scales (BinaryMoS), post-training"},
       {"gse", "sinter-gse-quantize-linears", false,
-       "group-shared-exponent integer linears (GSQ-Tuning's GSE-INT), weights at compile time, activations per row"}};
+       "group-shared-exponent integer linears (GSQ-Tuning's GSE-INT), weights at compile time, activations per row"},
+      {"spike", "sinter-convert-to-spiking", false,
+       "spiking FFN neurons from QCFS activations over T time steps, accumulate-only synapses (FAS)"}};
 };
 
 Registry &registry() {

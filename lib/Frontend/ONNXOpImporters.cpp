@@ -487,7 +487,7 @@ const llvm::StringMap<NodeHandler> &nodeHandlers() {
       {"Sqrt", unary<SqrtOp>()}, {"Reciprocal", unary<ReciprocalOp>()}, {"Neg", unary<NegOp>()},
       {"Exp", unary<ExpOp>()}, {"Log", unary<LogOp>()}, {"Erf", unary<ErfOp>()},
       {"Tanh", unary<TanhOp>()}, {"Sigmoid", unary<SigmoidOp>()}, {"Relu", unary<ReluOp>()},
-      {"Not", unary<NotOp>()}, {"Abs", unary<AbsOp>()},
+      {"Not", unary<NotOp>()}, {"Abs", unary<AbsOp>()}, {"Floor", unary<FloorOp>()},
       {"LeakyRelu", importAttrUnary<LeakyReluOp>}, {"HardSigmoid", importAttrUnary<HardSigmoidOp>},
       {"Gelu", importAttrUnary<GeluOp>}, {"Clip", importClip}, {"Cast", importCast},
       {"MatMul", binary<MatMulOp>()}, {"Gemm", importGemm},

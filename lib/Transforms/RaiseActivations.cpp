@@ -1,5 +1,5 @@
 // Recognise activations that exporters spell as elementwise arithmetic, so
-// that passes matching FFN blocks see one `nn.gelu` op.
+// that passes matching FFN blocks see one `nn.gelu` or `nn.qcfs` op.
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -82,6 +82,96 @@ struct RaiseErfGelu : OpRewritePattern<MulOp> {
   }
 };
 
+/// The value of `v`'s defining op when it is the other operand of a
+/// commutative binary `op` whose one operand is `x` splat-equal to `want`.
+template <typename OpTy>
+Value otherThanSplat(Value v, double want) {
+  auto op = v.getDefiningOp<OpTy>();
+  if (!op)
+    return {};
+  if (isSplat(op.getRhs(), want))
+    return op.getLhs();
+  if (isSplat(op.getLhs(), want))
+    return op.getRhs();
+  return {};
+}
+
+/// The elements of a float constant, or nothing.
+std::optional<SmallVector<double>> constantValues(Value v) {
+  DenseFPElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)))
+    return std::nullopt;
+  SmallVector<double> values;
+  for (APFloat x : attr.getValues<APFloat>())
+    values.push_back(x.convertToDouble());
+  return values;
+}
+
+/// floor(clamp(x/θ, 0, 1)·L + 0.5) · (θ/L) → nn.qcfs(x, θ) with L levels:
+/// the chain torch exports for sinter.spike.QCFS (Div, Clip, Mul, Add,
+/// Floor, Mul), θ and θ/L constants that agree to a relative 1e-5, and L a
+/// positive integer.
+struct RaiseQCFS : OpRewritePattern<MulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MulOp op, PatternRewriter &rewriter) const override {
+    for (auto [lhs, rhs] : {std::pair(op.getLhs(), op.getRhs()), std::pair(op.getRhs(), op.getLhs())})
+      if (succeeded(raise(op, lhs, rhs, rewriter)))
+        return success();
+    return failure();
+  }
+
+  static LogicalResult raise(MulOp op, Value floored, Value step, PatternRewriter &rewriter) {
+    auto floor = floored.getDefiningOp<FloorOp>();
+    Value scaled = floor ? otherThanSplat<AddOp>(floor.getInput(), 0.5) : Value();
+    auto levelsMul = scaled ? scaled.getDefiningOp<MulOp>() : nullptr;
+    if (!levelsMul)
+      return failure();
+    for (auto [clipped, levels] : {std::pair(levelsMul.getLhs(), levelsMul.getRhs()),
+                                   std::pair(levelsMul.getRhs(), levelsMul.getLhs())}) {
+      auto clip = clipped.getDefiningOp<ClipOp>();
+      auto div = clip ? clip.getInput().getDefiningOp<DivOp>() : nullptr;
+      auto l = constantValues(levels);
+      if (!div || !clip.getMin() || !clip.getMax() || !isSplat(clip.getMin(), 0.0) || !isSplat(clip.getMax(), 1.0) ||
+          !l || l->size() != 1 || (*l)[0] < 1 || (*l)[0] != std::round((*l)[0]))
+        continue;
+      Value x = div.getLhs(), theta = thresholdOf(div.getRhs(), x, rewriter, op.getLoc());
+      if (!theta || x.getType() != op.getType() || !stepMatches(div.getRhs(), step, (*l)[0]))
+        continue;
+      rewriter.replaceOpWithNewOp<QCFSOp>(op, op.getType(), x, theta, rewriter.getI64IntegerAttr((int64_t)(*l)[0]));
+      return success();
+    }
+    return failure();
+  }
+
+  /// θ/L computed from θ, element by element (or one for all).
+  static bool stepMatches(Value theta, Value step, double levels) {
+    auto t = constantValues(theta), s = constantValues(step);
+    if (!t || !s || (s->size() != t->size() && s->size() != 1))
+      return false;
+    for (size_t i = 0; i < t->size(); ++i) {
+      double want = (*t)[i] / levels, got = (*s)[s->size() == 1 ? 0 : i];
+      if (std::abs(got - want) > 1e-5 * std::abs(want))
+        return false;
+    }
+    return true;
+  }
+
+  /// θ as nn.qcfs takes it: 0-D or one per neuron; a one-element constant
+  /// of another shape becomes 0-D.
+  static Value thresholdOf(Value theta, Value x, PatternRewriter &rewriter, Location loc) {
+    auto type = cast<RankedTensorType>(theta.getType());
+    auto xType = cast<RankedTensorType>(x.getType());
+    if (type.getRank() == 0 || (type.getRank() == 1 && xType.getRank() >= 1 &&
+                                type.getDimSize(0) == xType.getShape().back()))
+      return theta;
+    DenseFPElementsAttr attr;
+    if (!matchPattern(theta, m_Constant(&attr)) || attr.getNumElements() != 1)
+      return {};
+    auto scalar = RankedTensorType::get({}, type.getElementType());
+    return arith::ConstantOp::create(rewriter, loc, DenseElementsAttr::get(scalar, *attr.getValues<APFloat>().begin()));
+  }
+};
+
 struct RaiseActivationsPass : impl::RaiseActivationsBase<RaiseActivationsPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
@@ -94,6 +184,6 @@ struct RaiseActivationsPass : impl::RaiseActivationsBase<RaiseActivationsPass> {
 } // namespace
 
 void populateRaiseActivationsPatterns(RewritePatternSet &patterns) {
-  patterns.add<RaiseErfGelu>(patterns.getContext());
+  patterns.add<RaiseErfGelu, RaiseQCFS>(patterns.getContext());
 }
 } // namespace sinter

@@ -8,6 +8,7 @@
 #include "sinter/Dialect/BNN/BNNDialect.h"
 #include "sinter/Dialect/GSE/GSEDialect.h"
 #include "sinter/Dialect/NN/NNDialect.h"
+#include "sinter/Dialect/Spike/SpikeDialect.h"
 
 namespace sinter {
 /// Module attribute where compression passes leave one dictionary per

@@ -129,4 +129,32 @@ def QuantizeLinearsGSE : Pass<"sinter-gse-quantize-linears", "mlir::ModuleOp"> {
   let dependentDialects = ["sinter::gse::GSEDialect", "mlir::arith::ArithDialect"];
 }
 
+def ConvertToSpiking : Pass<"sinter-convert-to-spiking", "mlir::ModuleOp"> {
+  let summary = "Spiking FFN neurons from QCFS activations (FAS stage 2)";
+  let description = [{
+    Runs the model as a spiking network over `T` time steps: every model
+    input is repeated T times along its leading (batch) dimension
+    (`spike.encode`, time-major), every output is averaged over the steps
+    (`spike.decode`), and every QCFS activation (`nn.qcfs`, raised from
+    its exported chain) becomes integrate-and-fire neurons (`spike.if`)
+    with its threshold θ times `threshold-scale` and initial membrane
+    `membrane` · θ, whose spikes pass on s · θ (`spike.values`). Where a
+    linear with constant weights reads them, θ folds into its weight rows
+    and the product becomes accumulate-only (`spike.matmul`). Attention,
+    softmax and LayerNorm stay float at every step, as in FAS's code. The
+    batch dimension of inputs and outputs must be dynamic (time folds into
+    it). Each layer's report entry gives its steps, levels, neurons,
+    threshold and the linear its spikes feed.
+  }];
+  let options = [
+    Option<"steps", "T", "int64_t", "8", "Time steps, >= 1">,
+    Option<"thresholdScale", "threshold-scale", "double", "1.0",
+           "Factor on every QCFS threshold (FAS's coarse calibration scales them)">,
+    Option<"membrane", "membrane", "double", "0.5", "Initial membrane as a fraction of the threshold">,
+    Option<"signedNeurons", "signed", "bool", "false",
+           "Signed neurons (ST-BIF: -1 spikes undo excess +1 spikes, count bounded by T)">
+  ];
+  let dependentDialects = ["sinter::spike::SpikeDialect", "mlir::arith::ArithDialect"];
+}
+
 #endif

@@ -37,7 +37,7 @@ def ApproximateMath : Pass<"sinter-approximate-math"> {
 }
 
 def RaiseActivations : Pass<"sinter-raise-activations"> {
-  let summary = "Recognise GELU written as erf arithmetic and make it nn.gelu";
+  let summary = "Recognise GELU and QCFS written as arithmetic and make them nn.gelu, nn.qcfs";
   let description = [{
     Exporters such as torch.onnx below opset 20 write the exact GELU as
     `x · (erf(x/√2) + 1) · 0.5`: five elementwise ops. This pass rewrites
@@ -45,9 +45,13 @@ def RaiseActivations : Pass<"sinter-raise-activations"> {
     into one `nn.gelu` with `approximate = "none"`, which is what the FFN
     compression passes match and what lowers to one fused loop. Constants
     must agree with 0.5, 1 and √2 to a relative 1e-5; anything else is
-    left alone.
+    left alone. It also raises QCFS, which sinter.spike.QCFS exports as
+    `Floor(Clip(x/θ, 0, 1)·L + 0.5) · (θ/L)` (products and sums in either
+    order, θ and θ/L constants agreeing to a relative 1e-5, L a positive
+    integer), to `nn.qcfs` with `levels = L`: what `--compress=spike`
+    converts into neurons.
   }];
-  let dependentDialects = ["sinter::nn::NNDialect"];
+  let dependentDialects = ["sinter::nn::NNDialect", "mlir::arith::ArithDialect"];
 }
 
 #endif

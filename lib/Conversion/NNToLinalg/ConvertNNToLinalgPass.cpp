@@ -8,6 +8,7 @@
 #include "sinter/Dialect/BNN/BNNDialect.h"
 #include "sinter/Dialect/GSE/GSEDialect.h"
 #include "sinter/Dialect/NN/NNDialect.h"
+#include "sinter/Dialect/Spike/SpikeDialect.h"
 
 namespace sinter {
 #define GEN_PASS_DEF_CONVERTNNTOLINALG
@@ -24,6 +25,7 @@ void populateNNToLinalgPatterns(RewritePatternSet &patterns) {
   lowering::populateNormalizationPatterns(patterns);
   lowering::populateDataMovementPatterns(patterns);
   lowering::populateCompressionPatterns(patterns);
+  lowering::populateSpikePatterns(patterns);
 }
 
 namespace {
@@ -39,14 +41,18 @@ struct ConvertNNToLinalgPass
     // gse.quantize and gse.constant feed gse.matmul's kernel call and die
     // with it (canonicalize erases them); any other gse value is an error.
     target.addIllegalOp<gse::MatmulOp>();
+    // Spike trains live only inside the kernels of their consumers: spike.if
+    // lowers with the op that reads its spikes and must be gone after.
+    target.addIllegalOp<spike::EncodeOp, spike::DecodeOp, spike::MatmulOp, spike::ValuesOp>();
     RewritePatternSet patterns(&getContext());
     populateNNToLinalgPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       return signalPassFailure();
     WalkResult leftover = getOperation()->walk([](Operation *op) {
-      if (!isa<gse::GSEDialect>(op->getDialect()) || op->use_empty())
+      if (!isa<gse::GSEDialect, spike::SpikeDialect>(op->getDialect()) || op->use_empty())
         return WalkResult::advance();
-      op->emitError("a GSE value used other than by gse.matmul cannot be lowered yet");
+      op->emitError(isa<spike::IFOp>(op) ? "spikes read other than by spike.matmul or spike.values cannot be lowered"
+                                         : "a GSE value used other than by gse.matmul cannot be lowered yet");
       return WalkResult::interrupt();
     });
     if (leftover.wasInterrupted())

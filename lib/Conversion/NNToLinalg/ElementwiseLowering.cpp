@@ -98,6 +98,17 @@ SCALAR(AbsOp) {
 SCALAR(ExpOp) { return math::ExpOp::create(b, loc, a[0]); }
 SCALAR(LogOp) { return math::LogOp::create(b, loc, a[0]); }
 SCALAR(ErfOp) { return math::ErfOp::create(b, loc, a[0]); }
+SCALAR(FloorOp) { return math::FloorOp::create(b, loc, a[0]); }
+SCALAR(QCFSOp) {
+  // floor(clamp(x/θ, 0, 1)·L + 1/2) · (θ/L): the exported chain's order,
+  // so that the compiled ANN matches onnxruntime's bit for bit.
+  Value levels = fconst(b, loc, elem, op.getLevels());
+  Value h = arith::DivFOp::create(b, loc, a[0], a[1]);
+  h = arith::MinimumFOp::create(b, loc, arith::MaximumFOp::create(b, loc, h, fconst(b, loc, elem, 0)),
+                                fconst(b, loc, elem, 1));
+  h = arith::AddFOp::create(b, loc, arith::MulFOp::create(b, loc, h, levels), fconst(b, loc, elem, 0.5));
+  return arith::MulFOp::create(b, loc, math::FloorOp::create(b, loc, h), arith::DivFOp::create(b, loc, a[1], levels));
+}
 SCALAR(TanhOp) { return math::TanhOp::create(b, loc, a[0]); }
 SCALAR(SigmoidOp) { return sigmoid(b, loc, a[0]); }
 SCALAR(ReluOp) {
@@ -164,7 +175,8 @@ void populateElementwisePatterns(RewritePatternSet &patterns) {
                ElementwiseLowering<ReluOp>, ElementwiseLowering<NotOp>,
                ElementwiseLowering<LeakyReluOp>, ElementwiseLowering<HardSigmoidOp>,
                ElementwiseLowering<GeluOp>, ElementwiseLowering<ClipOp>,
-               ElementwiseLowering<CastOp>>(patterns.getContext());
+               ElementwiseLowering<CastOp>, ElementwiseLowering<FloorOp>,
+               ElementwiseLowering<QCFSOp>>(patterns.getContext());
 }
 
 } // namespace sinter::lowering

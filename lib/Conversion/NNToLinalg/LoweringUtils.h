@@ -71,6 +71,7 @@ void populateContractionPatterns(mlir::RewritePatternSet &patterns);
 void populateNormalizationPatterns(mlir::RewritePatternSet &patterns);
 void populateDataMovementPatterns(mlir::RewritePatternSet &patterns);
 void populateCompressionPatterns(mlir::RewritePatternSet &patterns);
+void populateSpikePatterns(mlir::RewritePatternSet &patterns);
 } // namespace sinter::lowering
 
 #endif

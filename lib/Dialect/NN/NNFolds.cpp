@@ -103,6 +103,21 @@ LogicalResult ClipOp::verify() {
   return success();
 }
 
+LogicalResult QCFSOp::verify() {
+  auto theta = rankedOf(getThreshold());
+  auto type = rankedOf(getInput());
+  if (theta.getElementType() != type.getElementType())
+    return emitOpError("threshold must have the input's element type");
+  bool perNeuron = theta.getRank() == 1 && type.getRank() >= 1 &&
+                   (theta.isDynamicDim(0) || type.isDynamicDim(type.getRank() - 1) ||
+                    theta.getDimSize(0) == type.getShape().back());
+  if (theta.getRank() != 0 && !perNeuron)
+    return emitOpError("threshold must be 0-D (one per layer) or hold one value per neuron of the last "
+                       "dimension, not ")
+           << theta;
+  return success();
+}
+
 LogicalResult GeluOp::verify() {
   if (getApproximate() != "none" && getApproximate() != "tanh")
     return emitOpError("approximate must be \"none\" or \"tanh\", got \"")

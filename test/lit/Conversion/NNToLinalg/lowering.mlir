@@ -145,3 +145,23 @@ func.func @trilu(%x: tensor<4x4xf32>) -> tensor<4x4xf32> {
   %0 = nn.trilu %x {upper = false} : tensor<4x4xf32> -> tensor<4x4xf32>
   return %0 : tensor<4x4xf32>
 }
+
+// -----
+
+// QCFS in the order of its exported chain: x/θ, clamp to [0, 1], ·L + 0.5,
+// floor, · θ/L; θ per neuron broadcasts along the last dimension.
+// CHECK-LABEL: func @qcfs
+// CHECK: linalg.generic
+// CHECK: ^bb0(%[[X:.*]]: f32, %[[T:.*]]: f32, %{{.*}}: f32):
+// CHECK: %[[H:.*]] = arith.divf %[[X]], %[[T]]
+// CHECK: arith.maximumf %[[H]]
+// CHECK: arith.minimumf
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK: %[[F:.*]] = math.floor
+// CHECK: %[[S:.*]] = arith.divf %[[T]]
+// CHECK: arith.mulf %[[F]], %[[S]]
+func.func @qcfs(%x: tensor<?x3xf32>, %t: tensor<3xf32>) -> tensor<?x3xf32> {
+  %0 = nn.qcfs %x, threshold %t levels 8 : tensor<?x3xf32>, tensor<3xf32>
+  return %0 : tensor<?x3xf32>
+}

@@ -104,3 +104,19 @@ func.func @layer_norm_scale(%a: tensor<2x8xf32>, %s: tensor<4xf32>) {
   %0 = nn.layer_norm %a, %s : tensor<2x8xf32>, tensor<4xf32> -> tensor<2x8xf32>
   return
 }
+
+// -----
+
+func.func @qcfs_threshold(%a: tensor<2x8xf32>, %t: tensor<4xf32>) {
+  // expected-error @+1 {{threshold must be 0-D (one per layer) or hold one value per neuron of the last dimension, not 'tensor<4xf32>'}}
+  %0 = nn.qcfs %a, threshold %t levels 8 : tensor<2x8xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @qcfs_levels(%a: tensor<2x8xf32>, %t: tensor<f32>) {
+  // expected-error @+1 {{attribute 'levels' failed to satisfy constraint}}
+  %0 = nn.qcfs %a, threshold %t levels 0 : tensor<2x8xf32>, tensor<f32>
+  return
+}
