@@ -4,6 +4,7 @@
 // include/sinter/Compression/Passes.td and docs/compression.md.
 #include "sinter/Compression/Linears.h"
 #include "sinter/Compression/Passes.h"
+#include "sinter/Compression/SpikeCalibration.h"
 #include "sinter/Support/ConstantData.h"
 #include "sinter/Transforms/Passes.h"
 
@@ -47,20 +48,42 @@ struct FuseValuesIntoMatmul : OpRewritePattern<nn::MatMulOp> {
   }
 };
 
+/// One converted activation.
+struct SpikingLayer {
+  std::string name;
+  spike::IFOp neurons;
+  spike::ValuesOp values;
+  int64_t levels, count;
+  int64_t fedK = 0, fedN = 0; // the linear that reads the spikes, if any
+  std::string fed = "none";
+  double scale = 1.0, rate = -1.0; // calibrated scale; firing rate (-1: not measured)
+};
+
+/// The elements of a constant f32 tensor.
+std::optional<std::vector<float>> constantF32(Value v) {
+  Attribute attr;
+  if (!matchPattern(v, m_Constant(&attr)))
+    return std::nullopt;
+  return readF32(attr);
+}
+
 struct ConvertToSpikingPass : impl::ConvertToSpikingBase<ConvertToSpikingPass> {
   using Base::Base;
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (steps < 1 || thresholdScale <= 0 || membrane < 0 || membrane > 1) {
-      module.emitError("spike: T must be >= 1, threshold-scale > 0 and membrane in [0, 1]");
+    if (steps < 1 || thresholdScale <= 0 || membrane < 0 || membrane > 1 || calibrationTokens < 1) {
+      module.emitError("spike: T must be >= 1, threshold-scale > 0, membrane in [0, 1] and calibration-tokens >= 1");
       return signalPassFailure();
     }
     RewritePatternSet raise(&getContext());
     populateRaiseActivationsPatterns(raise);
     (void)applyPatternsGreedily(module, std::move(raise));
+    OwningOpRef<ModuleOp> ann;
+    if (!calibration.empty())
+      ann = module.clone();
 
-    SmallVector<Attribute> report;
+    SmallVector<SpikingLayer> layers;
     for (auto func : module.getOps<func::FuncOp>()) {
       SmallVector<nn::QCFSOp> activations(func.getOps<nn::QCFSOp>());
       if (activations.empty())
@@ -68,20 +91,26 @@ struct ConvertToSpikingPass : impl::ConvertToSpikingBase<ConvertToSpikingPass> {
       if (failed(foldTimeIntoBatch(func)))
         return signalPassFailure();
       for (nn::QCFSOp qcfs : activations) {
-        Attribute entry = convertNeurons(qcfs);
-        if (!entry)
+        auto layer = convertNeurons(qcfs);
+        if (!layer)
           return signalPassFailure();
-        report.push_back(entry);
+        layers.push_back(*layer);
       }
     }
-    if (report.empty()) {
+    if (layers.empty()) {
       module.emitError("spike: the model has no QCFS activations (export them with sinter.spike.QCFS; "
                        "python3 -m sinter.qcfs fine-tunes a model with them)");
       return signalPassFailure();
     }
+    if (ann && failed(calibrate(*ann, layers)))
+      return signalPassFailure();
     RewritePatternSet fuse(&getContext());
     fuse.add<FuseValuesIntoMatmul>(&getContext());
     (void)applyPatternsGreedily(module, std::move(fuse));
+    recordFiringRates(layers);
+    SmallVector<Attribute> report;
+    for (const SpikingLayer &layer : layers)
+      report.push_back(reportEntry(layer));
     appendCompressionReport(module, report);
   }
 
@@ -119,57 +148,131 @@ struct ConvertToSpikingPass : impl::ConvertToSpikingBase<ConvertToSpikingPass> {
     return success();
   }
 
-  /// nn.qcfs(x, θ) → spike.values(spike.if(x, θ·scale, membrane·θ·scale));
-  /// returns the layer's report entry.
-  Attribute convertNeurons(nn::QCFSOp qcfs) {
-    std::string name = onnxNodeName(qcfs, "qcfs");
+  /// nn.qcfs(x, θ) → spike.values(spike.if(x, θ·scale, membrane·θ·scale)).
+  std::optional<SpikingLayer> convertNeurons(nn::QCFSOp qcfs) {
+    SpikingLayer layer;
+    layer.name = onnxNodeName(qcfs, "qcfs");
+    layer.levels = qcfs.getLevels();
     auto type = cast<RankedTensorType>(qcfs.getType());
-    Attribute thetaAttr;
-    std::optional<std::vector<float>> theta;
-    if (matchPattern(qcfs.getThreshold(), m_Constant(&thetaAttr)))
-      theta = readF32(thetaAttr);
+    auto theta = constantF32(qcfs.getThreshold());
     if (!theta || !type.getElementType().isF32() || type.isDynamicDim(type.getRank() - 1)) {
-      qcfs.emitError("spike: '") << name << "' needs a constant f32 threshold and a static neuron dimension";
-      return {};
+      qcfs.emitError("spike: '") << layer.name << "' needs a constant f32 threshold and a static neuron dimension";
+      return std::nullopt;
     }
-    int64_t neurons = type.getShape().back();
-    std::vector<float> thresholds(neurons), membranes(neurons);
-    double sum = 0;
-    for (int64_t j = 0; j < neurons; ++j) {
+    layer.count = type.getShape().back();
+    std::vector<float> thresholds(layer.count);
+    for (int64_t j = 0; j < layer.count; ++j)
       thresholds[j] = (float)((*theta)[theta->size() == 1 ? 0 : j] * thresholdScale);
-      membranes[j] = (float)(membrane * thresholds[j]);
-      sum += thresholds[j];
-    }
     OpBuilder b(qcfs);
-    Location loc = qcfs.getLoc();
-    auto perNeuron = RankedTensorType::get({neurons}, b.getF32Type());
-    Value th = arith::ConstantOp::create(b, loc, makeF32Elements(perNeuron, thresholds, name + ".spike_threshold"));
-    Value v0 = arith::ConstantOp::create(b, loc, makeF32Elements(perNeuron, membranes, name + ".spike_membrane"));
     SmallVector<int64_t> shape{steps};
     shape.append(type.getShape().begin(), type.getShape().end());
     if (!ShapedType::isDynamic(shape[1]))
       shape[1] /= steps;
     auto train = spike::TrainType::get(&getContext(), shape, signedNeurons);
-    Value spikes = spike::IFOp::create(b, loc, train, qcfs.getInput(), th, v0,
-                                       signedNeurons ? b.getI64IntegerAttr(steps) : IntegerAttr());
-    Value values = spike::ValuesOp::create(b, loc, type, spikes, th);
-    qcfs.replaceAllUsesWith(values);
-    std::string fed = "none";
-    if (values.hasOneUse())
-      if (auto matmul = dyn_cast<nn::MatMulOp>(*values.getUsers().begin()))
-        fed = onnxNodeName(matmul, "linear");
-    int64_t levels = qcfs.getLevels();
+    layer.neurons = spike::IFOp::create(b, qcfs.getLoc(), train, qcfs.getInput(), qcfs.getThreshold(),
+                                        qcfs.getThreshold(), signedNeurons ? b.getI64IntegerAttr(steps) : IntegerAttr());
+    layer.values = spike::ValuesOp::create(b, qcfs.getLoc(), type, layer.neurons, qcfs.getThreshold());
+    setThresholds(layer, thresholds);
+    qcfs.replaceAllUsesWith(layer.values.getResult());
+    if (layer.values->hasOneUse())
+      if (auto matmul = dyn_cast<nn::MatMulOp>(*layer.values->getUsers().begin())) {
+        auto w = cast<RankedTensorType>(matmul.getRhs().getType());
+        if (w.getRank() == 2 && w.hasStaticShape())
+          layer.fed = onnxNodeName(matmul, "linear"), layer.fedK = w.getDimSize(0), layer.fedN = w.getDimSize(1);
+      }
     qcfs.erase();
+    return layer;
+  }
+
+  /// Gives a layer's neurons these thresholds (one per neuron) and
+  /// initial membranes of `membrane` times them.
+  void setThresholds(SpikingLayer &layer, llvm::ArrayRef<float> thresholds) {
+    std::vector<float> membranes;
+    for (float t : thresholds)
+      membranes.push_back((float)(membrane * t));
+    OpBuilder b(layer.neurons);
+    Location loc = layer.neurons.getLoc();
+    auto type = RankedTensorType::get({(int64_t)thresholds.size()}, b.getF32Type());
+    Value th = arith::ConstantOp::create(b, loc, makeF32Elements(type, thresholds, layer.name + ".spike_threshold"));
+    Value v0 = arith::ConstantOp::create(b, loc, makeF32Elements(type, membranes, layer.name + ".spike_membrane"));
+    SmallVector<Operation *> old{layer.neurons.getThreshold().getDefiningOp(),
+                                 layer.neurons.getMembrane().getDefiningOp()};
+    layer.neurons.getThresholdMutable().assign(th);
+    layer.neurons.getMembraneMutable().assign(v0);
+    layer.values.getThresholdMutable().assign(th);
+    for (Operation *op : old)
+      if (op && op->use_empty() && isa<arith::ConstantOp>(op))
+        op->erase();
+  }
+
+  /// Coarse calibration: a threshold scale per layer chosen on the
+  /// calibration text (SpikeCalibration.h), applied to the neurons.
+  LogicalResult calibrate(ModuleOp ann, MutableArrayRef<SpikingLayer> layers) {
+    SpikeCalibrationOptions opts;
+    opts.textPath = calibration;
+    opts.tokens = calibrationTokens;
+    opts.membrane = membrane;
+    opts.grid = {0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2};
+    SmallVector<spike::IFOp> neurons;
+    for (const SpikingLayer &layer : layers)
+      neurons.push_back(layer.neurons);
+    std::string error;
+    auto result = calibrateSpiking(ann, getOperation(), neurons, opts, error);
+    if (!result)
+      return getOperation().emitError(error);
+    for (auto [i, layer] : llvm::enumerate(layers)) {
+      layer.scale = result->scales[i];
+      layer.rate = result->rates[i];
+      std::vector<float> thresholds = *constantF32(layer.neurons.getThreshold());
+      for (float &t : thresholds)
+        t = (float)(t * layer.scale);
+      setThresholds(layer, thresholds);
+    }
+    return success();
+  }
+
+  /// Copies measured firing rates onto the spike.matmul ops they feed.
+  void recordFiringRates(ArrayRef<SpikingLayer> layers) {
+    for (const SpikingLayer &layer : layers) {
+      if (layer.rate < 0)
+        continue;
+      for (Operation *user : spike::IFOp(layer.neurons)->getUsers())
+        if (auto matmul = dyn_cast<spike::MatmulOp>(user))
+          matmul.setFiringRateAttr(FloatAttr::get(Float32Type::get(&getContext()), layer.rate));
+    }
+  }
+
+  /// The layer's compile report entry; with a measured firing rate, its
+  /// accumulates per row (T · rate · K · N, against K · N MACs in the ANN)
+  /// and their energy at 0.9 pJ an accumulate and 4.6 pJ a MAC.
+  Attribute reportEntry(const SpikingLayer &layer) {
+    Builder b(&getContext());
+    auto thresholds = constantF32(spike::IFOp(layer.neurons).getThreshold());
+    double sum = 0;
+    for (float t : *thresholds)
+      sum += t;
     SmallVector<NamedAttribute> entry{
         b.getNamedAttr("pass", b.getStringAttr("spike")),
-        b.getNamedAttr("layer", b.getStringAttr(name)),
+        b.getNamedAttr("layer", b.getStringAttr(layer.name)),
         b.getNamedAttr("steps", b.getI64IntegerAttr(steps)),
-        b.getNamedAttr("levels", b.getI64IntegerAttr(levels)),
-        b.getNamedAttr("neurons", b.getI64IntegerAttr(neurons)),
-        b.getNamedAttr("mean_threshold", b.getF64FloatAttr(sum / neurons)),
+        b.getNamedAttr("levels", b.getI64IntegerAttr(layer.levels)),
+        b.getNamedAttr("neurons", b.getI64IntegerAttr(layer.count)),
+        b.getNamedAttr("mean_threshold", b.getF64FloatAttr(sum / layer.count)),
         b.getNamedAttr("signed", b.getBoolAttr(signedNeurons)),
-        b.getNamedAttr("feeds", b.getStringAttr(fed)),
+        b.getNamedAttr("feeds", b.getStringAttr(layer.fed)),
     };
+    if (layer.fedK)
+      entry.push_back(b.getNamedAttr("ann_macs_per_row", b.getI64IntegerAttr(layer.fedK * layer.fedN)));
+    if (layer.rate >= 0) {
+      entry.push_back(b.getNamedAttr("threshold_scale", b.getF64FloatAttr(layer.scale)));
+      entry.push_back(b.getNamedAttr("firing_rate", b.getF64FloatAttr(layer.rate)));
+      if (layer.fedK) {
+        double macs = (double)layer.fedK * layer.fedN, acs = steps * layer.rate * macs;
+        entry.push_back(b.getNamedAttr("acs_per_row", b.getF64FloatAttr(acs)));
+        entry.push_back(b.getNamedAttr("energy_pj_per_row_ann", b.getF64FloatAttr(4.6 * macs)));
+        entry.push_back(b.getNamedAttr("energy_pj_per_row_snn", b.getF64FloatAttr(0.9 * acs)));
+      }
+    }
     return b.getDictionaryAttr(entry);
   }
 };

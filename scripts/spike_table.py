@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Accuracy, firing rates, energy and speed of spiking conversion (FAS) on
+the QCFS reference models, from a real run (`make spike-table`,
+docs/compression.md): the fp32 parent, the QCFS ANN and the SNN at
+T = 2, 4, 8, 16, every one compiled by Sinter (--compress=spike:T=...) and
+scored on the first --bytes of kjv-heldout (bits per byte).
+
+Firing rates: each layer's spikes per neuron-step at T = 8 on the first
+--rate-windows windows of kjv-heldout, counted by the PyTorch SNN
+(sinter.spike), which the compiled SNN equals to 1e-5 (tests). Energy per
+token with FAS's 45 nm figures, 4.6 pJ a MAC and 0.9 pJ an accumulate:
+the spiking layers (the linears that read spikes) take T · rate · K · N
+accumulates against K · N MACs in the ANN; the whole SNN also runs every
+other MAC T times. Wall-clock: `sinter-run --bench` on 128 bytes, ANN vs
+SNN. Writes bench/results/spike.json and, with --docs, the table into
+docs/compression.md."""
+import argparse
+import json
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from sinter import corpora, eval as sinter_eval, spike, testmodels  # noqa: E402
+from sinter.docs import write_results  # noqa: E402
+from sinter.measure import bench_ms, bits, compile_so, reference_model, token_inputs  # noqa: E402
+
+MAC_PJ, AC_PJ = 4.6, 0.9
+STEPS = (2, 4, 8, 16)
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", default="kjv-opt-qcfs,kjv-gpt-qcfs")
+    ap.add_argument("--bytes", type=int, default=100000, help="bytes of kjv-heldout to score (0: all)")
+    ap.add_argument("--rate-windows", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--work", default=os.path.join(ROOT, "build", "spike"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    ap.add_argument("--docs", action="store_true")
+    return ap.parse_args()
+
+
+ARGS = parse_args()
+
+
+def macs_per_token(config, context):
+    """(all MACs, MACs of the linears that read the FFN activation) per
+    token of a GPT2/OPT model; attention over the average causal length."""
+    d, layers = config["d"], config["layers"]
+    ff = 4 * d
+    attention = 2 * d * (context + 1) / 2
+    block = 4 * d * d + 2 * d * ff + attention
+    return layers * block + 256 * d, layers * ff * d
+
+
+def firing_rates(model_dir, text, context, steps):
+    model = testmodels.load(os.path.join(model_dir, "model.pt"))
+    neurons = spike.spiking(model)
+    windows = [w for w, _ in sinter_eval.windows(text, context)][:ARGS.rate_windows]
+    ids = torch.from_numpy(np.stack([w for w in windows if len(w) == context]))
+    for n in neurons:
+        n.reset()
+    spike.snn_logits(model, neurons, ids, steps)
+    return [n.spikes / n.inputs for n in neurons]
+
+
+def model_rows(name, text):
+    model_dir, onnx_path, context = reference_model(name)
+    summary = json.load(open(os.path.join(model_dir, "train.json")))["summary"]
+    _, parent_onnx, _ = reference_model(os.path.basename(summary["parent"]))
+    work = ARGS.work
+    data = token_inputs(os.path.join(work, "tokens128"), context)
+    rows = {}
+
+    def variant(label, onnx, *flags):
+        so = os.path.join(work, f"{name}-{label}.so")
+        compile_so(onnx, so, *flags)
+        row = {"bits_per_byte": bits(so, text, context)}
+        if label in ("qcfs", "T=4", "T=8"):
+            row["ms_128"] = bench_ms(so, data, ARGS.iters, ARGS.threads)
+        print(name, label, json.dumps(row), file=sys.stderr, flush=True)
+        rows[label] = row
+
+    variant("fp32", parent_onnx)
+    variant("qcfs", onnx_path)
+    for t in STEPS:
+        variant(f"T={t}", onnx_path, f"--compress=spike:T={t}")
+    rates = firing_rates(model_dir, text, context, 8)
+    total, fed = macs_per_token(summary["config"], context)
+    per_layer = fed / len(rates)
+    acs = sum(8 * r * per_layer for r in rates)
+    energy = {"rates_T8": rates,
+              "spiking_layers_ann_uJ": fed * MAC_PJ / 1e6, "spiking_layers_snn_uJ": acs * AC_PJ / 1e6,
+              "model_ann_uJ": total * MAC_PJ / 1e6,
+              "model_snn_uJ": (8 * (total - fed) * MAC_PJ + acs * AC_PJ) / 1e6}
+    return {"rows": rows, "energy_per_token": energy, "levels": summary["levels"]}
+
+
+def table(results):
+    lines = [f"Measured by `make spike-table` (every variant compiled by Sinter; bits per byte on the first "
+             f"{ARGS.bytes or 'all'} bytes of kjv-heldout; ms per 128-byte window on {ARGS.threads} threads; "
+             "bench/results/spike.json).", "",
+             "| model | variant | bits/byte | vs fp32 | vs QCFS | ms / 128 bytes |", "|---|---|---|---|---|---|"]
+    for model, r in results.items():
+        base, qcfs = r["rows"]["fp32"]["bits_per_byte"], r["rows"]["qcfs"]["bits_per_byte"]
+        for label, row in r["rows"].items():
+            bpb = row["bits_per_byte"]
+            vs_fp = "" if label == "fp32" else f"{100 * (bpb / base - 1):+.2f}%"
+            vs_q = "" if label in ("fp32", "qcfs") else f"{100 * (bpb / qcfs - 1):+.2f}%"
+            ms = f"{row['ms_128']:.2f}" if "ms_128" in row else ""
+            name = {"fp32": "fp32 parent", "qcfs": f"QCFS ANN (L = {r['levels']})"}.get(label, f"SNN {label}")
+            lines.append(f"| {model} | {name} | {bpb:.4f} | {vs_fp} | {vs_q} | {ms} |")
+    lines += ["", "| model | firing rate per layer (T = 8) | spiking layers: SNN / ANN energy | "
+              "whole model: SNN / ANN energy |", "|---|---|---|---|"]
+    for model, r in results.items():
+        e = r["energy_per_token"]
+        rates = ", ".join(f"{100 * x:.1f}%" for x in e["rates_T8"])
+        lines.append(f"| {model} | {rates} | {e['spiking_layers_snn_uJ']:.3f} / {e['spiking_layers_ann_uJ']:.3f} µJ "
+                     f"({100 * e['spiking_layers_snn_uJ'] / e['spiking_layers_ann_uJ']:.1f}%) | "
+                     f"{e['model_snn_uJ']:.2f} / {e['model_ann_uJ']:.2f} µJ "
+                     f"({e['model_snn_uJ'] / e['model_ann_uJ']:.2f}×) |")
+    return "\n".join(lines)
+
+
+def main():
+    os.makedirs(ARGS.work, exist_ok=True)
+    text = corpora.split("kjv-heldout")
+    if ARGS.bytes:
+        text = text[:ARGS.bytes]
+    path = os.path.join(ARGS.out, "spike.json")
+    results = json.load(open(path)) if os.path.exists(path) else {}
+    results.update({m: model_rows(m, text) for m in ARGS.models.split(",")})
+    write_results(path, results, table(results), "spike-table" if ARGS.docs else None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
