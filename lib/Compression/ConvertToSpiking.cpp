@@ -72,8 +72,9 @@ struct ConvertToSpikingPass : impl::ConvertToSpikingBase<ConvertToSpikingPass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (steps < 1 || thresholdScale <= 0 || membrane < 0 || membrane > 1 || calibrationTokens < 1) {
-      module.emitError("spike: T must be >= 1, threshold-scale > 0, membrane in [0, 1] and calibration-tokens >= 1");
+    if (steps < 1 || thresholdScale <= 0 || membrane < 0 || membrane > 1 || calibrationTokens < 1 ||
+        calibrationWindow < 1) {
+      module.emitError("spike: T must be >= 1, threshold-scale > 0, membrane in [0, 1], calibration-tokens and calibration-window >= 1");
       return signalPassFailure();
     }
     RewritePatternSet raise(&getContext());
@@ -211,6 +212,7 @@ struct ConvertToSpikingPass : impl::ConvertToSpikingBase<ConvertToSpikingPass> {
     SpikeCalibrationOptions opts;
     opts.textPath = calibration;
     opts.tokens = calibrationTokens;
+    opts.window = calibrationWindow;
     opts.membrane = membrane;
     opts.grid = {0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2};
     SmallVector<spike::IFOp> neurons;

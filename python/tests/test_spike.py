@@ -148,3 +148,45 @@ def test_qcfs_export_raises_to_one_op(tmp_path):
     text = out.read_text()
     assert text.count("spike.if") == 2 and text.count("spike.matmul") == 2
     assert "nn.floor" not in text and "nn.qcfs" not in text
+
+
+def test_calibrated_snn_equals_pytorch_with_reported_thresholds(tmp_path):
+    """--compress=spike:calibration=FILE picks a threshold scale per layer
+    on the text and reports it with the layer's firing rate; the compiled
+    SNN then equals the PyTorch SNN with those thresholds."""
+    import json
+    steps = 4
+    model = tiny_qcfs_model(11, 1.0)
+    onnx_path = tmp_path / "m.onnx"
+    testmodels.export(model, str(onnx_path), ctx=16)
+    text = tmp_path / "calib.txt"
+    text.write_bytes(bytes(np.random.default_rng(1).integers(32, 127, 4096).astype(np.uint8)))
+    report = tmp_path / "report.json"
+    so = sinter.load(str(sinter.compile(onnx_path, tmp_path / "m.so", report=report,
+                                        compress=f"spike:T={steps},calibration={text},calibration-tokens=512,calibration-window=16")))
+    entries = [e for e in json.load(open(report))["compression"] if e["pass"] == "spike"]
+    assert len(entries) == 2
+    for e in entries:
+        assert 0.4 <= e["threshold_scale"] <= 1.2 and 0 <= e["firing_rate"] <= 1
+        assert e["acs_per_row"] == pytest.approx(steps * e["firing_rate"] * e["ann_macs_per_row"])
+    thetas = [float(b.act.theta) * e["threshold_scale"] for b, e in zip(spike.blocks_with_activation(model), entries)]
+    neurons = spike.spiking(model, thetas)
+    ids = np.random.default_rng(5).integers(0, 256, (3, 16)).astype(np.int64)
+    want = spike.snn_logits(model, neurons, torch.from_numpy(ids), steps).numpy()
+    got = so(ids)
+    assert np.abs(got - want).max() <= SNN_RTOL * np.abs(want).max()
+
+
+def test_bad_calibration_and_options_are_named(tmp_path):
+    model = tiny_qcfs_model(2, 1.0)
+    onnx_path = tmp_path / "m.onnx"
+    testmodels.export(model, str(onnx_path), ctx=16)
+    with pytest.raises(RuntimeError, match="spike: calibration: cannot read '/nonexistent.txt'"):
+        sinter.compile(onnx_path, tmp_path / "a.so", compress="spike:calibration=/nonexistent.txt")
+    with pytest.raises(RuntimeError, match="spike: T must be >= 1"):
+        sinter.compile(onnx_path, tmp_path / "b.so", compress="spike:T=0")
+    # A model without QCFS activations.
+    plain = tmp_path / "plain.onnx"
+    testmodels.export(testmodels.build("opt", d=32, heads=2, layers=1, ctx=16), str(plain), ctx=16)
+    with pytest.raises(RuntimeError, match="spike: the model has no QCFS activations"):
+        sinter.compile(plain, tmp_path / "c.so", compress="spike")

@@ -163,7 +163,9 @@ def ConvertToSpiking : Pass<"sinter-convert-to-spiking", "mlir::ModuleOp"> {
     Option<"calibration", "calibration", "std::string", "",
            "Calibration text (each byte a token): choose a threshold scale per layer on it">,
     Option<"calibrationTokens", "calibration-tokens", "int64_t", "1024",
-           "Tokens of calibration text to run, in windows of 128">
+           "Tokens of calibration text to run">,
+    Option<"calibrationWindow", "calibration-window", "int64_t", "128",
+           "Tokens per calibration sequence (at most the model's context)">
   ];
   let dependentDialects = ["sinter::spike::SpikeDialect", "mlir::arith::ArithDialect"];
 }

@@ -2,7 +2,7 @@
 
 // The options: 4 steps, θ = 2 · 0.5 = 1, membrane 0.25 · θ, signed neurons
 // bounded by the steps; fc2's rows scale by the new θ (0.5 · 1).
-// CHECK: {feeds = "linear", layer = "qcfs", levels = 8 : i64, mean_threshold = 1.000000e+00 : f64, neurons = 4 : i64, pass = "spike", signed = true, steps = 4 : i64}
+// CHECK: {ann_macs_per_row = 12 : i64, feeds = "linear", layer = "qcfs", levels = 8 : i64, mean_threshold = 1.000000e+00 : f64, neurons = 4 : i64, pass = "spike", signed = true, steps = 4 : i64}
 // CHECK-DAG: arith.constant dense<1.000000e+00> : tensor<4xf32>
 // CHECK-DAG: arith.constant dense<2.500000e-01> : tensor<4xf32>
 // CHECK-DAG: arith.constant dense<5.000000e-01> : tensor<4x3xf32>

@@ -1,13 +1,13 @@
 // RUN: sinter-opt %s -split-input-file -verify-diagnostics -sinter-convert-to-spiking | FileCheck %s
 // RUN: not sinter-opt %s -sinter-convert-to-spiking=T=0 2>&1 | FileCheck %s --check-prefix=STEPS
 
-// STEPS: error: spike: T must be >= 1, threshold-scale > 0 and membrane in [0, 1]
+// STEPS: error: spike: T must be >= 1, threshold-scale > 0, membrane in [0, 1], calibration-tokens and calibration-window >= 1
 
 // An FFN with a QCFS activation (θ = 2, L = 8): the input is repeated over
 // the 8 steps, the output averaged; the neurons get θ per neuron and a
 // membrane of θ/2; fc2 reads the spikes, so θ folds into its rows
 // (W = 0.5 → 1.0) and it becomes accumulate-only. The bias add stays.
-// CHECK: module attributes {sinter.compression_report = [{feeds = "linear", layer = "qcfs", levels = 8 : i64, mean_threshold = 2.000000e+00 : f64, neurons = 4 : i64, pass = "spike", signed = false, steps = 8 : i64}]}
+// CHECK: module attributes {sinter.compression_report = [{ann_macs_per_row = 12 : i64, feeds = "linear", layer = "qcfs", levels = 8 : i64, mean_threshold = 2.000000e+00 : f64, neurons = 4 : i64, pass = "spike", signed = false, steps = 8 : i64}]}
 // CHECK-LABEL: func @ffn
 // CHECK-DAG: %[[TH:.*]] = arith.constant dense<2.000000e+00> : tensor<4xf32>
 // CHECK-DAG: %[[V0:.*]] = arith.constant dense<1.000000e+00> : tensor<4xf32>
