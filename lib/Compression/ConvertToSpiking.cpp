@@ -57,6 +57,7 @@ struct SpikingLayer {
   int64_t fedK = 0, fedN = 0; // the linear that reads the spikes, if any
   std::string fed = "none";
   double scale = 1.0, rate = -1.0; // calibrated scale; firing rate (-1: not measured)
+  bool fitted = false;             // whether the fine stage fitted its neurons
 };
 
 /// The elements of a constant f32 tensor.
@@ -173,7 +174,10 @@ struct ConvertToSpikingPass : impl::ConvertToSpikingBase<ConvertToSpikingPass> {
     layer.neurons = spike::IFOp::create(b, qcfs.getLoc(), train, qcfs.getInput(), qcfs.getThreshold(),
                                         qcfs.getThreshold(), signedNeurons ? b.getI64IntegerAttr(steps) : IntegerAttr());
     layer.values = spike::ValuesOp::create(b, qcfs.getLoc(), type, layer.neurons, qcfs.getThreshold());
-    setThresholds(layer, thresholds);
+    std::vector<float> membranes;
+    for (float t : thresholds)
+      membranes.push_back((float)(membrane * t));
+    setThresholds(layer, thresholds, membranes);
     qcfs.replaceAllUsesWith(layer.values.getResult());
     if (layer.values->hasOneUse())
       if (auto matmul = dyn_cast<nn::MatMulOp>(*layer.values->getUsers().begin())) {
@@ -185,12 +189,9 @@ struct ConvertToSpikingPass : impl::ConvertToSpikingBase<ConvertToSpikingPass> {
     return layer;
   }
 
-  /// Gives a layer's neurons these thresholds (one per neuron) and
-  /// initial membranes of `membrane` times them.
-  void setThresholds(SpikingLayer &layer, llvm::ArrayRef<float> thresholds) {
-    std::vector<float> membranes;
-    for (float t : thresholds)
-      membranes.push_back((float)(membrane * t));
+  /// Gives a layer's neurons these thresholds and initial membranes (one
+  /// per neuron).
+  void setThresholds(SpikingLayer &layer, llvm::ArrayRef<float> thresholds, llvm::ArrayRef<float> membranes) {
     OpBuilder b(layer.neurons);
     Location loc = layer.neurons.getLoc();
     auto type = RankedTensorType::get({(int64_t)thresholds.size()}, b.getF32Type());
@@ -213,6 +214,7 @@ struct ConvertToSpikingPass : impl::ConvertToSpikingBase<ConvertToSpikingPass> {
     opts.textPath = calibration;
     opts.tokens = calibrationTokens;
     opts.window = calibrationWindow;
+    opts.fine = perNeuron;
     opts.membrane = membrane;
     opts.grid = {0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2};
     SmallVector<spike::IFOp> neurons;
@@ -225,11 +227,20 @@ struct ConvertToSpikingPass : impl::ConvertToSpikingBase<ConvertToSpikingPass> {
     for (auto [i, layer] : llvm::enumerate(layers)) {
       layer.scale = result->scales[i];
       layer.rate = result->rates[i];
-      std::vector<float> thresholds = *constantF32(layer.neurons.getThreshold());
-      for (float &t : thresholds)
-        t = (float)(t * layer.scale);
-      setThresholds(layer, thresholds);
+      layer.fitted = result->fitted[i];
+      setThresholds(layer, result->thresholds[i], result->membranes[i]);
     }
+    // One entry for the whole calibration: KL(ANN ‖ SNN) per token after
+    // each stage.
+    Builder b(&getContext());
+    appendCompressionReport(
+        getOperation(),
+        {b.getDictionaryAttr({b.getNamedAttr("pass", b.getStringAttr("spike-calibration")),
+                              b.getNamedAttr("text", b.getStringAttr(calibration)),
+                              b.getNamedAttr("tokens", b.getI64IntegerAttr(result->tokens)),
+                              b.getNamedAttr("kl_bits_unscaled", b.getF64FloatAttr(result->klBitsUnscaled)),
+                              b.getNamedAttr("kl_bits_coarse", b.getF64FloatAttr(result->klBitsCoarse)),
+                              b.getNamedAttr("kl_bits", b.getF64FloatAttr(result->klBits))})});
     return success();
   }
 
@@ -267,6 +278,7 @@ struct ConvertToSpikingPass : impl::ConvertToSpikingBase<ConvertToSpikingPass> {
       entry.push_back(b.getNamedAttr("ann_macs_per_row", b.getI64IntegerAttr(layer.fedK * layer.fedN)));
     if (layer.rate >= 0) {
       entry.push_back(b.getNamedAttr("threshold_scale", b.getF64FloatAttr(layer.scale)));
+      entry.push_back(b.getNamedAttr("per_neuron_fit", b.getBoolAttr(layer.fitted)));
       entry.push_back(b.getNamedAttr("firing_rate", b.getF64FloatAttr(layer.rate)));
       if (layer.fedK) {
         double macs = (double)layer.fedK * layer.fedN, acs = steps * layer.rate * macs;

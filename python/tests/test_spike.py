@@ -153,7 +153,8 @@ def test_qcfs_export_raises_to_one_op(tmp_path):
 def test_calibrated_snn_equals_pytorch_with_reported_thresholds(tmp_path):
     """--compress=spike:calibration=FILE picks a threshold scale per layer
     on the text and reports it with the layer's firing rate; the compiled
-    SNN then equals the PyTorch SNN with those thresholds."""
+    SNN then equals the PyTorch SNN with those thresholds (the coarse stage
+    alone, whose result the report states in full)."""
     import json
     steps = 4
     model = tiny_qcfs_model(11, 1.0)
@@ -163,7 +164,8 @@ def test_calibrated_snn_equals_pytorch_with_reported_thresholds(tmp_path):
     text.write_bytes(bytes(np.random.default_rng(1).integers(32, 127, 4096).astype(np.uint8)))
     report = tmp_path / "report.json"
     so = sinter.load(str(sinter.compile(onnx_path, tmp_path / "m.so", report=report,
-                                        compress=f"spike:T={steps},calibration={text},calibration-tokens=512,calibration-window=16")))
+                                        compress=f"spike:T={steps},calibration={text},calibration-tokens=512,calibration-window=16,"
+                                                 "per-neuron=false")))
     entries = [e for e in json.load(open(report))["compression"] if e["pass"] == "spike"]
     assert len(entries) == 2
     for e in entries:
@@ -175,6 +177,26 @@ def test_calibrated_snn_equals_pytorch_with_reported_thresholds(tmp_path):
     want = spike.snn_logits(model, neurons, torch.from_numpy(ids), steps).numpy()
     got = so(ids)
     assert np.abs(got - want).max() <= SNN_RTOL * np.abs(want).max()
+
+
+def test_fine_calibration_only_lowers_the_kl(tmp_path):
+    """The fine stage keeps a layer's per-neuron fit only when KL(ANN ‖ SNN)
+    drops, so each stage's KL is at most the one before."""
+    import json
+    model = tiny_qcfs_model(11, 1.0)
+    onnx_path = tmp_path / "m.onnx"
+    testmodels.export(model, str(onnx_path), ctx=16)
+    text = tmp_path / "calib.txt"
+    text.write_bytes(bytes(np.random.default_rng(1).integers(32, 127, 4096).astype(np.uint8)))
+    report = tmp_path / "report.json"
+    sinter.compile(onnx_path, tmp_path / "m.so", report=report,
+                   compress=f"spike:T=4,calibration={text},calibration-tokens=512,calibration-window=16")
+    entries = json.load(open(report))["compression"]
+    stages = [e for e in entries if e["pass"] == "spike-calibration"]
+    assert len(stages) == 1 and stages[0]["tokens"] == 512
+    s = stages[0]
+    assert s["kl_bits"] <= s["kl_bits_coarse"] <= s["kl_bits_unscaled"]
+    assert all("per_neuron_fit" in e for e in entries if e["pass"] == "spike")
 
 
 def test_bad_calibration_and_options_are_named(tmp_path):

@@ -148,7 +148,12 @@ def ConvertToSpiking : Pass<"sinter-convert-to-spiking", "mlir::ModuleOp"> {
     calibration text and picks, layer by layer (two sweeps of coordinate
     search over 0.4 … 1.2), the threshold scale with the smallest
     KL(ANN ‖ SNN) of the next-token distributions; it also measures each
-    layer's firing rate. Each layer's report entry gives its steps,
+    layer's firing rate. The fine stage (`per-neuron`, on by default) then
+    fits, layer by layer, each neuron's threshold (×0.8 … 1.25) and initial
+    membrane (0.3 … 0.7 of it) to the ANN's activation on the currents the
+    calibrated layers before it give (squared error of the mean output over
+    the steps), keeping a layer's fit only when the KL drops. Each layer's
+    report entry gives its steps,
     levels, neurons, threshold and the linear its spikes feed; calibrated,
     also its scale, firing rate, accumulates per row and their energy at
     0.9 pJ an accumulate against 4.6 pJ a MAC of the ANN.
@@ -165,7 +170,9 @@ def ConvertToSpiking : Pass<"sinter-convert-to-spiking", "mlir::ModuleOp"> {
     Option<"calibrationTokens", "calibration-tokens", "int64_t", "1024",
            "Tokens of calibration text to run">,
     Option<"calibrationWindow", "calibration-window", "int64_t", "128",
-           "Tokens per calibration sequence (at most the model's context)">
+           "Tokens per calibration sequence (at most the model's context)">,
+    Option<"perNeuron", "per-neuron", "bool", "true",
+           "After the per-layer scales, fit each neuron's threshold and membrane (the fine stage)">
   ];
   let dependentDialects = ["sinter::spike::SpikeDialect", "mlir::arith::ArithDialect"];
 }

@@ -1,6 +1,7 @@
-// Coarse calibration of spiking conversion (FAS stage 2): per-layer scales
-// of the neurons' thresholds chosen on calibration text by running the
-// spiking model against its ANN (docs/compression.md, "spike").
+// Coarse-to-fine calibration of spiking conversion (FAS stage 2) on
+// calibration text, running the spiking model against its ANN: per-layer
+// threshold scales, then each neuron's threshold and initial membrane
+// (docs/compression.md, "spike").
 #ifndef SINTER_COMPRESSION_SPIKECALIBRATION_H
 #define SINTER_COMPRESSION_SPIKECALIBRATION_H
 
@@ -20,21 +21,27 @@ struct SpikeCalibrationOptions {
   double membrane = 0.5;      // initial membrane, a fraction of the threshold
   std::vector<double> grid;   // candidate scales per layer
   int sweeps = 2;             // passes of coordinate search over the layers
+  bool fine = true;           // then fit each neuron's threshold and membrane
 };
 
 struct SpikeCalibration {
-  std::vector<double> scales;  // per layer, in the order of the neurons given
-  std::vector<double> rates;   // firing rate per layer with those scales
-  double klBits = 0;           // mean KL(ANN ‖ SNN) per token, bits, with them
-  double klBitsUnscaled = 0;   // the same with every scale 1
+  std::vector<double> scales;                  // coarse: per layer, in the order of the neurons given
+  std::vector<bool> fitted;                    // fine: whether the layer kept its per-neuron fit
+  std::vector<std::vector<float>> thresholds;  // the result, per layer and neuron
+  std::vector<std::vector<float>> membranes;
+  std::vector<double> rates;                   // firing rate per layer with them
+  double klBitsUnscaled = 0, klBitsCoarse = 0, klBits = 0; // mean KL(ANN ‖ SNN) per token, bits
   int64_t tokens = 0;
 };
 
-/// Chooses a threshold scale per layer of `neurons` (the spike.if ops of
-/// `snn`'s entry, thresholds and membranes constant, their spikes read by
-/// spike.values) that minimises the mean KL(ANN ‖ SNN) of the next-token
-/// distributions on the calibration text, by coordinate search over
-/// `grid`. `ann` is the model before conversion. Neither module is
+/// Calibrates `neurons` (the spike.if ops of `snn`'s entry, thresholds and
+/// membranes constant, their spikes read by spike.values). Coarse: a
+/// threshold scale per layer from `grid` minimising the mean KL(ANN ‖ SNN)
+/// of the next-token distributions on the text, by coordinate search.
+/// Fine: layer by layer, each neuron's threshold (×0.8 … 1.25) and
+/// membrane (0.3 … 0.7 of it) minimising the squared error between its
+/// mean output over the steps and the ANN's QCFS activation, kept when the
+/// KL drops. `ann` is the model before conversion. Neither module is
 /// modified: each is copied and built into a library for this machine
 /// (the SNN's with its thresholds and membranes as inputs).
 std::optional<SpikeCalibration> calibrateSpiking(mlir::ModuleOp ann, mlir::ModuleOp snn,
