@@ -7,7 +7,7 @@ JOBS ?= 2
 LLVM_DIR ?= /usr/lib/llvm-22
 export CCACHE_DIR ?= $(CURDIR)/.cache/ccache
 
-.PHONY: all setup configure build demo check bench bench-linearize bench-sparsity bench-sparse-kernel bench-binary-mos compression-table sparsity-table binary-mos-table gse-table bench-gse clean kjv-gpt kjv-opt kjv-llama model-table kjv-gpt-mos kjv-llama-mos kjv-gpt-mos1 kjv-llama-mos1
+.PHONY: all setup configure build demo check bench bench-linearize bench-sparsity bench-sparse-kernel bench-binary-mos compression-table sparsity-table binary-mos-table gse-table bench-gse clean kjv-gpt kjv-opt kjv-llama model-table kjv-gpt-mos kjv-llama-mos kjv-gpt-mos1 kjv-llama-mos1 kjv-opt-qcfs kjv-gpt-qcfs spike-table
 
 all: build
 
@@ -96,10 +96,23 @@ kjv-llama-mos: setup
 kjv-llama-mos1: setup
 	$(DISTILL) --teacher ../examples/models/kjv-llama --experts 1 --steps 200 --out ../build/mos/kjv-llama-mos1
 
+# Stage 1 of spiking conversion: QCFS fine-tuning (about 20 minutes each;
+# docs/compression.md, "spike").
+QCFS = cd python && /usr/bin/python3 -m sinter.qcfs
+kjv-opt-qcfs: setup
+	$(QCFS) --parent ../examples/models/kjv-opt --levels 8 --steps 400 --out ../examples/models/kjv-opt-qcfs
+kjv-gpt-qcfs: setup
+	$(QCFS) --parent ../examples/models/kjv-gpt --levels 8 --steps 400 --out ../examples/models/kjv-gpt-qcfs
+
 # Accuracy and size of BinaryMoS on kjv-gpt and kjv-llama: fp32,
 # post-training E = 1 and 4, distilled E = 1 and 4 (docs/compression.md).
 binary-mos-table: build
 	PYTHONPATH=python /usr/bin/python3 scripts/binary_mos_table.py --docs
+
+# Accuracy, firing rates, energy and speed of the spiking QCFS models
+# (about 30 minutes; docs/compression.md).
+spike-table: build
+	PYTHONPATH=python /usr/bin/python3 scripts/spike_table.py --docs
 
 # Accuracy and size of GSE-INT quantization on kjv-gpt and kjv-llama
 # (about 30 minutes; docs/compression.md).

@@ -58,6 +58,22 @@ std::optional<std::vector<float>> readF32Values(Value v) {
   return readF32(attr);
 }
 
+/// Appends `extra` (named by `names`) to the results of `entry`.
+void appendResults(func::FuncOp entry, ArrayRef<Value> extra, ArrayRef<DictionaryAttr> names) {
+  auto ret = cast<func::ReturnOp>(entry.getBody().back().getTerminator());
+  SmallVector<Value> results(ret.getOperands());
+  results.append(extra.begin(), extra.end());
+  SmallVector<DictionaryAttr> attrs;
+  entry.getAllResultAttrs(attrs);
+  attrs.append(names.begin(), names.end());
+  SmallVector<Type> types;
+  for (Value v : results)
+    types.push_back(v.getType());
+  ret->setOperands(results);
+  entry.setType(FunctionType::get(entry.getContext(), entry.getArgumentTypes(), types));
+  entry.setAllResultAttrs(attrs);
+}
+
 /// Makes every tagged layer's threshold and membrane inputs of the entry
 /// (after the token ids), and its spikes' values and its current extra
 /// outputs (two per layer, in layer order).
@@ -77,10 +93,8 @@ LogicalResult exposeNeurons(ModuleOp module, size_t layers, std::string &error) 
     return b.getDictionaryAttr(
         b.getNamedAttr(kTensorNameAttr, b.getStringAttr("sinter.spike." + what.str() + "." + std::to_string(i))));
   };
-  auto ret = cast<func::ReturnOp>(entry.getBody().back().getTerminator());
-  SmallVector<Value> results(ret.getOperands());
+  SmallVector<Value> results;
   SmallVector<DictionaryAttr> attrs;
-  entry.getAllResultAttrs(attrs);
   for (size_t i = 0; i < layers; ++i) {
     spike::IFOp op = neurons[i];
     auto values = op ? dyn_cast<spike::ValuesOp>(*op->getUsers().begin()) : nullptr;
@@ -103,12 +117,7 @@ LogicalResult exposeNeurons(ModuleOp module, size_t layers, std::string &error) 
     results.push_back(op.getCurrent());
     attrs.push_back(named("current", i));
   }
-  SmallVector<Type> types;
-  for (Value v : results)
-    types.push_back(v.getType());
-  ret->setOperands(results);
-  entry.setType(b.getFunctionType(entry.getArgumentTypes(), types));
-  entry.setAllResultAttrs(attrs);
+  appendResults(entry, results, attrs);
   return success();
 }
 
@@ -124,21 +133,14 @@ LogicalResult exposeActivations(ModuleOp module, size_t layers, std::string &err
     return failure();
   }
   Builder b(module.getContext());
-  auto ret = cast<func::ReturnOp>(entry.getBody().back().getTerminator());
-  SmallVector<Value> results(ret.getOperands());
+  SmallVector<Value> results;
   SmallVector<DictionaryAttr> attrs;
-  entry.getAllResultAttrs(attrs);
   for (auto [i, qcfs] : llvm::enumerate(activations)) {
     results.push_back(qcfs);
     attrs.push_back(b.getDictionaryAttr(
         b.getNamedAttr(kTensorNameAttr, b.getStringAttr("sinter.spike.activation." + std::to_string(i)))));
   }
-  SmallVector<Type> types;
-  for (Value v : results)
-    types.push_back(v.getType());
-  ret->setOperands(results);
-  entry.setType(b.getFunctionType(entry.getArgumentTypes(), types));
-  entry.setAllResultAttrs(attrs);
+  appendResults(entry, results, attrs);
   return success();
 }
 

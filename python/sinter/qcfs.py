@@ -36,7 +36,12 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--snn-steps", default="2,4,8,16", help="T values to score the SNN at (PyTorch)")
+    ap.add_argument("--snn-steps", default="",
+                    help="T values to also score the PyTorch SNN at, e.g. 2,4,8,16 (slow: T whole-model runs per "
+                         "window; `make spike-table` scores the compiled SNN instead)")
+    ap.add_argument("--resume", metavar="LOG",
+                    help="skip training: evaluate the checkpoint already in --out, with LOG (the JSON lines this "
+                         "command printed while training it) as its training log")
     ap.add_argument("--heldout-bytes", type=int, default=0, help="evaluate on the first N held-out bytes (0: all)")
     args = ap.parse_args(argv)
     if args.levels < 1 or args.steps < 1:
@@ -59,6 +64,24 @@ def main(argv=None):
         return torch.stack([data[i:i + ctx] for i in idx])
 
     thetas = spike.initial_thresholds(student, batch())
+    if args.resume:
+        student = testmodels.load(os.path.join(args.out, "model.pt"))
+        log = [json.loads(line) for line in open(args.resume) if line.startswith("{")]
+        seconds = log[-1]["seconds"]
+    else:
+        seconds, log = fine_tune(student, teacher, thetas, batch, args)
+        student.eval()
+        os.makedirs(args.out, exist_ok=True)
+        torch.save({"arch": ckpt["arch"], "config": ckpt["config"], "qcfs_levels": args.levels,
+                    "state_dict": student.state_dict()}, os.path.join(args.out, "model.pt"))
+        testmodels.export(student, os.path.join(args.out, "model.onnx"), ctx=ctx)
+    evaluate(student, teacher, ckpt, thetas, seconds, log, args)
+    return 0
+
+
+def fine_tune(student, teacher, thetas, batch, args):
+    """QCFS in place of every FFN activation, then distillation from the
+    parent; returns (seconds, log)."""
     spike.use_qcfs(student, args.levels, thetas).train()
     opt = torch.optim.AdamW(student.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.0)
     warmup = max(1, args.steps // 20)
@@ -82,13 +105,13 @@ def main(argv=None):
                      "thetas": [round(float(b.act.theta), 4) for b in spike.blocks_with_activation(student)]}
             log.append(entry)
             print(json.dumps(entry), file=sys.stderr, flush=True)
-    seconds = time.time() - start
-    student.eval()
-    os.makedirs(args.out, exist_ok=True)
-    torch.save({"arch": ckpt["arch"], "config": ckpt["config"], "qcfs_levels": args.levels,
-                "state_dict": student.state_dict()}, os.path.join(args.out, "model.pt"))
-    testmodels.export(student, os.path.join(args.out, "model.onnx"), ctx=ctx)
+    return time.time() - start, log
 
+
+def evaluate(student, teacher, ckpt, thetas, seconds, log, args):
+    """Held-out bits per byte of the parent, the QCFS ANN and (--snn-steps)
+    the PyTorch SNN; writes train.json."""
+    ctx = ckpt["config"]["ctx"]
     text = corpora.split("kjv-heldout")
     if args.heldout_bytes:
         text = text[:args.heldout_bytes]
@@ -114,7 +137,6 @@ def main(argv=None):
                "train_seconds": round(seconds, 1), "heldout_bytes": len(text),
                "heldout_bits_per_byte": scores}
     train.write_summary(args.out, summary, log)
-    return 0
 
 
 if __name__ == "__main__":

@@ -150,23 +150,31 @@ def test_qcfs_export_raises_to_one_op(tmp_path):
     assert "nn.floor" not in text and "nn.qcfs" not in text
 
 
-def test_calibrated_snn_equals_pytorch_with_reported_thresholds(tmp_path):
-    """--compress=spike:calibration=FILE picks a threshold scale per layer
-    on the text and reports it with the layer's firing rate; the compiled
-    SNN then equals the PyTorch SNN with those thresholds (the coarse stage
-    alone, whose result the report states in full)."""
+def compile_calibrated(tmp_path, model, options):
+    """`model` compiled with --compress=spike:OPTIONS calibrated on 4 KiB
+    of random printable text; returns (the library's path, its report's
+    compression entries)."""
     import json
-    steps = 4
-    model = tiny_qcfs_model(11, 1.0)
     onnx_path = tmp_path / "m.onnx"
     testmodels.export(model, str(onnx_path), ctx=16)
     text = tmp_path / "calib.txt"
     text.write_bytes(bytes(np.random.default_rng(1).integers(32, 127, 4096).astype(np.uint8)))
     report = tmp_path / "report.json"
-    so = sinter.load(str(sinter.compile(onnx_path, tmp_path / "m.so", report=report,
-                                        compress=f"spike:T={steps},calibration={text},calibration-tokens=512,calibration-window=16,"
-                                                 "per-neuron=false")))
-    entries = [e for e in json.load(open(report))["compression"] if e["pass"] == "spike"]
+    so = sinter.compile(onnx_path, tmp_path / "m.so", report=report,
+                        compress=f"spike:{options},calibration={text},calibration-tokens=512,calibration-window=16")
+    return so, json.load(open(report))["compression"]
+
+
+def test_calibrated_snn_equals_pytorch_with_reported_thresholds(tmp_path):
+    """--compress=spike:calibration=FILE picks a threshold scale per layer
+    on the text and reports it with the layer's firing rate; the compiled
+    SNN then equals the PyTorch SNN with those thresholds (the coarse stage
+    alone, whose result the report states in full)."""
+    steps = 4
+    model = tiny_qcfs_model(11, 1.0)
+    so, report = compile_calibrated(tmp_path, model, f"T={steps},per-neuron=false")
+    so = sinter.load(str(so))
+    entries = [e for e in report if e["pass"] == "spike"]
     assert len(entries) == 2
     for e in entries:
         assert 0.4 <= e["threshold_scale"] <= 1.2 and 0 <= e["firing_rate"] <= 1
@@ -182,16 +190,7 @@ def test_calibrated_snn_equals_pytorch_with_reported_thresholds(tmp_path):
 def test_fine_calibration_only_lowers_the_kl(tmp_path):
     """The fine stage keeps a layer's per-neuron fit only when KL(ANN ‖ SNN)
     drops, so each stage's KL is at most the one before."""
-    import json
-    model = tiny_qcfs_model(11, 1.0)
-    onnx_path = tmp_path / "m.onnx"
-    testmodels.export(model, str(onnx_path), ctx=16)
-    text = tmp_path / "calib.txt"
-    text.write_bytes(bytes(np.random.default_rng(1).integers(32, 127, 4096).astype(np.uint8)))
-    report = tmp_path / "report.json"
-    sinter.compile(onnx_path, tmp_path / "m.so", report=report,
-                   compress=f"spike:T=4,calibration={text},calibration-tokens=512,calibration-window=16")
-    entries = json.load(open(report))["compression"]
+    _, entries = compile_calibrated(tmp_path, tiny_qcfs_model(11, 1.0), "T=4")
     stages = [e for e in entries if e["pass"] == "spike-calibration"]
     assert len(stages) == 1 and stages[0]["tokens"] == 512
     s = stages[0]

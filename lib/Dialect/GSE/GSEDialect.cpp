@@ -5,6 +5,8 @@
 #include "sinter/Support/ConstantData.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "sinter/Support/Shapes.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectImplementation.h"
@@ -13,6 +15,7 @@
 
 using namespace mlir;
 using namespace sinter::gse;
+using sinter::compatibleShapes;
 
 #include "sinter/Dialect/GSE/GSEDialect.cpp.inc"
 #define GET_ATTRDEF_CLASSES
@@ -114,24 +117,10 @@ RankedTensorType GSETensorType::exponentType() const {
 // Ops
 //===----------------------------------------------------------------------===//
 
-namespace {
-
-/// Whether two shapes agree wherever both are static.
-bool compatible(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
-  if (a.size() != b.size())
-    return false;
-  for (auto [x, y] : llvm::zip(a, b))
-    if (!ShapedType::isDynamic(x) && !ShapedType::isDynamic(y) && x != y)
-      return false;
-  return true;
-}
-
-} // namespace
-
 LogicalResult QuantizeOp::verify() {
   auto in = cast<ShapedType>(getInput().getType());
   auto out = cast<GSETensorType>(getOutput().getType());
-  if (!in.hasRank() || !compatible(in.getShape(), out.getShape()))
+  if (!in.hasRank() || !compatibleShapes(in.getShape(), out.getShape()))
     return emitOpError("result shape ") << out << " must match the input's, " << in;
   return success();
 }
@@ -159,7 +148,7 @@ OpFoldResult QuantizeOp::fold(FoldAdaptor adaptor) {
 LogicalResult DequantizeOp::verify() {
   auto in = cast<GSETensorType>(getInput().getType());
   auto out = cast<ShapedType>(getOutput().getType());
-  if (!out.hasRank() || !compatible(in.getShape(), out.getShape()))
+  if (!out.hasRank() || !compatibleShapes(in.getShape(), out.getShape()))
     return emitOpError("result shape ") << out << " must match the input's, " << in;
   return success();
 }
@@ -225,7 +214,7 @@ LogicalResult MatmulOp::verify() {
            << lhs.getFormat().getGroup() << " and " << rhs.getFormat().getGroup();
   SmallVector<int64_t> want(lhs.getShape());
   want.back() = rhs.getShape()[0];
-  if (!out.hasRank() || !compatible(out.getShape(), want))
+  if (!out.hasRank() || !compatibleShapes(out.getShape(), want))
     return emitOpError("result must be [..., M, N] = ") << RankedTensorType::get(want, out.getElementType())
                                                       << ", not " << out;
   return success();

@@ -2,6 +2,8 @@
 // verifiers that tie time-folded tensors to spike trains.
 #include "sinter/Dialect/Spike/SpikeDialect.h"
 
+#include "sinter/Support/Shapes.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/OpImplementation.h"
@@ -9,6 +11,7 @@
 
 using namespace mlir;
 using namespace sinter::spike;
+using sinter::compatibleShapes;
 
 #include "sinter/Dialect/Spike/SpikeDialect.cpp.inc"
 #define GET_TYPEDEF_CLASSES
@@ -71,16 +74,6 @@ void TrainType::print(AsmPrinter &printer) const {
 
 namespace {
 
-/// Whether two shapes agree wherever both are static.
-bool compatible(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
-  if (a.size() != b.size())
-    return false;
-  for (auto [x, y] : llvm::zip(a, b))
-    if (!ShapedType::isDynamic(x) && !ShapedType::isDynamic(y) && x != y)
-      return false;
-  return true;
-}
-
 /// The time-folded shape of `perStep` repeated over `steps`: leading
 /// dimension times T.
 SmallVector<int64_t> foldTime(ArrayRef<int64_t> perStep, int64_t steps) {
@@ -107,7 +100,7 @@ LogicalResult verifyPerNeuron(Operation *op, Type type, int64_t neurons, StringR
   auto t = cast<RankedTensorType>(type);
   if (t.getRank() == 0)
     return success();
-  if (t.getRank() == 1 && compatible(t.getShape(), {neurons}))
+  if (t.getRank() == 1 && compatibleShapes(t.getShape(), {neurons}))
     return success();
   return op->emitOpError() << what << " must be 0-D (one per layer) or hold one value per neuron (" << neurons
                            << "), not " << t;
@@ -120,7 +113,7 @@ LogicalResult verifyFolded(Operation *op, RankedTensorType type, TrainType train
   SmallVector<int64_t> perStep(train.getShape().drop_front());
   if (lastDim)
     perStep.back() = *lastDim;
-  if (!compatible(type.getShape(), foldTime(perStep, train.getSteps())))
+  if (!compatibleShapes(type.getShape(), foldTime(perStep, train.getSteps())))
     return op->emitOpError() << what << " " << type << " must be " << train
                              << "'s steps folded into its leading dimension";
   return success();
@@ -133,7 +126,7 @@ LogicalResult EncodeOp::verify() {
   auto out = cast<RankedTensorType>(getOutput().getType());
   if (in.getRank() < 1)
     return emitOpError("needs an input of rank at least 1 (its leading dimension takes the time steps)");
-  if (in.getElementType() != out.getElementType() || !compatible(foldTime(in.getShape(), getSteps()), out.getShape()))
+  if (in.getElementType() != out.getElementType() || !compatibleShapes(foldTime(in.getShape(), getSteps()), out.getShape()))
     return emitOpError("result ") << out << " must be the input " << in << " repeated " << getSteps()
                                   << " times along its leading dimension";
   return success();
@@ -152,7 +145,7 @@ LogicalResult DecodeOp::verify() {
   if (failed(perStep))
     return emitOpError("input's leading dimension ") << in.getDimSize(0) << " is not a multiple of the "
                                                      << getSteps() << " steps";
-  if (!compatible(*perStep, out.getShape()))
+  if (!compatibleShapes(*perStep, out.getShape()))
     return emitOpError("result ") << out << " must be one step of the input " << in;
   return success();
 }
@@ -197,7 +190,7 @@ LogicalResult ValuesOp::verify() {
 LogicalResult MatmulOp::verify() {
   auto train = cast<TrainType>(getSpikes().getType());
   auto weight = cast<RankedTensorType>(getWeight().getType());
-  if (weight.getRank() != 2 || !compatible({weight.getDimSize(0)}, {train.getNeurons()}))
+  if (weight.getRank() != 2 || !compatibleShapes({weight.getDimSize(0)}, {train.getNeurons()}))
     return emitOpError("weight ") << weight << " must be [K, N] with K = " << train.getNeurons()
                                   << ", the spiking neurons";
   if (auto rate = getFiringRate(); rate && (rate->isNegative() || rate->convertToDouble() > 1.0))
