@@ -5,14 +5,16 @@ docs/compression.md): the fp32 parent, the QCFS ANN and the SNN at
 T = 2, 4, 8, 16, every one compiled by Sinter (--compress=spike:T=...) and
 scored on the first --bytes of kjv-heldout (bits per byte).
 
-Firing rates: each layer's spikes per neuron-step at T = 8 on the first
---rate-windows windows of kjv-heldout, counted by the PyTorch SNN
-(sinter.spike), which the compiled SNN equals to 1e-5 (tests). Energy per
-token with FAS's 45 nm figures, 4.6 pJ a MAC and 0.9 pJ an accumulate:
-the spiking layers (the linears that read spikes) take T · rate · K · N
-accumulates against K · N MACs in the ANN; the whole SNN also runs every
-other MAC T times. Wall-clock: `sinter-run --bench` on 128 bytes, ANN vs
-SNN. Writes bench/results/spike.json and, with --docs, the table into
+Each T is compiled twice: with the QCFS thresholds as they are, and
+calibrated by the compiler (coarse-to-fine, on the first
+--calibration-tokens bytes of kjv-train). Firing rates, accumulates and
+energy come from the calibrated T = 8 compile report (rates measured by
+the compiler on the calibration text). Energy per token with FAS's 45 nm
+figures, 4.6 pJ a MAC and 0.9 pJ an accumulate: the spiking layers (the
+linears that read spikes) take T · rate · K · N accumulates against K · N
+MACs in the ANN; the whole SNN also runs every other MAC T times.
+Wall-clock: `sinter-run --bench` on 128 bytes, ANN vs SNN. Writes
+bench/results/spike.json and, with --docs, the table into
 docs/compression.md."""
 import argparse
 import json
@@ -21,10 +23,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from sinter import corpora, eval as sinter_eval, spike, testmodels  # noqa: E402
+from sinter import corpora  # noqa: E402
 from sinter.docs import write_results  # noqa: E402
 from sinter.measure import bench_ms, bits, compile_so, reference_model, token_inputs  # noqa: E402
 
@@ -36,7 +35,7 @@ def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", default="kjv-opt-qcfs,kjv-gpt-qcfs")
     ap.add_argument("--bytes", type=int, default=100000, help="bytes of kjv-heldout to score (0: all)")
-    ap.add_argument("--rate-windows", type=int, default=16)
+    ap.add_argument("--calibration-tokens", type=int, default=1024)
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--work", default=os.path.join(ROOT, "build", "spike"))
@@ -58,30 +57,23 @@ def macs_per_token(config, context):
     return layers * block + 256 * d, layers * ff * d
 
 
-def firing_rates(model_dir, text, context, steps):
-    model = testmodels.load(os.path.join(model_dir, "model.pt"))
-    neurons = spike.spiking(model)
-    windows = [w for w, _ in sinter_eval.windows(text, context)][:ARGS.rate_windows]
-    ids = torch.from_numpy(np.stack([w for w in windows if len(w) == context]))
-    for n in neurons:
-        n.reset()
-    spike.snn_logits(model, neurons, ids, steps)
-    return [n.spikes / n.inputs for n in neurons]
-
-
 def model_rows(name, text):
     model_dir, onnx_path, context = reference_model(name)
     summary = json.load(open(os.path.join(model_dir, "train.json")))["summary"]
     _, parent_onnx, _ = reference_model(os.path.basename(summary["parent"]))
     work = ARGS.work
     data = token_inputs(os.path.join(work, "tokens128"), context)
-    rows = {}
+    calib = os.path.join(work, "calibration.txt")
+    with open(calib, "wb") as f:
+        f.write(corpora.split("kjv-train")[:ARGS.calibration_tokens])
+    rows, reports = {}, {}
 
     def variant(label, onnx, *flags):
-        so = os.path.join(work, f"{name}-{label}.so")
-        compile_so(onnx, so, *flags)
+        so = os.path.join(work, f"{name}-{label.replace(' ', '-')}.so")
+        compile_so(onnx, so, f"--report={so}.json", *flags)
+        reports[label] = json.load(open(so + ".json")).get("compression", [])
         row = {"bits_per_byte": bits(so, text, context)}
-        if label in ("qcfs", "T=4", "T=8"):
+        if label in ("qcfs", "T=4", "T=8", "T=8 calibrated"):
             row["ms_128"] = bench_ms(so, data, ARGS.iters, ARGS.threads)
         print(name, label, json.dumps(row), file=sys.stderr, flush=True)
         rows[label] = row
@@ -90,14 +82,17 @@ def model_rows(name, text):
     variant("qcfs", onnx_path)
     for t in STEPS:
         variant(f"T={t}", onnx_path, f"--compress=spike:T={t}")
-    rates = firing_rates(model_dir, text, context, 8)
+        variant(f"T={t} calibrated", onnx_path,
+                f"--compress=spike:T={t},calibration={calib},calibration-tokens={ARGS.calibration_tokens}")
+    layers = [e for e in reports["T=8 calibrated"] if e["pass"] == "spike"]
+    stages = [e for e in reports["T=8 calibrated"] if e["pass"] == "spike-calibration"]
     total, fed = macs_per_token(summary["config"], context)
-    per_layer = fed / len(rates)
-    acs = sum(8 * r * per_layer for r in rates)
-    energy = {"rates_T8": rates,
-              "spiking_layers_ann_uJ": fed * MAC_PJ / 1e6, "spiking_layers_snn_uJ": acs * AC_PJ / 1e6,
+    snn_layers = sum(e["energy_pj_per_row_snn"] for e in layers)
+    energy = {"rates_T8": [e["firing_rate"] for e in layers], "scales_T8": [e["threshold_scale"] for e in layers],
+              "kl_T8": stages[0] if stages else {},
+              "spiking_layers_ann_uJ": fed * MAC_PJ / 1e6, "spiking_layers_snn_uJ": snn_layers / 1e6,
               "model_ann_uJ": total * MAC_PJ / 1e6,
-              "model_snn_uJ": (8 * (total - fed) * MAC_PJ + acs * AC_PJ) / 1e6}
+              "model_snn_uJ": (8 * (total - fed) * MAC_PJ + snn_layers) / 1e6}
     return {"rows": rows, "energy_per_token": energy, "levels": summary["levels"]}
 
 
@@ -114,13 +109,18 @@ def table(results):
             vs_q = "" if label in ("fp32", "qcfs") else f"{100 * (bpb / qcfs - 1):+.2f}%"
             ms = f"{row['ms_128']:.2f}" if "ms_128" in row else ""
             name = {"fp32": "fp32 parent", "qcfs": f"QCFS ANN (L = {r['levels']})"}.get(label, f"SNN {label}")
+            if label.endswith("calibrated"):
+                name = f"SNN {label}"
             lines.append(f"| {model} | {name} | {bpb:.4f} | {vs_fp} | {vs_q} | {ms} |")
-    lines += ["", "| model | firing rate per layer (T = 8) | spiking layers: SNN / ANN energy | "
-              "whole model: SNN / ANN energy |", "|---|---|---|---|"]
+    lines += ["", "Calibrated T = 8, per layer (compile report; rates on the calibration text) and energy per token:", "",
+              "| model | threshold scale per layer | firing rate per layer | spiking layers: SNN / ANN energy | "
+              "whole model: SNN / ANN energy |", "|---|---|---|---|---|"]
     for model, r in results.items():
         e = r["energy_per_token"]
         rates = ", ".join(f"{100 * x:.1f}%" for x in e["rates_T8"])
-        lines.append(f"| {model} | {rates} | {e['spiking_layers_snn_uJ']:.3f} / {e['spiking_layers_ann_uJ']:.3f} µJ "
+        scales = ", ".join(f"{x:.1f}" for x in e["scales_T8"])
+        lines.append(f"| {model} | {scales} | {rates} | "
+                     f"{e['spiking_layers_snn_uJ']:.3f} / {e['spiking_layers_ann_uJ']:.3f} µJ "
                      f"({100 * e['spiking_layers_snn_uJ'] / e['spiking_layers_ann_uJ']:.1f}%) | "
                      f"{e['model_snn_uJ']:.2f} / {e['model_ann_uJ']:.2f} µJ "
                      f"({e['model_snn_uJ'] / e['model_ann_uJ']:.2f}×) |")

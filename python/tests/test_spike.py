@@ -211,3 +211,36 @@ def test_bad_calibration_and_options_are_named(tmp_path):
     testmodels.export(testmodels.build("opt", d=32, heads=2, layers=1, ctx=16), str(plain), ctx=16)
     with pytest.raises(RuntimeError, match="spike: the model has no QCFS activations"):
         sinter.compile(plain, tmp_path / "c.so", compress="spike")
+
+
+@pytest.mark.parametrize("name", ["kjv-opt-qcfs", "kjv-gpt-qcfs"])
+def test_committed_qcfs_model_compiles_to_the_pytorch_snn(tmp_path, name):
+    """The committed QCFS reference models: the QCFS ANN compiled by Sinter
+    against onnxruntime, and --compress=spike:T=8 against the PyTorch SNN
+    of the checkpoint on four windows of held-out text. A spike is a
+    threshold test, so where Sinter's and PyTorch's float sums put a
+    membrane on different sides of its threshold one spike flips and the
+    positions after it differ by more than rounding: most positions must
+    agree to 1e-5 and the windows' bits per byte to 0.2%."""
+    import os
+    from sinter import corpora
+    from sinter.measure import reference_model
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    if not os.path.exists(os.path.join(root, "examples", "models", name, "train.json")):
+        pytest.skip(f"{name} is not committed")
+    model_dir, onnx_path, context = reference_model(name)
+    data = np.frombuffer(corpora.split("kjv-heldout")[:4 * context + 1], np.uint8).astype(np.int64)
+    ids, targets = data[:-1].reshape(4, context), data[1:].reshape(4, context)
+    ann = sinter.load(str(sinter.compile(onnx_path, tmp_path / "ann.so")))(ids)
+    ref = ort.run(onnx_path, {"input_ids": ids})[0]["logits"]
+    assert np.median(np.abs(ann - ref).max(-1)) <= 1e-5 * np.abs(ref).max()
+    snn = sinter.load(str(sinter.compile(onnx_path, tmp_path / "snn.so", compress="spike:T=8")))(ids)
+    model = testmodels.load(os.path.join(model_dir, "model.pt"))
+    want = spike.snn_logits(model, spike.spiking(model), torch.from_numpy(ids), 8).numpy()
+    err = np.abs(snn - want).max(-1) / np.abs(want).max()
+    assert (err <= SNN_RTOL).mean() >= 0.6, f"only {(err <= SNN_RTOL).mean():.0%} of positions agree"
+
+    def bits(logits):
+        logp = torch.log_softmax(torch.from_numpy(logits).double(), -1).numpy()
+        return -np.take_along_axis(logp, targets[..., None], -1).mean() / np.log(2)
+    assert bits(snn) == pytest.approx(bits(want), rel=2e-3)
