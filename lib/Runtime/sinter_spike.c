@@ -30,7 +30,9 @@ typedef struct {
 static void integrate_rows(void *ctx, int64_t begin, int64_t end) {
   const neurons *nr = (const neurons *)ctx;
   const int64_t k = nr->k;
-  float *v = (float *)malloc((size_t)k * sizeof(float));
+  /* Membranes, then the thresholds one per neuron (so that the loops below
+   * read them as a vector whether the layer has one or k). */
+  float *v = (float *)malloc(2 * (size_t)k * sizeof(float));
   int32_t *count = nr->bound ? (int32_t *)malloc((size_t)k * sizeof(int32_t)) : 0;
   if (!v || (nr->bound && !count)) {
     free(v), free(count);
@@ -38,6 +40,9 @@ static void integrate_rows(void *ctx, int64_t begin, int64_t end) {
       nr->row_spikes[r] = -1; /* the caller reports NaN */
     return;
   }
+  float *theta = v + k;
+  for (int64_t j = 0; j < k; ++j)
+    theta[j] = nr->theta[nr->per_neuron ? j : 0];
   for (int64_t r = begin; r < end; ++r) {
     for (int64_t j = 0; j < k; ++j)
       v[j] = nr->v0[nr->per_neuron ? j : 0];
@@ -51,7 +56,7 @@ static void integrate_rows(void *ctx, int64_t begin, int64_t end) {
       int32_t n = 0;
       if (!count) {
         for (int64_t j = 0; j < k; ++j) {
-          const float th = nr->theta[nr->per_neuron ? j : 0];
+          const float th = theta[j];
           const float m = v[j] + x[j];
           const int8_t f = m >= th;
           v[j] = f ? m - th : m;
@@ -60,7 +65,7 @@ static void integrate_rows(void *ctx, int64_t begin, int64_t end) {
         }
       } else {
         for (int64_t j = 0; j < k; ++j) {
-          const float th = nr->theta[nr->per_neuron ? j : 0];
+          const float th = theta[j];
           const float m = v[j] + x[j];
           const int8_t f = (m >= th && count[j] < nr->bound) ? 1 : (m < 0.0f && count[j] > 0) ? -1 : 0;
           v[j] = f > 0 ? m - th : f < 0 ? m + th : m;
@@ -121,11 +126,21 @@ static void event_rows(void *ctx, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) {
     const int8_t *s = sy->spikes + i * k;
     int64_t pos = 0, neg = k; /* +1 spikes from the front, −1 from the back */
-    for (int64_t j = 0; j < k; ++j) {
-      if (s[j] > 0)
-        active[pos++] = (int32_t)j;
-      else if (s[j] < 0)
-        active[--neg] = (int32_t)j;
+    for (int64_t j0 = 0; j0 < k; j0 += 8) {
+      /* Most bytes are 0 at low rates: skip 8 at a time. */
+      uint64_t word = 0;
+      if (j0 + 8 <= k)
+        memcpy(&word, s + j0, 8);
+      else
+        word = 1;
+      if (!word)
+        continue;
+      for (int64_t j = j0; j < j0 + 8 && j < k; ++j) {
+        if (s[j] > 0)
+          active[pos++] = (int32_t)j;
+        else if (s[j] < 0)
+          active[--neg] = (int32_t)j;
+      }
     }
     float *y = sy->y + i * n;
     for (int64_t c0 = 0; c0 < n; c0 += TILE) {
