@@ -113,7 +113,29 @@ struct ConvertToSpikingPass : impl::ConvertToSpikingBase<ConvertToSpikingPass> {
     SmallVector<Attribute> report;
     for (const SpikingLayer &layer : layers)
       report.push_back(reportEntry(layer));
+    report.push_back(modelEntry(layers));
     appendCompressionReport(module, report);
+  }
+
+  /// What stays float: one entry for the model, counting the MACs per row
+  /// and step of the linears that still multiply (the attention products
+  /// Q·Kᵀ and P·V also do, in proportion to the sequence).
+  Attribute modelEntry(ArrayRef<SpikingLayer> layers) {
+    int64_t floatMacs = 0, synapses = 0;
+    for (auto func : getOperation().getOps<func::FuncOp>())
+      for (const Linear &linear : findLinears(func))
+        floatMacs += linear.dIn * linear.dOut;
+    for (const SpikingLayer &layer : layers)
+      synapses += layer.fedK * layer.fedN;
+    Builder b(&getContext());
+    return b.getDictionaryAttr(
+        {b.getNamedAttr("pass", b.getStringAttr("spike-model")),
+         b.getNamedAttr("steps", b.getI64IntegerAttr(steps)),
+         b.getNamedAttr("float_at_every_step",
+                        b.getStringAttr("attention (Q K^T, softmax, P V), LayerNorm, embeddings and every linear "
+                                        "that reads float values")),
+         b.getNamedAttr("float_linear_macs_per_row_step", b.getI64IntegerAttr(floatMacs)),
+         b.getNamedAttr("accumulate_only_synapses_per_row_step", b.getI64IntegerAttr(synapses))});
   }
 
   /// Repeats every input T times along its leading dimension and averages

@@ -6,8 +6,9 @@
 // An FFN with a QCFS activation (θ = 2, L = 8): the input is repeated over
 // the 8 steps, the output averaged; the neurons get θ per neuron and a
 // membrane of θ/2; fc2 reads the spikes, so θ folds into its rows
-// (W = 0.5 → 1.0) and it becomes accumulate-only. The bias add stays.
-// CHECK: module attributes {sinter.compression_report = [{ann_macs_per_row = 12 : i64, feeds = "linear", layer = "qcfs", levels = 8 : i64, mean_threshold = 2.000000e+00 : f64, neurons = 4 : i64, pass = "spike", signed = false, steps = 8 : i64}]}
+// (W = 0.5 → 1.0) and it becomes accumulate-only. The bias add stays. The
+// model entry counts what still multiplies: fc1's 2·4 MACs per row and step.
+// CHECK: module attributes {sinter.compression_report = [{ann_macs_per_row = 12 : i64, feeds = "linear", layer = "qcfs", levels = 8 : i64, mean_threshold = 2.000000e+00 : f64, neurons = 4 : i64, pass = "spike", signed = false, steps = 8 : i64}, {accumulate_only_synapses_per_row_step = 12 : i64, float_at_every_step = {{.*}}, float_linear_macs_per_row_step = 8 : i64, pass = "spike-model", steps = 8 : i64}]}
 // CHECK-LABEL: func @ffn
 // CHECK-DAG: %[[TH:.*]] = arith.constant dense<2.000000e+00> : tensor<4xf32>
 // CHECK-DAG: %[[V0:.*]] = arith.constant dense<1.000000e+00> : tensor<4xf32>
