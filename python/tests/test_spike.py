@@ -134,7 +134,7 @@ def test_compiled_snn_transformer_equals_pytorch(tmp_path, scale, dense):
     neurons = spike.spiking(model)
     want = spike.snn_logits(model, neurons, torch.from_numpy(ids), steps).numpy()
     rate = sum(n.spikes for n in neurons) / sum(n.inputs for n in neurons)
-    assert (rate >= 0.3) == dense, f"firing rate {rate}"
+    assert (rate >= 0.2) == dense, f"firing rate {rate}"
     got = so(ids)
     assert np.abs(got - want).max() <= SNN_RTOL * np.abs(want).max()
 
