@@ -25,6 +25,7 @@ void spike_event(intptr_t, intptr_t, int64_t, int64_t, int64_t, intptr_t, int64_
                  intptr_t);
 void spike_sgemm(intptr_t, intptr_t, int64_t, int64_t, int64_t, intptr_t, int64_t, intptr_t, int64_t, int64_t,
                  intptr_t);
+void spike_values_event(intptr_t, intptr_t, int64_t, int64_t, int64_t, intptr_t, int64_t, intptr_t, int64_t);
 
 static double now(void) {
   struct timespec t;
@@ -52,21 +53,27 @@ int main(int argc, char **argv) {
   int64_t rows = argc > 3 ? atoll(argv[3]) : 128, steps = argc > 4 ? atoll(argv[4]) : 8;
   __sinter_set_num_threads(argc > 5 ? atoi(argv[5]) : 1);
   float *x = malloc(sizeof(float) * rows * steps * k), *y = malloc(sizeof(float) * rows * steps * n);
+  float *values = malloc(sizeof(float) * rows * steps * k);
   float *w = malloc(sizeof(float) * k * n), *theta = malloc(sizeof(float) * k), *v0 = malloc(sizeof(float) * k);
   for (int64_t i = 0; i < k * n; ++i)
     w[i] = uniform() - 0.5f;
   for (int64_t j = 0; j < k; ++j)
-    theta[j] = 1.0f, v0[j] = 0.5f;
-  printf("k=%lld n=%lld rows=%lld steps=%lld\nrate  event_ms  sgemm_ms  sgemm/event\n", (long long)k, (long long)n,
+    theta[j] = 1.0f, v0[j] = uniform(); /* spread, so that low rates are not all 0 */
+  printf("k=%lld n=%lld rows=%lld steps=%lld\nrate (measured)  event_ms  sgemm_ms  sgemm/event\n", (long long)k, (long long)n,
          (long long)rows, (long long)steps);
   const float rates[] = {0.01f, 0.03f, 0.05f, 0.1f, 0.2f, 0.3f, 0.5f};
   for (size_t r = 0; r < sizeof rates / sizeof *rates; ++r) {
-    /* A constant current z fires z/θ of the steps (the identity). */
+    /* Currents around rate · θ fire about that fraction of the steps (a
+     * constant z fires z/θ of them); the rate printed is counted. */
     for (int64_t i = 0; i < rows * steps * k; ++i)
-      x[i] = uniform() < 0.5f ? 2.0f * rates[r] * uniform() * 2.0f : 0.0f;
+      x[i] = 2.0f * rates[r] * uniform();
+    spike_values_event((intptr_t)x, (intptr_t)values, rows * steps, steps, k, (intptr_t)theta, 1, (intptr_t)v0, 0);
+    int64_t fired = 0;
+    for (int64_t i = 0; i < rows * steps * k; ++i)
+      fired += values[i] != 0.0f;
     double e = best_ms(spike_event, x, y, rows, steps, k, n, theta, v0, w);
     double s = best_ms(spike_sgemm, x, y, rows, steps, k, n, theta, v0, w);
-    printf("%.2f  %8.3f  %8.3f  %6.2f\n", rates[r], e, s, s / e);
+    printf("%.3f  %8.3f  %8.3f  %6.2f\n", (double)fired / (rows * steps * k), e, s, s / e);
   }
   return 0;
 }
