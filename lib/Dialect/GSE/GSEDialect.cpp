@@ -76,9 +76,8 @@ LogicalResult GSETensorType::verify(function_ref<InFlightDiagnostic()> emitError
     return emitError() << "a GSE tensor needs a rank of at least 1 (its last dimension holds the groups)";
   if (ShapedType::isDynamic(shape.back()) || shape.back() < 1)
     return emitError() << "the last dimension of a GSE tensor must be static and positive (it fixes the groups)";
-  for (int64_t d : shape)
-    if (!ShapedType::isDynamic(d) && d < 0)
-      return emitError() << "dimensions must be non-negative, not " << d;
+  if (auto d = sinter::negativeDim(shape))
+    return emitError() << "dimensions must be non-negative, not " << *d;
   return success();
 }
 

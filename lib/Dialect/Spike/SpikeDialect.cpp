@@ -39,9 +39,8 @@ LogicalResult TrainType::verify(function_ref<InFlightDiagnostic()> emitError, Ar
     return emitError() << "a spike train needs the time steps and at least one neuron dimension";
   if (ShapedType::isDynamic(shape.front()) || shape.front() < 1)
     return emitError() << "the time steps (leading dimension) must be static and positive";
-  for (int64_t d : shape)
-    if (!ShapedType::isDynamic(d) && d < 0)
-      return emitError() << "dimensions must be non-negative, not " << d;
+  if (auto d = sinter::negativeDim(shape))
+    return emitError() << "dimensions must be non-negative, not " << *d;
   return success();
 }
 
