@@ -116,9 +116,8 @@ struct BinarizeLinearsPass : impl::BinarizeLinearsBase<BinarizeLinearsPass> {
       return success();
     SmallVector<std::vector<float>> tables;
     for (Value v : {op.getScaleIn(), op.getScaleOut(), op.getRouter()}) {
-      Attribute init;
-      std::optional<std::vector<float>> values;
-      if (!matchPattern(v, m_Constant(&init)) || !(values = readF32(init)))
+      std::optional<std::vector<float>> values = readConstantF32(v);
+      if (!values)
         return op.emitError("binary-mos: scales=") << scales << " needs constant scales and router";
       tables.push_back(std::move(*values));
     }

@@ -47,15 +47,11 @@ FailureOr<SmallVector<FFNBlock>> exposePreActivations(ModuleOp module, std::stri
     error = "calibration: the model has no FFN block (Linear → GELU/ReLU → Linear, or gated) to calibrate";
     return failure();
   }
-  auto ret = cast<func::ReturnOp>(entry.getBody().back().getTerminator());
-  SmallVector<Value> results(ret.getOperands());
-  SmallVector<Type> types(entry.getResultTypes());
+  SmallVector<Value> results;
   SmallVector<DictionaryAttr> attrs;
-  entry.getAllResultAttrs(attrs);
   Builder b(module.getContext());
   auto expose = [&](Value v, llvm::StringRef prefix, const std::string &name) {
     results.push_back(v);
-    types.push_back(v.getType());
     attrs.push_back(b.getDictionaryAttr(b.getNamedAttr(kTensorNameAttr, b.getStringAttr(prefix + name))));
   };
   for (const FFNBlock &block : blocks) {
@@ -63,9 +59,7 @@ FailureOr<SmallVector<FFNBlock>> exposePreActivations(ModuleOp module, std::stri
     expose(block.input, kInputPrefix, block.name);
     expose(block.neurons, kNeuronPrefix, block.name);
   }
-  ret->setOperands(results);
-  entry.setType(b.getFunctionType(entry.getArgumentTypes(), types));
-  entry.setAllResultAttrs(attrs);
+  appendEntryResults(entry, results, attrs);
   return blocks;
 }
 
@@ -259,6 +253,21 @@ LogicalResult checkInput(const sinter_model *model, Sequences &seqs, bool fromTe
 
 } // namespace
 
+void appendEntryResults(func::FuncOp entry, ArrayRef<Value> extra, ArrayRef<DictionaryAttr> attrs) {
+  auto ret = cast<func::ReturnOp>(entry.getBody().back().getTerminator());
+  SmallVector<Value> results(ret.getOperands());
+  results.append(extra.begin(), extra.end());
+  SmallVector<DictionaryAttr> all;
+  entry.getAllResultAttrs(all);
+  all.append(attrs.begin(), attrs.end());
+  SmallVector<Type> types;
+  for (Value v : results)
+    types.push_back(v.getType());
+  ret->setOperands(results);
+  entry.setType(FunctionType::get(entry.getContext(), entry.getArgumentTypes(), types));
+  entry.setAllResultAttrs(all);
+}
+
 std::optional<Profile> calibrate(ModuleOp module, const CalibrationOptions &opts, std::string &error) {
   auto file = llvm::MemoryBuffer::getFile(opts.dataPath);
   if (!file) {
@@ -275,19 +284,9 @@ std::optional<Profile> calibrate(ModuleOp module, const CalibrationOptions &opts
   auto blocks = exposePreActivations(*copy, error);
   if (failed(blocks))
     return std::nullopt;
-  llvm::SmallString<256> library;
-  if (auto ec = llvm::sys::fs::createTemporaryFile("sinter-calibration", "so", library)) {
-    error = "calibration: cannot create a temporary file: " + ec.message();
-    return std::nullopt;
-  }
-  llvm::FileRemover remover(library);
-  if (failed(buildHostLibrary(*copy, "sinter_calibration", library, error))) {
-    error = "calibration: building the instrumented model: " + error;
-    return std::nullopt;
-  }
-  auto loaded = LoadedModel::load(library, "sinter_calibration", error);
+  auto loaded = LoadedModel::build(*copy, "sinter_calibration", error);
   if (!loaded) {
-    error = "calibration: " + error;
+    error = "calibration: building the instrumented model: " + error;
     return std::nullopt;
   }
   const sinter_model *model = loaded->model();

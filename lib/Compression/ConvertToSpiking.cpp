@@ -30,10 +30,9 @@ struct FuseValuesIntoMatmul : OpRewritePattern<nn::MatMulOp> {
     Value x;
     ElementsAttr w = matchLinear(op, x);
     auto values = x ? x.getDefiningOp<spike::ValuesOp>() : nullptr;
-    Attribute thetaAttr;
-    if (!w || !values || !matchPattern(values.getThreshold(), m_Constant(&thetaAttr)))
+    if (!w || !values)
       return failure();
-    auto weights = readF32(w), theta = readF32(thetaAttr);
+    auto weights = readF32(w), theta = readConstantF32(values.getThreshold());
     if (!weights || !theta)
       return failure();
     auto wType = cast<ShapedType>(w.getType());
@@ -59,14 +58,6 @@ struct SpikingLayer {
   double scale = 1.0, rate = -1.0; // calibrated scale; firing rate (-1: not measured)
   bool fitted = false;             // whether the fine stage fitted its neurons
 };
-
-/// The elements of a constant f32 tensor.
-std::optional<std::vector<float>> constantF32(Value v) {
-  Attribute attr;
-  if (!matchPattern(v, m_Constant(&attr)))
-    return std::nullopt;
-  return readF32(attr);
-}
 
 struct ConvertToSpikingPass : impl::ConvertToSpikingBase<ConvertToSpikingPass> {
   using Base::Base;
@@ -178,7 +169,7 @@ struct ConvertToSpikingPass : impl::ConvertToSpikingBase<ConvertToSpikingPass> {
     layer.name = onnxNodeName(qcfs, "qcfs");
     layer.levels = qcfs.getLevels();
     auto type = cast<RankedTensorType>(qcfs.getType());
-    auto theta = constantF32(qcfs.getThreshold());
+    auto theta = readConstantF32(qcfs.getThreshold());
     if (!theta || !type.getElementType().isF32() || type.isDynamicDim(type.getRank() - 1)) {
       qcfs.emitError("spike: '") << layer.name << "' needs a constant f32 threshold and a static neuron dimension";
       return std::nullopt;
@@ -282,7 +273,7 @@ struct ConvertToSpikingPass : impl::ConvertToSpikingBase<ConvertToSpikingPass> {
   /// and their energy at 0.9 pJ an accumulate and 4.6 pJ a MAC.
   Attribute reportEntry(const SpikingLayer &layer) {
     Builder b(&getContext());
-    auto thresholds = constantF32(spike::IFOp(layer.neurons).getThreshold());
+    auto thresholds = readConstantF32(spike::IFOp(layer.neurons).getThreshold());
     double sum = 0;
     for (float t : *thresholds)
       sum += t;

@@ -7,14 +7,14 @@
 // (include/sinter/Compression/SpikeCalibration.h).
 #include "sinter/Compression/SpikeCalibration.h"
 
+#include "sinter/Compression/Calibration.h"
+
 #include "sinter/Dialect/NN/NNDialect.h"
 #include "sinter/Frontend/ONNXImporter.h"
 #include "sinter/Support/ConstantData.h"
 #include "sinter/Target/HostLibrary.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/Matchers.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
@@ -27,52 +27,6 @@ namespace sinter {
 namespace {
 
 constexpr llvm::StringLiteral kLayerAttr = "sinter.spike_layer";
-
-/// A library built from a copy of a module, loaded, its file removed.
-struct BuiltModel {
-  llvm::SmallString<256> path;
-  std::unique_ptr<LoadedModel> loaded;
-  ~BuiltModel() {
-    loaded.reset();
-    if (!path.empty())
-      llvm::sys::fs::remove(path);
-  }
-};
-
-LogicalResult build(ModuleOp module, llvm::StringRef name, BuiltModel &out, std::string &error) {
-  if (auto ec = llvm::sys::fs::createTemporaryFile(name, "so", out.path)) {
-    error = "spike calibration: cannot create a temporary file: " + ec.message();
-    return failure();
-  }
-  if (failed(buildHostLibrary(module, name, out.path, error)))
-    return failure();
-  out.loaded = LoadedModel::load(out.path, name, error);
-  return success(out.loaded != nullptr);
-}
-
-/// The elements of a constant f32 tensor.
-std::optional<std::vector<float>> readF32Values(Value v) {
-  Attribute attr;
-  if (!matchPattern(v, m_Constant(&attr)))
-    return std::nullopt;
-  return readF32(attr);
-}
-
-/// Appends `extra` (named by `names`) to the results of `entry`.
-void appendResults(func::FuncOp entry, ArrayRef<Value> extra, ArrayRef<DictionaryAttr> names) {
-  auto ret = cast<func::ReturnOp>(entry.getBody().back().getTerminator());
-  SmallVector<Value> results(ret.getOperands());
-  results.append(extra.begin(), extra.end());
-  SmallVector<DictionaryAttr> attrs;
-  entry.getAllResultAttrs(attrs);
-  attrs.append(names.begin(), names.end());
-  SmallVector<Type> types;
-  for (Value v : results)
-    types.push_back(v.getType());
-  ret->setOperands(results);
-  entry.setType(FunctionType::get(entry.getContext(), entry.getArgumentTypes(), types));
-  entry.setAllResultAttrs(attrs);
-}
 
 /// Makes every tagged layer's threshold and membrane inputs of the entry
 /// (after the token ids), and its spikes' values and its current extra
@@ -117,7 +71,7 @@ LogicalResult exposeNeurons(ModuleOp module, size_t layers, std::string &error) 
     results.push_back(op.getCurrent());
     attrs.push_back(named("current", i));
   }
-  appendResults(entry, results, attrs);
+  appendEntryResults(entry, results, attrs);
   return success();
 }
 
@@ -140,7 +94,7 @@ LogicalResult exposeActivations(ModuleOp module, size_t layers, std::string &err
     attrs.push_back(b.getDictionaryAttr(
         b.getNamedAttr(kTensorNameAttr, b.getStringAttr("sinter.spike.activation." + std::to_string(i)))));
   }
-  appendResults(entry, results, attrs);
+  appendEntryResults(entry, results, attrs);
   return success();
 }
 
@@ -311,7 +265,7 @@ std::optional<SpikeCalibration> calibrateSpiking(ModuleOp ann, ModuleOp snn, llv
     search.ids.push_back((unsigned char)text[i]);
   std::vector<std::vector<float>> unscaled;
   for (spike::IFOp op : neurons) {
-    auto values = readF32Values(spike::IFOp(op).getThreshold());
+    auto values = readConstantF32(spike::IFOp(op).getThreshold());
     if (!values) {
       error = "spike: calibration: a threshold is not a constant";
       return std::nullopt;
@@ -326,16 +280,19 @@ std::optional<SpikeCalibration> calibrateSpiking(ModuleOp ann, ModuleOp snn, llv
   OwningOpRef<ModuleOp> annCopy = ann.clone(), snnCopy = snn.clone();
   for (spike::IFOp op : neurons)
     op->removeAttr(kLayerAttr);
-  BuiltModel annLib, snnLib;
   if (failed(exposeNeurons(*snnCopy, neurons.size(), error)) ||
-      failed(exposeActivations(*annCopy, neurons.size(), error)) ||
-      failed(build(annCopy.release(), "sinter_spike_ann", annLib, error)) ||
-      failed(build(snnCopy.release(), "sinter_spike_snn", snnLib, error)))
+      failed(exposeActivations(*annCopy, neurons.size(), error)))
     return std::nullopt;
+  std::unique_ptr<LoadedModel> annLib = LoadedModel::build(*annCopy, "sinter_spike_ann", error);
+  std::unique_ptr<LoadedModel> snnLib = annLib ? LoadedModel::build(*snnCopy, "sinter_spike_snn", error) : nullptr;
+  if (!snnLib) {
+    error = "spike: calibration: building the models: " + error;
+    return std::nullopt;
+  }
 
   // The ANN's next-token distributions and activations, the targets.
   {
-    const sinter_model *annModel = annLib.loaded->model();
+    const sinter_model *annModel = annLib->model();
     sinter_tensor in = search.idsTensor();
     Outputs out(annModel);
     sinter_error err;
@@ -348,7 +305,7 @@ std::optional<SpikeCalibration> calibrateSpiking(ModuleOp ann, ModuleOp snn, llv
     for (size_t l = 0; l < neurons.size(); ++l)
       search.annActivations.emplace_back(out.data(1 + l), out.data(1 + l) + out.size(1 + l));
   }
-  search.snn = snnLib.loaded->model();
+  search.snn = snnLib->model();
 
   auto parameters = [&](const std::vector<double> &scales) {
     Parameters p;

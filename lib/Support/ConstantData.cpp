@@ -4,6 +4,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/Operation.h"
 
 #include <cstring>
@@ -64,6 +65,13 @@ std::optional<std::vector<float>> readF32(Attribute init) {
 
 std::optional<std::vector<float>> readF32OrZeros(Attribute init, int64_t n) {
   return init ? readF32(init) : std::vector<float>(n, 0.0f);
+}
+
+std::optional<std::vector<float>> readConstantF32(Value v) {
+  Attribute init;
+  if (!v || !matchPattern(v, m_Constant(&init)))
+    return std::nullopt;
+  return readF32(init);
 }
 
 std::optional<std::vector<char>> readBytes(Attribute init) {

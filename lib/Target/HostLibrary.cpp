@@ -60,6 +60,18 @@ std::unique_ptr<LoadedModel> LoadedModel::load(llvm::StringRef path, llvm::Strin
   return std::unique_ptr<LoadedModel>(new LoadedModel(handle, m));
 }
 
+std::unique_ptr<LoadedModel> LoadedModel::build(ModuleOp module, llvm::StringRef name, std::string &error) {
+  llvm::SmallString<256> path;
+  if (auto ec = llvm::sys::fs::createTemporaryFile(name, "so", path)) {
+    error = "cannot create a temporary file: " + ec.message();
+    return nullptr;
+  }
+  llvm::FileRemover remover(path); // a loaded library needs no file
+  if (failed(buildHostLibrary(module, name, path, error)))
+    return nullptr;
+  return load(path, name, error);
+}
+
 LoadedModel::~LoadedModel() { dlclose(handle); }
 
 } // namespace sinter

@@ -78,11 +78,10 @@ def main(argv=None):
     warmup = max(1, args.steps // 20)
     start, log = time.time(), []
     for step in range(args.steps):
-        lr = args.lr * min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * step / args.steps))
+        lr = train.warmup_cosine(args.lr, step, args.steps, warmup)
         for group in opt.param_groups:
             group["lr"] = lr
-        idx = rng.integers(0, len(data) - ctx - 1, args.batch)
-        ids = torch.stack([data[i:i + ctx] for i in idx])
+        ids = train.random_windows(data, ctx, args.batch, rng)
         loss, kl, mse = distillation_loss(teacher, student, t_hidden, s_hidden, ids, args.hidden_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -100,11 +99,9 @@ def main(argv=None):
                 "state_dict": student.state_dict()}, os.path.join(args.out, "model.pt"))
     binary_mos.export(student, os.path.join(args.out, "model.onnx"), ctx, half_scales=args.scales == "f16")
 
-    def run(ids):
-        with torch.no_grad():
-            return student(torch.from_numpy(ids)).numpy()
     text = corpora.split("kjv-heldout")
-    heldout, _ = sinter_eval.bits_per_byte(run, text[:args.heldout_bytes] if args.heldout_bytes else text, ctx, 32)
+    heldout, _ = sinter_eval.bits_per_byte(sinter_eval.torch_logits(student),
+                                           text[:args.heldout_bytes] if args.heldout_bytes else text, ctx, 32)
     teacher = os.path.relpath(os.path.abspath(args.teacher), measure.ROOT)
     summary = {"teacher": teacher, "arch": ckpt["arch"], "config": ckpt["config"],
                "experts": args.experts, "steps": args.steps, "batch": args.batch, "lr": args.lr,

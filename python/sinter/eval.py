@@ -30,6 +30,16 @@ def windows(text, context):
         yield chunk[:-1], chunk[1:]
 
 
+def torch_logits(model):
+    """A logits function (int64 ids → float logits, numpy) of a PyTorch model."""
+    import torch
+
+    def run(ids):
+        with torch.no_grad():
+            return model(torch.from_numpy(ids)).numpy()
+    return run
+
+
 def _logits_fn(path, name):
     if path.endswith(".so"):
         from .runtime import load
@@ -39,14 +49,8 @@ def _logits_fn(path, name):
         from . import ort
         return lambda ids: ort.run(path, {"input_ids": ids})[0]["logits"]
     if path.endswith(".pt"):
-        import torch
         from . import testmodels
-        model = testmodels.load(path)
-
-        def run(ids):
-            with torch.no_grad():
-                return model(torch.from_numpy(ids)).numpy()
-        return run
+        return torch_logits(testmodels.load(path))
     raise ValueError(f"--model: '{path}' is not a .so, .onnx or .pt file")
 
 

@@ -60,8 +60,7 @@ def main(argv=None):
     data = torch.from_numpy(np.frombuffer(corpora.split("kjv-train"), dtype=np.uint8).astype(np.int64))
 
     def batch():
-        idx = rng.integers(0, len(data) - ctx - 1, args.batch)
-        return torch.stack([data[i:i + ctx] for i in idx])
+        return train.random_windows(data, ctx, args.batch, rng)
 
     thetas = spike.initial_thresholds(student, batch())
     if args.resume:
@@ -87,7 +86,7 @@ def fine_tune(student, teacher, thetas, batch, args):
     warmup = max(1, args.steps // 20)
     start, log = time.time(), []
     for step in range(args.steps):
-        lr = args.lr * min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * step / args.steps))
+        lr = train.warmup_cosine(args.lr, step, args.steps, warmup)
         for group in opt.param_groups:
             group["lr"] = lr
         ids = batch()
@@ -117,10 +116,7 @@ def evaluate(student, teacher, ckpt, thetas, seconds, log, args):
         text = text[:args.heldout_bytes]
 
     def ann(model):
-        def run(ids):
-            with torch.no_grad():
-                return model(torch.from_numpy(ids)).numpy()
-        return sinter_eval.bits_per_byte(run, text, ctx, 32)[0]
+        return sinter_eval.bits_per_byte(sinter_eval.torch_logits(model), text, ctx, 32)[0]
 
     scores = {"parent": round(ann(teacher), 4), "qcfs": round(ann(student), 4), "snn": {}}
     neurons = spike.spiking(student)

@@ -61,7 +61,7 @@ def main(argv=None):
     while step < est_steps and time.time() - start < budget:
         if step == 50 and not args.steps:
             est_steps = int(budget / ((time.time() - start) / 50))
-        lr = args.lr * min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, step / max(est_steps, 1))))
+        lr = warmup_cosine(args.lr, step, est_steps, warmup)
         for g in opt.param_groups:
             g["lr"] = lr
         idx = torch.from_numpy(rng.integers(0, len(data) - args.context - 1, args.batch))
@@ -85,16 +85,27 @@ def main(argv=None):
                os.path.join(args.out, "model.pt"))
     testmodels.export(model, os.path.join(args.out, "model.onnx"), ctx=args.context)
 
-    def run(ids):
-        with torch.no_grad():
-            return model(torch.from_numpy(ids)).numpy()
-    heldout, _ = sinter_eval.bits_per_byte(run, corpora.split("kjv-heldout"), args.context, 32)
+    heldout, _ = sinter_eval.bits_per_byte(sinter_eval.torch_logits(model), corpora.split("kjv-heldout"),
+                                           args.context, 32)
     summary = {"arch": args.arch, "config": config, "parameters": params, "steps": step,
                "schedule": "steps" if args.steps else "minutes",
                "train_seconds": round(seconds, 1), "batch": args.batch, "lr": args.lr,
                "seed": args.seed, "heldout_bits_per_byte": round(heldout, 4)}
     write_summary(args.out, summary, log)
     return 0
+
+
+def warmup_cosine(base_lr, step, steps, warmup):
+    """The learning rate of `step`: linear warm-up over `warmup` steps, then
+    cosine decay to 0 at `steps` (every trainer here uses it)."""
+    return base_lr * min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, step / max(steps, 1))))
+
+
+def random_windows(data, length, count, rng):
+    """`count` windows of `length` token ids at random offsets of `data`
+    (a 1-D int64 tensor), stacked: the fine-tuners' batches."""
+    idx = rng.integers(0, len(data) - length - 1, count)
+    return torch.stack([data[i:i + length] for i in idx])
 
 
 def write_summary(out, summary, log):

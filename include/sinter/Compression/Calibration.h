@@ -5,6 +5,7 @@
 
 #include "sinter/Compression/Profile.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 
 #include <optional>
@@ -27,6 +28,12 @@ struct CalibrationOptions {
 /// model must take one int64 input [batch, sequence].
 std::optional<Profile> calibrate(mlir::ModuleOp module, const CalibrationOptions &opts,
                                  std::string &error);
+
+/// Appends `extra` to the results of `entry`, each with the result
+/// attributes of `attrs` (its tensor name): how an instrumented copy of a
+/// model exposes inner values to the code that runs it.
+void appendEntryResults(mlir::func::FuncOp entry, mlir::ArrayRef<mlir::Value> extra,
+                        mlir::ArrayRef<mlir::DictionaryAttr> attrs);
 
 } // namespace sinter
 

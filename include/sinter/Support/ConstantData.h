@@ -25,6 +25,9 @@ std::optional<std::vector<float>> readF32(mlir::Attribute init);
 /// The same, or `n` zeros when `init` is null (an absent bias).
 std::optional<std::vector<float>> readF32OrZeros(mlir::Attribute init, int64_t n);
 
+/// The f32 values of `v` when a constant op defines it.
+std::optional<std::vector<float>> readConstantF32(mlir::Value v);
+
 /// The raw bytes of a constant's elements (a splat written out), dense or a
 /// resource blob; nullopt for an unloaded blob or elements narrower than a
 /// byte (i1).

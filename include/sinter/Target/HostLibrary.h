@@ -21,6 +21,9 @@ mlir::LogicalResult buildHostLibrary(mlir::ModuleOp module, llvm::StringRef name
 class LoadedModel {
 public:
   static std::unique_ptr<LoadedModel> load(llvm::StringRef path, llvm::StringRef name, std::string &error);
+  /// buildHostLibrary into a temporary file, loaded; the file is removed
+  /// once loaded. `module` is consumed as by buildHostLibrary.
+  static std::unique_ptr<LoadedModel> build(mlir::ModuleOp module, llvm::StringRef name, std::string &error);
   ~LoadedModel();
   const sinter_model *model() const { return m; }
 
