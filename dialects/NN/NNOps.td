@@ -2,6 +2,7 @@
 #define SINTER_NN_OPS
 
 include "NNDialect.td"
+include "NNInterfaces.td"
 include "mlir/IR/CommonTypeConstraints.td"
 include "mlir/IR/CommonAttrConstraints.td"
 include "mlir/IR/BuiltinAttributeInterfaces.td"
@@ -42,16 +43,16 @@ class NN_UnaryOp<string mnemonic, Type T, string doc, list<Trait> traits = []>
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def NN_SqrtOp : NN_UnaryOp<"sqrt", NN_FloatTensor, "ONNX Sqrt.">;
-def NN_ReciprocalOp : NN_UnaryOp<"reciprocal", NN_FloatTensor, "ONNX Reciprocal: 1/x.">;
-def NN_NegOp : NN_UnaryOp<"neg", NN_NumTensor, "ONNX Neg.">;
-def NN_ExpOp : NN_UnaryOp<"exp", NN_FloatTensor, "ONNX Exp.">;
-def NN_LogOp : NN_UnaryOp<"log", NN_FloatTensor, "ONNX Log.">;
-def NN_ErfOp : NN_UnaryOp<"erf", NN_FloatTensor, "ONNX Erf.">;
+def NN_SqrtOp : NN_UnaryOp<"sqrt", NN_FloatTensor, "ONNX Sqrt.", [NN_Differentiable]>;
+def NN_ReciprocalOp : NN_UnaryOp<"reciprocal", NN_FloatTensor, "ONNX Reciprocal: 1/x.", [NN_Differentiable]>;
+def NN_NegOp : NN_UnaryOp<"neg", NN_NumTensor, "ONNX Neg.", [NN_Differentiable]>;
+def NN_ExpOp : NN_UnaryOp<"exp", NN_FloatTensor, "ONNX Exp.", [NN_Differentiable]>;
+def NN_LogOp : NN_UnaryOp<"log", NN_FloatTensor, "ONNX Log.", [NN_Differentiable]>;
+def NN_ErfOp : NN_UnaryOp<"erf", NN_FloatTensor, "ONNX Erf.", [NN_Differentiable]>;
 def NN_FloorOp : NN_UnaryOp<"floor", NN_FloatTensor, "ONNX Floor: the largest integer ≤ x.">;
-def NN_TanhOp : NN_UnaryOp<"tanh", NN_FloatTensor, "ONNX Tanh.">;
-def NN_SigmoidOp : NN_UnaryOp<"sigmoid", NN_FloatTensor, "ONNX Sigmoid: 1/(1+exp(-x)).">;
-def NN_ReluOp : NN_UnaryOp<"relu", NN_NumTensor, "ONNX Relu: max(x, 0).">;
+def NN_TanhOp : NN_UnaryOp<"tanh", NN_FloatTensor, "ONNX Tanh.", [NN_Differentiable]>;
+def NN_SigmoidOp : NN_UnaryOp<"sigmoid", NN_FloatTensor, "ONNX Sigmoid: 1/(1+exp(-x)).", [NN_Differentiable]>;
+def NN_ReluOp : NN_UnaryOp<"relu", NN_NumTensor, "ONNX Relu: max(x, 0).", [NN_Differentiable]>;
 def NN_NotOp : NN_UnaryOp<"not", NN_BoolTensor, "ONNX Not (logical).">;
 def NN_AbsOp : NN_UnaryOp<"abs", NN_NumTensor, "ONNX Abs.">;
 
@@ -69,7 +70,7 @@ def NN_HardSigmoidOp : NN_UnaryOp<"hard_sigmoid", NN_FloatTensor,
 }
 
 def NN_GeluOp : NN_UnaryOp<"gelu", NN_FloatTensor,
-    "ONNX Gelu (opset 20): exact (erf) or `tanh` approximation."> {
+    "ONNX Gelu (opset 20): exact (erf) or `tanh` approximation.", [NN_Differentiable]> {
   let arguments = (ins NN_FloatTensor:$input,
                        DefaultValuedAttr<StrAttr, "\"none\"">:$approximate);
   let hasVerifier = 1;
@@ -136,20 +137,20 @@ class NN_BinaryOp<string mnemonic, Type T, string doc, list<Trait> traits = []>
   let hasFolder = 1;
 }
 
-def NN_AddOp : NN_BinaryOp<"add", NN_NumTensor, "ONNX Add.", [Commutative]>;
-def NN_SubOp : NN_BinaryOp<"sub", NN_NumTensor, "ONNX Sub.">;
-def NN_MulOp : NN_BinaryOp<"mul", NN_NumTensor, "ONNX Mul.", [Commutative]>;
-def NN_DivOp : NN_BinaryOp<"div", NN_NumTensor, "ONNX Div (integer division truncates).">;
-def NN_PowOp : NN_BinaryOp<"pow", NN_NumTensor, "ONNX Pow; the result has the base's type.">;
+def NN_AddOp : NN_BinaryOp<"add", NN_NumTensor, "ONNX Add.", [Commutative, NN_Differentiable]>;
+def NN_SubOp : NN_BinaryOp<"sub", NN_NumTensor, "ONNX Sub.", [NN_Differentiable]>;
+def NN_MulOp : NN_BinaryOp<"mul", NN_NumTensor, "ONNX Mul.", [Commutative, NN_Differentiable]>;
+def NN_DivOp : NN_BinaryOp<"div", NN_NumTensor, "ONNX Div (integer division truncates).", [NN_Differentiable]>;
+def NN_PowOp : NN_BinaryOp<"pow", NN_NumTensor, "ONNX Pow; the result has the base's type.", [NN_Differentiable]>;
 def NN_EqualOp : NN_BinaryOp<"equal", NN_Tensor, "ONNX Equal; result is i1.">;
 def NN_LessOp : NN_BinaryOp<"less", NN_NumTensor, "ONNX Less; result is i1.">;
 def NN_GreaterOp : NN_BinaryOp<"greater", NN_NumTensor, "ONNX Greater; result is i1.">;
 def NN_AndOp : NN_BinaryOp<"and", NN_BoolTensor, "ONNX And (logical).">;
 def NN_OrOp : NN_BinaryOp<"or", NN_BoolTensor, "ONNX Or (logical).">;
-def NN_MaxOp : NN_BinaryOp<"max", NN_NumTensor, "ONNX Max of two inputs.">;
-def NN_MinOp : NN_BinaryOp<"min", NN_NumTensor, "ONNX Min of two inputs.">;
+def NN_MaxOp : NN_BinaryOp<"max", NN_NumTensor, "ONNX Max of two inputs.", [NN_Differentiable]>;
+def NN_MinOp : NN_BinaryOp<"min", NN_NumTensor, "ONNX Min of two inputs.", [NN_Differentiable]>;
 
-def NN_WhereOp : NN_InferredOp<"where"> {
+def NN_WhereOp : NN_InferredOp<"where", [NN_Differentiable]> {
   let summary = "ONNX Where: cond ? x : y, with broadcasting";
   let arguments = (ins NN_BoolTensor:$condition, NN_Tensor:$x, NN_Tensor:$y);
   let results = (outs NN_Tensor:$output);
@@ -160,7 +161,7 @@ def NN_WhereOp : NN_InferredOp<"where"> {
 // Linear algebra and normalisation
 //===----------------------------------------------------------------------===//
 
-def NN_MatMulOp : NN_InferredOp<"matmul"> {
+def NN_MatMulOp : NN_InferredOp<"matmul", [NN_Differentiable]> {
   let summary = "ONNX MatMul (numpy matmul with batch broadcasting)";
   let description = [{
     1-D operands are promoted as numpy does (a leading or trailing unit
@@ -184,7 +185,7 @@ def NN_GemmOp : NN_InferredOp<"gemm"> {
   let assemblyFormat = "$a `,` $b (`,` $c^)? attr-dict `:` type($a) `,` type($b) (`,` type($c)^)? `->` type($output)";
 }
 
-class NN_AxisOp<string mnemonic, string doc> : NN_InferredOp<mnemonic> {
+class NN_AxisOp<string mnemonic, string doc> : NN_InferredOp<mnemonic, [NN_Differentiable]> {
   let summary = doc;
   let arguments = (ins NN_FloatTensor:$input, DefaultValuedAttr<I64Attr, "-1">:$axis);
   let results = (outs NN_FloatTensor:$output);
@@ -194,7 +195,7 @@ class NN_AxisOp<string mnemonic, string doc> : NN_InferredOp<mnemonic> {
 def NN_SoftmaxOp : NN_AxisOp<"softmax", "ONNX Softmax (opset 13: along one axis)">;
 def NN_LogSoftmaxOp : NN_AxisOp<"log_softmax", "ONNX LogSoftmax (opset 13: along one axis)">;
 
-def NN_LayerNormOp : NN_InferredOp<"layer_norm"> {
+def NN_LayerNormOp : NN_InferredOp<"layer_norm", [NN_Differentiable]> {
   let summary = "ONNX LayerNormalization (first output only)";
   let description = [{
     Normalises over the dimensions from `axis` to the last, then scales and
@@ -208,7 +209,7 @@ def NN_LayerNormOp : NN_InferredOp<"layer_norm"> {
   let assemblyFormat = "$input `,` $scale (`,` $bias^)? attr-dict `:` type($input) `,` type($scale) (`,` type($bias)^)? `->` type($output)";
 }
 
-class NN_ReduceOp<string mnemonic, string doc> : NN_InferredOp<mnemonic> {
+class NN_ReduceOp<string mnemonic, string doc, list<Trait> traits = []> : NN_InferredOp<mnemonic, traits> {
   let summary = doc;
   let description = [{
     Reduces over `axes` (all axes when absent, unless `noop_with_empty_axes`),
@@ -221,8 +222,8 @@ class NN_ReduceOp<string mnemonic, string doc> : NN_InferredOp<mnemonic> {
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
 }
 
-def NN_ReduceMeanOp : NN_ReduceOp<"reduce_mean", "ONNX ReduceMean">;
-def NN_ReduceSumOp : NN_ReduceOp<"reduce_sum", "ONNX ReduceSum">;
+def NN_ReduceMeanOp : NN_ReduceOp<"reduce_mean", "ONNX ReduceMean", [NN_Differentiable]>;
+def NN_ReduceSumOp : NN_ReduceOp<"reduce_sum", "ONNX ReduceSum", [NN_Differentiable]>;
 def NN_ReduceMaxOp : NN_ReduceOp<"reduce_max", "ONNX ReduceMax">;
 
 def NN_CumSumOp : NN_InferredOp<"cumsum"> {
@@ -251,7 +252,7 @@ def NN_GatherOp : NN_InferredOp<"gather"> {
   let hasFolder = 1;
 }
 
-def NN_ReshapeOp : NN_InferredOp<"reshape"> {
+def NN_ReshapeOp : NN_InferredOp<"reshape", [NN_Differentiable]> {
   let summary = "ONNX Reshape (0 copies a dimension, -1 is inferred)";
   let arguments = (ins NN_Tensor:$data, NN_I64Tensor:$shape,
                        DefaultValuedAttr<BoolAttr, "false">:$allowzero);
@@ -260,7 +261,7 @@ def NN_ReshapeOp : NN_InferredOp<"reshape"> {
   let hasFolder = 1;
 }
 
-def NN_TransposeOp : NN_InferredOp<"transpose"> {
+def NN_TransposeOp : NN_InferredOp<"transpose", [NN_Differentiable]> {
   let summary = "ONNX Transpose (default: reverse the dimensions)";
   let arguments = (ins NN_Tensor:$data, DenseI64ArrayAttr:$perm);
   let results = (outs NN_Tensor:$output);
@@ -268,7 +269,7 @@ def NN_TransposeOp : NN_InferredOp<"transpose"> {
   let hasFolder = 1;
 }
 
-def NN_SqueezeOp : NN_InferredOp<"squeeze"> {
+def NN_SqueezeOp : NN_InferredOp<"squeeze", [NN_Differentiable]> {
   let summary = "ONNX Squeeze (all unit dims when `axes` is absent)";
   let arguments = (ins NN_Tensor:$data, OptionalAttr<DenseI64ArrayAttr>:$axes);
   let results = (outs NN_Tensor:$output);
@@ -276,7 +277,7 @@ def NN_SqueezeOp : NN_InferredOp<"squeeze"> {
   let hasFolder = 1;
 }
 
-def NN_UnsqueezeOp : NN_InferredOp<"unsqueeze"> {
+def NN_UnsqueezeOp : NN_InferredOp<"unsqueeze", [NN_Differentiable]> {
   let summary = "ONNX Unsqueeze";
   let arguments = (ins NN_Tensor:$data, DenseI64ArrayAttr:$axes);
   let results = (outs NN_Tensor:$output);
@@ -284,7 +285,7 @@ def NN_UnsqueezeOp : NN_InferredOp<"unsqueeze"> {
   let hasFolder = 1;
 }
 
-def NN_ConcatOp : NN_InferredOp<"concat"> {
+def NN_ConcatOp : NN_InferredOp<"concat", [NN_Differentiable]> {
   let summary = "ONNX Concat";
   let arguments = (ins Variadic<NN_Tensor>:$inputs, I64Attr:$axis);
   let results = (outs NN_Tensor:$output);
@@ -305,7 +306,7 @@ def NN_SliceOp : NN_InferredOp<"slice", [AttrSizedOperandSegments]> {
   let hasFolder = 1;
 }
 
-def NN_SplitOp : NN_Op<"split", [Pure]> {
+def NN_SplitOp : NN_Op<"split", [Pure, NN_Differentiable]> {
   let summary = "ONNX Split into parts of compile-time sizes";
   let arguments = (ins NN_Tensor:$input, I64Attr:$axis, DenseI64ArrayAttr:$sizes);
   let results = (outs Variadic<NN_Tensor>:$outputs);
@@ -313,7 +314,7 @@ def NN_SplitOp : NN_Op<"split", [Pure]> {
   let hasVerifier = 1;
 }
 
-def NN_ExpandOp : NN_InferredOp<"expand"> {
+def NN_ExpandOp : NN_InferredOp<"expand", [NN_Differentiable]> {
   let summary = "ONNX Expand (bidirectional broadcast to a shape)";
   let arguments = (ins NN_Tensor:$input, NN_I64Tensor:$shape);
   let results = (outs NN_Tensor:$output);

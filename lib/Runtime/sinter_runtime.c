@@ -2,7 +2,8 @@
  * bridge from the C ABI (sinter.h) to the compiled function's memref
  * descriptors. Compiled to LLVM bitcode at build time and linked into each
  * model by sinter-compile; everything here becomes internal to the object.
- * The compiler supplies `__sinter_internal`, describing the model. */
+ * The compiler supplies, for each exported function, a `sinter_internal`
+ * describing it and a `run` that passes it to __sinter_run_entry. */
 #include "sinter/runtime/sinter.h"
 #include "sinter_internal.h"
 
@@ -16,7 +17,6 @@ typedef struct sinter_internal {
   const char *const *check_names; /* each check's message, naming the node */
 } sinter_internal;
 
-extern const sinter_internal __sinter_internal;
 
 /* A ranked memref descriptor as MLIR's LLVM lowering lays it out. */
 typedef struct descriptor {
@@ -121,25 +121,26 @@ static void copy_strided(char *dst, const char *src, int32_t rank, const int64_t
                  strides + 1, elem);
 }
 
-static const descriptor *result_descriptor(const char *results, int32_t i) {
-  return (const descriptor *)(results + __sinter_internal.result_offsets[i]);
+static const descriptor *result_descriptor(const sinter_internal *e, const char *results, int32_t i) {
+  return (const descriptor *)(results + e->result_offsets[i]);
 }
 
 /* Whether output i's buffer is also returned as another output (the compiled
  * function may return one buffer twice): such a buffer is copied out, and
  * freed only at its last use. */
-static int buffer_shared(const char *results, int32_t i, int32_t n, int later_only) {
-  void *p = result_descriptor(results, i)->allocated;
+static int buffer_shared(const sinter_internal *e, const char *results, int32_t i, int32_t n, int later_only) {
+  void *p = result_descriptor(e, results, i)->allocated;
   for (int32_t j = later_only ? i + 1 : 0; j < n; ++j)
-    if (j != i && result_descriptor(results, j)->allocated == p)
+    if (j != i && result_descriptor(e, results, j)->allocated == p)
       return 1;
   return 0;
 }
 
-static int take_output(const sinter_model *m, const char *results, int32_t i,
+static int take_output(const sinter_internal *e, const char *results, int32_t i,
                        sinter_tensor *out, sinter_error *error) {
+  const sinter_model *m = e->model;
   const sinter_tensor_info *info = &m->outputs[i];
-  const descriptor *desc = result_descriptor(results, i);
+  const descriptor *desc = result_descriptor(e, results, i);
   int32_t n = m->num_outputs;
   const int64_t *sizes = desc->sizes_and_strides, *strides = desc->sizes_and_strides + info->rank;
   size_t elem = sinter_dtype_size(info->dtype);
@@ -156,7 +157,7 @@ static int take_output(const sinter_model *m, const char *results, int32_t i,
   size_t bytes = (size_t)numel * elem;
   const char *src = (const char *)desc->aligned + desc->offset * (int64_t)elem;
   if (!out->data && dense && desc->offset == 0 && desc->aligned == desc->allocated &&
-      !buffer_shared(results, i, n, 0)) {
+      !buffer_shared(e, results, i, n, 0)) {
     out->data = desc->allocated; /* hand the buffer over: no copy */
     out->capacity = bytes;
     return SINTER_OK;
@@ -172,31 +173,31 @@ static int take_output(const sinter_model *m, const char *results, int32_t i,
   }
   if (status == SINTER_OK)
     copy_strided((char *)out->data, src, info->rank, sizes, strides, elem);
-  if (!buffer_shared(results, i, n, 1))
+  if (!buffer_shared(e, results, i, n, 1))
     _mlir_memref_to_llvm_free(desc->allocated);
   return status;
 }
 
 /* The compiled function's run-time check result (0: all passed); frees it. */
-static int32_t read_status(const char *results) {
-  if (__sinter_internal.status_offset < 0)
+static int32_t read_status(const sinter_internal *e, const char *results) {
+  if (e->status_offset < 0)
     return 0;
-  const descriptor *d = (const descriptor *)(results + __sinter_internal.status_offset);
+  const descriptor *d = (const descriptor *)(results + e->status_offset);
   int32_t v = ((const int32_t *)d->aligned)[d->offset];
   _mlir_memref_to_llvm_free(d->allocated);
   return v;
 }
 
 /* Frees every output buffer once (outputs may share one). */
-static void discard_outputs(const char *results, int32_t n) {
+static void discard_outputs(const sinter_internal *e, const char *results, int32_t n) {
   for (int32_t i = 0; i < n; ++i)
-    if (!buffer_shared(results, i, n, 1))
-      _mlir_memref_to_llvm_free(result_descriptor(results, i)->allocated);
+    if (!buffer_shared(e, results, i, n, 1))
+      _mlir_memref_to_llvm_free(result_descriptor(e, results, i)->allocated);
 }
 
-int __sinter_run(const sinter_tensor *inputs, int32_t num_inputs, sinter_tensor *outputs,
-                 int32_t num_outputs, sinter_error *error) {
-  const sinter_model *m = __sinter_internal.model;
+int __sinter_run_entry(const sinter_internal *e, const sinter_tensor *inputs, int32_t num_inputs,
+                       sinter_tensor *outputs, int32_t num_outputs, sinter_error *error) {
+  const sinter_model *m = e->model;
   if (error)
     error->message[0] = 0;
   if ((!inputs && m->num_inputs) || (!outputs && m->num_outputs))
@@ -215,9 +216,9 @@ int __sinter_run(const sinter_tensor *inputs, int32_t num_inputs, sinter_tensor 
   char stack_results[1024];
   descriptor *descs = num_inputs <= 16 ? stack_descs : malloc(sizeof(descriptor) * num_inputs);
   void **args = num_inputs <= 16 ? stack_args : malloc(sizeof(void *) * num_inputs);
-  char *results = __sinter_internal.results_size <= (int64_t)sizeof(stack_results)
+  char *results = e->results_size <= (int64_t)sizeof(stack_results)
                       ? stack_results
-                      : malloc((size_t)__sinter_internal.results_size);
+                      : malloc((size_t)e->results_size);
   int status = SINTER_OK;
   if (!descs || !args || !results) {
     status = fail(error, SINTER_ERR_ALLOC, "out of memory", "", "");
@@ -226,19 +227,19 @@ int __sinter_run(const sinter_tensor *inputs, int32_t num_inputs, sinter_tensor 
       fill_descriptor(&descs[i], &inputs[i]);
       args[i] = &descs[i];
     }
-    __sinter_internal.invoke(args, results);
-    int32_t failed_check = read_status(results);
+    e->invoke(args, results);
+    int32_t failed_check = read_status(e, results);
     if (failed_check > 0) {
-      discard_outputs(results, num_outputs);
-      const char *node = failed_check <= __sinter_internal.num_checks
-                             ? __sinter_internal.check_names[failed_check - 1]
+      discard_outputs(e, results, num_outputs);
+      const char *node = failed_check <= e->num_checks
+                             ? e->check_names[failed_check - 1]
                              : "?";
       status = fail(error, SINTER_ERR_CHECK, "run-time check failed: ", node,
                     " (inputs beyond what the model supports?)");
       num_outputs = 0;
     }
     for (int32_t i = 0; i < num_outputs; ++i) {
-      int s = take_output(m, results, i, &outputs[i], error);
+      int s = take_output(e, results, i, &outputs[i], error);
       if (s != SINTER_OK && status == SINTER_OK)
         status = s;
     }

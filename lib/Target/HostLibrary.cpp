@@ -16,8 +16,7 @@ namespace sinter {
 
 LogicalResult buildHostLibrary(ModuleOp module, llvm::StringRef name, llvm::StringRef path, std::string &error) {
   TargetOptions topts{"", "host", 3, name.str()};
-  if (auto entry = module.lookupSymbol<func::FuncOp>(kEntryName))
-    entry->setAttr("llvm.emit_c_interface", UnitAttr::get(module.getContext()));
+  markEntriesForC(module);
   if (failed(lowerModule(module, Stage::NN, Stage::Linalg))) {
     error = "lowering to linalg failed";
     return failure();

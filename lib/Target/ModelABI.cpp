@@ -58,11 +58,10 @@ FailureOr<TensorABI> describe(Type type, DictionaryAttr attrs, Location loc, siz
 }
 } // namespace
 
-FailureOr<ModelABI> describeModel(ModuleOp module) {
-  auto func = module.lookupSymbol<func::FuncOp>(kEntryName);
-  if (!func)
-    return emitError(module.getLoc()) << "module has no function @" << kEntryName;
+namespace {
+FailureOr<ModelABI> describeFunction(func::FuncOp func) {
   ModelABI abi;
+  abi.function = func.getSymName().str();
   for (auto [i, t] : llvm::enumerate(func.getArgumentTypes())) {
     auto d = describe(t, func.getArgAttrDict(i), func.getLoc(), i);
     if (failed(d))
@@ -83,6 +82,47 @@ FailureOr<ModelABI> describeModel(ModuleOp module) {
   if (auto names = func->getAttrOfType<ArrayAttr>(kCheckNamesAttr))
     for (Attribute n : names)
       abi.checkNames.push_back(cast<StringAttr>(n).str());
+  return abi;
+}
+
+std::optional<LoRAABI> describeLoRA(ModuleOp module) {
+  auto attr = module->getAttrOfType<DictionaryAttr>(kLoRAAttr);
+  if (!attr)
+    return std::nullopt;
+  auto f = [&](StringRef key) {
+    auto v = attr.getAs<FloatAttr>(key);
+    return v ? v.getValueAsDouble() : 0.0;
+  };
+  auto rank = attr.getAs<IntegerAttr>("rank");
+  return LoRAABI{rank ? rank.getInt() : 0, f("alpha"), f("beta1"), f("beta2"), f("epsilon")};
+}
+} // namespace
+
+void markEntriesForC(ModuleOp module) {
+  for (auto f : module.getOps<func::FuncOp>())
+    if (isEntryFunction(f))
+      f->setAttr("llvm.emit_c_interface", UnitAttr::get(module.getContext()));
+}
+
+FailureOr<ModelABI> describeModel(ModuleOp module) {
+  auto func = module.lookupSymbol<func::FuncOp>(kEntryName);
+  if (!func)
+    return emitError(module.getLoc()) << "module has no function @" << kEntryName;
+  auto abi = describeFunction(func);
+  if (failed(abi))
+    return failure();
+  for (auto f : module.getOps<func::FuncOp>()) {
+    if (!f->hasAttr(kEntryAttr))
+      continue;
+    auto entry = describeFunction(f);
+    if (failed(entry))
+      return failure();
+    abi->entries.push_back(std::move(*entry));
+  }
+  abi->lora = describeLoRA(module);
+  if (abi->lora && (!abi->entry(kLoRAForwardName) || !abi->entry(kLoRAStepName)))
+    return emitError(module.getLoc()) << "module has " << kLoRAAttr << " but lacks @" << kLoRAForwardName
+                                      << " or @" << kLoRAStepName;
   return abi;
 }
 
@@ -182,6 +222,148 @@ int64_t gemmPanelWidth(llvm::StringRef variant) {
   return value ? value->getSExtValue() : 0;
 }
 
+namespace {
+
+/// One exported function: its sinter_model descriptor, the description
+/// that the runtime's __sinter_run_entry reads (result layout, trampoline,
+/// check messages), and the descriptor's `run`, which passes that
+/// description on. Returns the descriptor, or null with `error` set.
+llvm::GlobalVariable *emitEntry(llvm::Module &m, DescriptorBuilder &d, const ModelABI &abi, llvm::StringRef modelName,
+                                std::string &error) {
+  llvm::LLVMContext &ctx = m.getContext();
+  std::string cifaceName = "_mlir_ciface_" + abi.function;
+  llvm::Function *ciface = m.getFunction(cifaceName);
+  llvm::Function *entry = m.getFunction(abi.function);
+  if (!ciface || !entry) {
+    error = "lowered module lacks " + cifaceName;
+    return nullptr;
+  }
+  size_t numResults = abi.outputs.size() + (abi.statusResult >= 0 ? 1 : 0);
+  bool hasResults = numResults > 0;
+
+  // Result struct layout: one descriptor, or a struct of descriptors; the
+  // status (if any) is the last result.
+  const llvm::DataLayout &dl = m.getDataLayout();
+  std::vector<int64_t> offsets;
+  int64_t resultsSize = 0, statusOffset = -1;
+  if (hasResults) {
+    auto *st = llvm::cast<llvm::StructType>(entry->getReturnType());
+    resultsSize = dl.getTypeAllocSize(st);
+    const llvm::StructLayout *layout = numResults > 1 ? dl.getStructLayout(st) : nullptr;
+    for (size_t i = 0; i < numResults; ++i) {
+      int64_t off = layout ? layout->getElementOffset(i) : 0;
+      if ((int)i == abi.statusResult)
+        statusOffset = off;
+      else
+        offsets.push_back(off);
+    }
+  }
+
+  std::string suffix = "." + abi.function;
+  llvm::Function *invoke = buildInvoke(m, ciface, abi.inputs.size(), hasResults);
+  invoke->setName("__sinter_invoke" + suffix);
+  auto *runType = llvm::FunctionType::get(d.i32, {d.ptr, d.i32, d.ptr, d.i32, d.ptr}, false);
+  auto *run = llvm::Function::Create(runType, llvm::GlobalValue::InternalLinkage, "__sinter_run" + suffix, m);
+  auto *freeType = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {d.ptr}, false);
+  auto freeFn = m.getOrInsertFunction("__sinter_free_output", freeType);
+  auto *threadsType = llvm::FunctionType::get(d.i32, {d.i32}, false);
+  auto threadsFn = m.getOrInsertFunction("__sinter_set_num_threads", threadsType);
+
+  auto *modelType = llvm::StructType::get(ctx, {d.i32, d.ptr, d.i32, d.i32, d.ptr, d.ptr, d.ptr, d.ptr, d.ptr});
+  auto *modelInit = llvm::ConstantStruct::get(
+      modelType, {llvm::ConstantInt::get(d.i32, SINTER_ABI_VERSION), d.str(modelName),
+                  llvm::ConstantInt::get(d.i32, abi.inputs.size()),
+                  llvm::ConstantInt::get(d.i32, abi.outputs.size()),
+                  d.infos(abi.inputs, ".sinter.inputs"), d.infos(abi.outputs, ".sinter.outputs"), run,
+                  llvm::cast<llvm::Constant>(freeFn.getCallee()), llvm::cast<llvm::Constant>(threadsFn.getCallee())});
+  auto *model = new llvm::GlobalVariable(m, modelType, true, llvm::GlobalValue::InternalLinkage, modelInit,
+                                         "__sinter_model" + suffix);
+  std::vector<llvm::Constant *> checkNames;
+  for (const auto &n : abi.checkNames)
+    checkNames.push_back(d.str(n));
+  auto *internalType = llvm::StructType::get(ctx, {d.ptr, d.i64, d.ptr, d.ptr, d.i64, d.i32, d.ptr});
+  auto *internal = new llvm::GlobalVariable(
+      m, internalType, true, llvm::GlobalValue::InternalLinkage,
+      llvm::ConstantStruct::get(internalType,
+                                {model, llvm::ConstantInt::get(d.i64, resultsSize),
+                                 d.i64s(offsets, ".sinter.offsets"), invoke,
+                                 llvm::ConstantInt::get(d.i64, statusOffset),
+                                 llvm::ConstantInt::get(d.i32, checkNames.size()),
+                                 d.array(d.ptr, checkNames, ".sinter.checks")}),
+      "__sinter_internal" + suffix);
+
+  // run(...) = __sinter_run_entry(&internal, ...).
+  auto *runEntryType = llvm::FunctionType::get(d.i32, {d.ptr, d.ptr, d.i32, d.ptr, d.i32, d.ptr}, false);
+  auto runEntry = m.getOrInsertFunction("__sinter_run_entry", runEntryType);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", run));
+  std::vector<llvm::Value *> args{internal};
+  for (llvm::Argument &a : run->args())
+    args.push_back(&a);
+  b.CreateRet(b.CreateCall(runEntry, args));
+  return model;
+}
+
+/// Bytes of a sinter_lora workspace: a 64-byte header (the step count and
+/// β1^t, β2^t), then the adapters, Adam's first and second moments, each
+/// matrix padded to 64 bytes. sinter_lora.c lays it out the same way.
+int64_t loraWorkspaceBytes(llvm::ArrayRef<TensorABI> adapters) {
+  int64_t floats = 0;
+  for (const TensorABI &t : adapters) {
+    int64_t n = 1;
+    for (int64_t dim : t.dims)
+      n *= dim;
+    floats += (n + 15) / 16 * 16;
+  }
+  return 64 + 3 * 4 * floats;
+}
+
+/// `const sinter_lora *NAME_lora(void)`: the adapters of the step entry's
+/// inputs, the two entries, and the runtime's functions over a workspace.
+void emitLoRA(llvm::Module &m, DescriptorBuilder &d, const ModelABI &abi, llvm::GlobalVariable *forward,
+              llvm::GlobalVariable *step, llvm::StringRef getterName) {
+  llvm::LLVMContext &ctx = m.getContext();
+  const ModelABI &stepABI = *abi.entry(kLoRAStepName);
+  size_t numAdapters = (stepABI.inputs.size() - 3) / 3;
+  std::vector<TensorABI> adapters(stepABI.inputs.begin() + 3, stepABI.inputs.begin() + 3 + numAdapters);
+  auto *f32 = llvm::Type::getFloatTy(ctx);
+  auto fn = [&](const char *name, llvm::Type *ret, llvm::ArrayRef<llvm::Type *> params) {
+    return llvm::cast<llvm::Constant>(
+        m.getOrInsertFunction(name, llvm::FunctionType::get(ret, params, false)).getCallee());
+  };
+  llvm::Type *p = d.ptr, *i32 = d.i32, *i64 = d.i64;
+  std::vector<llvm::Constant *> fields{
+      llvm::ConstantInt::get(i32, SINTER_LORA_ABI_VERSION),
+      llvm::ConstantInt::get(i32, abi.lora->rank),
+      llvm::ConstantFP::get(f32, abi.lora->alpha),
+      llvm::ConstantInt::get(i32, numAdapters),
+      d.infos(adapters, ".sinter.adapters"),
+      llvm::ConstantInt::get(i64, loraWorkspaceBytes(adapters)),
+      llvm::ConstantFP::get(f32, abi.lora->beta1),
+      llvm::ConstantFP::get(f32, abi.lora->beta2),
+      llvm::ConstantFP::get(f32, abi.lora->epsilon),
+      forward,
+      step,
+      fn("__sinter_lora_init", i32, {p, p, i64}),
+      fn("__sinter_lora_train_step", i32, {p, p, p, p, f32, p, p}),
+      fn("__sinter_lora_run", i32, {p, p, p, i32, p, i32, p}),
+      fn("__sinter_lora_get_adapter", i32, {p, p, i32, p, i64}),
+      fn("__sinter_lora_set_adapter", i32, {p, p, i32, p, i64})};
+  std::vector<llvm::Type *> types;
+  for (llvm::Constant *c : fields)
+    types.push_back(c->getType());
+  auto *type = llvm::StructType::get(ctx, types);
+  auto *lora = new llvm::GlobalVariable(m, type, true, llvm::GlobalValue::InternalLinkage,
+                                        llvm::ConstantStruct::get(type, fields), "__sinter_lora");
+  auto *getter = llvm::Function::Create(llvm::FunctionType::get(d.ptr, {}, false),
+                                        llvm::GlobalValue::ExternalLinkage, getterName, m);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", getter));
+  b.CreateRet(lora);
+}
+
+} // namespace
+
+std::string loraGetterName(llvm::StringRef modelName) { return (modelName + "_lora").str(); }
+
 FailureOr<std::unique_ptr<llvm::Module>> buildLLVMModule(ModuleOp module, const ModelABI &abi,
                                                          const TargetOptions &opts,
                                                          llvm::LLVMContext &llvmCtx) {
@@ -196,68 +378,23 @@ FailureOr<std::unique_ptr<llvm::Module>> buildLLVMModule(ModuleOp module, const 
     return emitError(module.getLoc()) << error;
   llvm::Triple triple = m->getTargetTriple();
 
-  std::string cifaceName = "_mlir_ciface_" + kEntryName.str();
-  llvm::Function *ciface = m->getFunction(cifaceName);
-  llvm::Function *entry = m->getFunction(kEntryName);
-  if (!ciface || !entry)
-    return emitError(module.getLoc()) << "lowered module lacks " << cifaceName;
-  size_t numResults = abi.outputs.size() + (abi.statusResult >= 0 ? 1 : 0);
-  bool hasResults = numResults > 0;
-
-  // Result struct layout: one descriptor, or a struct of descriptors; the
-  // status (if any) is the last result.
-  const llvm::DataLayout &dl = m->getDataLayout();
-  std::vector<int64_t> offsets;
-  int64_t resultsSize = 0, statusOffset = -1;
-  llvm::Type *retType = entry->getReturnType();
-  if (hasResults) {
-    auto *st = llvm::cast<llvm::StructType>(retType);
-    resultsSize = dl.getTypeAllocSize(st);
-    const llvm::StructLayout *layout = numResults > 1 ? dl.getStructLayout(st) : nullptr;
-    for (size_t i = 0; i < numResults; ++i) {
-      int64_t off = layout ? layout->getElementOffset(i) : 0;
-      if ((int)i == abi.statusResult)
-        statusOffset = off;
-      else
-        offsets.push_back(off);
-    }
+  DescriptorBuilder d(*m);
+  llvm::GlobalVariable *model = emitEntry(*m, d, abi, opts.modelName, error);
+  if (!model)
+    return emitError(module.getLoc()) << error;
+  std::vector<std::string> exported{opts.modelName};
+  llvm::StringMap<llvm::GlobalVariable *> entries;
+  for (const ModelABI &e : abi.entries) {
+    entries[e.function] = emitEntry(*m, d, e, opts.modelName + "." + e.function, error);
+    if (!entries[e.function])
+      return emitError(module.getLoc()) << error;
+  }
+  if (abi.lora) {
+    exported.push_back(loraGetterName(opts.modelName));
+    emitLoRA(*m, d, abi, entries[kLoRAForwardName], entries[kLoRAStepName], exported.back());
   }
 
-  DescriptorBuilder d(*m);
-  llvm::Function *invoke = buildInvoke(*m, ciface, abi.inputs.size(), hasResults);
-  auto *runType = llvm::FunctionType::get(d.i32, {d.ptr, d.i32, d.ptr, d.i32, d.ptr}, false);
-  auto *run = llvm::Function::Create(runType, llvm::GlobalValue::ExternalLinkage, "__sinter_run", *m);
-  auto *freeType = llvm::FunctionType::get(llvm::Type::getVoidTy(llvmCtx), {d.ptr}, false);
-  auto *freeFn = llvm::Function::Create(freeType, llvm::GlobalValue::ExternalLinkage, "__sinter_free_output", *m);
-
-  auto *threadsType = llvm::FunctionType::get(d.i32, {d.i32}, false);
-  auto *threadsFn = llvm::Function::Create(threadsType, llvm::GlobalValue::ExternalLinkage,
-                                           "__sinter_set_num_threads", *m);
-
-  auto *modelType = llvm::StructType::get(llvmCtx, {d.i32, d.ptr, d.i32, d.i32, d.ptr, d.ptr, d.ptr, d.ptr, d.ptr});
-  auto *modelInit = llvm::ConstantStruct::get(
-      modelType, {llvm::ConstantInt::get(d.i32, SINTER_ABI_VERSION), d.str(opts.modelName),
-                  llvm::ConstantInt::get(d.i32, abi.inputs.size()),
-                  llvm::ConstantInt::get(d.i32, abi.outputs.size()),
-                  d.infos(abi.inputs, ".sinter.inputs"), d.infos(abi.outputs, ".sinter.outputs"), run,
-                  freeFn, threadsFn});
-  auto *model = new llvm::GlobalVariable(*m, modelType, true, llvm::GlobalValue::InternalLinkage,
-                                         modelInit, "__sinter_model");
-  std::vector<llvm::Constant *> checkNames;
-  for (const auto &n : abi.checkNames)
-    checkNames.push_back(d.str(n));
-  auto *internalType = llvm::StructType::get(llvmCtx, {d.ptr, d.i64, d.ptr, d.ptr, d.i64, d.i32, d.ptr});
-  new llvm::GlobalVariable(
-      *m, internalType, true, llvm::GlobalValue::ExternalLinkage,
-      llvm::ConstantStruct::get(internalType,
-                                {model, llvm::ConstantInt::get(d.i64, resultsSize),
-                                 d.i64s(offsets, ".sinter.offsets"), invoke,
-                                 llvm::ConstantInt::get(d.i64, statusOffset),
-                                 llvm::ConstantInt::get(d.i32, checkNames.size()),
-                                 d.array(d.ptr, checkNames, ".sinter.checks")}),
-      "__sinter_internal");
-
-  // The one exported symbol: `const sinter_model *NAME(void)`.
+  // The exported symbol: `const sinter_model *NAME(void)`.
   auto *getterType = llvm::FunctionType::get(d.ptr, {}, false);
   auto *getter = llvm::Function::Create(getterType, llvm::GlobalValue::ExternalLinkage, opts.modelName, *m);
   llvm::IRBuilder<> b(llvm::BasicBlock::Create(llvmCtx, "entry", getter));
@@ -272,10 +409,10 @@ FailureOr<std::unique_ptr<llvm::Module>> buildLLVMModule(ModuleOp module, const 
   if (llvm::Linker::linkModules(*m, std::move(*runtime)))
     return emitError(module.getLoc()) << "linking the Sinter runtime failed";
 
-  // Everything but the getter is private to the object, so several models
+  // Everything but the getters is private to the object, so several models
   // link into one program.
   for (llvm::Function &f : *m)
-    if (!f.isDeclaration() && f.getName() != opts.modelName)
+    if (!f.isDeclaration() && !llvm::is_contained(exported, f.getName()))
       f.setLinkage(llvm::GlobalValue::InternalLinkage);
   // llvm.global_dtors (the runtime's shutdown on dlclose) keeps its
   // appending linkage.

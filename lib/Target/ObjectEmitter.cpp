@@ -226,6 +226,10 @@ std::string generateHeader(const ModelABI &abi, const TargetOptions &opts) {
   os << " */\n#ifndef " << guard << "_H\n#define " << guard << "_H\n\n"
      << "#include \"sinter/runtime/sinter.h\"\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
      << "const sinter_model *" << name << "(void);\n\n";
+  if (abi.lora)
+    os << "/* Built with --train-lora: adapters, a training step and the adapted\n"
+       << " * model over a caller-provided workspace (sinter_lora in sinter.h). */\n"
+       << "const sinter_lora *" << loraGetterName(name) << "(void);\n\n";
   // A typed wrapper: one pointer and shape per input, one buffer per output.
   os << "/* Runs the model. Output buffers may be NULL (then *NAME is set to a\n"
      << " * buffer to release with free_output); shapes are written to *_shape. */\n"

@@ -160,11 +160,16 @@ public:
 
 struct InsertRuntimeChecksPass : impl::InsertRuntimeChecksBase<InsertRuntimeChecksPass> {
   void runOnOperation() override {
-    auto func = getOperation().lookupSymbol<func::FuncOp>(kEntryName);
-    if (!func || llvm::any_of(llvm::seq<unsigned>(0, func.getNumResults()), [&](unsigned i) {
+    for (auto func : getOperation().getOps<func::FuncOp>())
+      if (isEntryFunction(func))
+        addChecks(func);
+  }
+
+  void addChecks(func::FuncOp func) {
+    if (llvm::any_of(llvm::seq<unsigned>(0, func.getNumResults()), [&](unsigned i) {
           return func.getResultAttr(i, kStatusAttr) != nullptr;
         }))
-      return; // no entry, or already checked
+      return; // already checked
     Checks checks(&getContext());
     SmallVector<Operation *> ops;
     func.walk([&](Operation *op) {

@@ -132,6 +132,95 @@ class Model:
         return results[0] if len(results) == 1 else tuple(results)
 
 
+LORA_ABI_VERSION = 1
+_LoRAInitFn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64)
+_LoRAStepFn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(_Tensor),
+                               ctypes.POINTER(_Tensor), ctypes.c_float, ctypes.POINTER(ctypes.c_float),
+                               ctypes.POINTER(_Error))
+_LoRARunFn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(_Tensor),
+                              ctypes.c_int32, ctypes.POINTER(_Tensor), ctypes.c_int32, ctypes.POINTER(_Error))
+_LoRACopyFn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p,
+                               ctypes.c_uint64)
+
+
+class _LoRA(ctypes.Structure):
+    _fields_ = [("abi_version", ctypes.c_uint32), ("rank", ctypes.c_int32), ("alpha", ctypes.c_float),
+                ("num_adapters", ctypes.c_int32), ("adapters", ctypes.POINTER(_TensorInfo)),
+                ("workspace_bytes", ctypes.c_uint64), ("beta1", ctypes.c_float), ("beta2", ctypes.c_float),
+                ("epsilon", ctypes.c_float), ("forward", ctypes.POINTER(_Model)), ("step", ctypes.POINTER(_Model)),
+                ("init", _LoRAInitFn), ("train_step", _LoRAStepFn), ("run", _LoRARunFn),
+                ("get_adapter", _LoRACopyFn), ("set_adapter", _LoRACopyFn)]
+
+
+def _tensor(a):
+    t = _Tensor()
+    t.data = a.ctypes.data
+    t.dtype = _FROM_NUMPY.get(a.dtype, 0)
+    t.rank = a.ndim
+    for d, s in enumerate(a.shape):
+        t.shape[d] = s
+    return t
+
+
+class LoRA:
+    """The in-object LoRA trainer of a model compiled with --train-lora
+    (sinter_lora in sinter.h), over a workspace this object owns."""
+
+    def __init__(self, model, seed=0):
+        try:
+            getter = getattr(model._lib, model.name + "_lora")
+        except AttributeError:
+            raise ValueError(f"model '{model.name}' was not compiled with --train-lora")
+        getter.restype = ctypes.POINTER(_LoRA)
+        self._model = model  # keeps the library loaded
+        self._l = getter().contents
+        if self._l.abi_version != LORA_ABI_VERSION:
+            raise ValueError(f"sinter_lora ABI version {self._l.abi_version}, expected {LORA_ABI_VERSION}")
+        self.rank, self.alpha = self._l.rank, self._l.alpha
+        self.adapters = [TensorSpec(self._l.adapters[i]) for i in range(self._l.num_adapters)]
+        self.workspace_bytes = self._l.workspace_bytes
+        self._ws = np.zeros(self.workspace_bytes // 8 + 8, dtype=np.float64)  # 8-byte aligned
+        self._self = ctypes.addressof(self._l)
+        self._check(self._l.init(self._self, self._ws.ctypes.data, seed), None)
+
+    def _check(self, status, err):
+        if status != 0:
+            raise SinterError(status, err.message.decode(errors="replace") if err else "")
+
+    def get(self, i):
+        spec = self.adapters[i]
+        out = np.empty(spec.shape, dtype=np.float32)
+        self._check(self._l.get_adapter(self._self, self._ws.ctypes.data, i, out.ctypes.data, out.size), None)
+        return out
+
+    def set(self, i, value):
+        value = np.ascontiguousarray(value, dtype=np.float32)
+        self._check(self._l.set_adapter(self._self, self._ws.ctypes.data, i, value.ctypes.data, value.size), None)
+
+    def train_step(self, input_ids, targets, lr):
+        """One Adam step; returns the loss before it."""
+        ids = np.ascontiguousarray(input_ids, dtype=np.int64)
+        tgt = np.ascontiguousarray(targets, dtype=np.int64)
+        loss, err = ctypes.c_float(), _Error()
+        self._check(self._l.train_step(self._self, self._ws.ctypes.data, ctypes.byref(_tensor(ids)),
+                                       ctypes.byref(_tensor(tgt)), lr, ctypes.byref(loss), ctypes.byref(err)), err)
+        return loss.value
+
+    def __call__(self, input_ids):
+        """The adapted model's logits."""
+        ids = np.ascontiguousarray(input_ids, dtype=np.int64)
+        ins, outs, err = _tensor(ids), (_Tensor * 1)(), _Error()
+        self._check(self._l.run(self._self, self._ws.ctypes.data, ctypes.byref(ins), 1, outs, 1,
+                                ctypes.byref(err)), err)
+        o = outs[0]
+        shape = tuple(o.shape[d] for d in range(o.rank))
+        n = int(np.prod(shape, dtype=np.int64))
+        buf = (ctypes.c_char * (n * 4)).from_address(o.data)
+        result = np.frombuffer(bytes(buf), dtype=np.float32).reshape(shape)
+        self._model._m.free_output(o.data)
+        return result
+
+
 def load(path, name="sinter_model", threads=0):
     """Loads a compiled model (.so); `threads` caps its thread pool (0: all
     cores)."""

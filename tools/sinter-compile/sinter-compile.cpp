@@ -12,6 +12,7 @@
 #include "sinter/Compression/Evaluation.h"
 #include "sinter/Compression/Methods.h"
 #include "sinter/Compression/Passes.h"
+#include "sinter/Training/Passes.h"
 #include "sinter/Dialect/NN/NNDialect.h"
 #include "sinter/Frontend/ONNXImporter.h"
 #include "sinter/Support/ConstantData.h"
@@ -62,6 +63,11 @@ static cl::list<std::string> compressSpecs(
     cl::desc("Compression method and options, applied in the order given: linearize-ffn, sparsify-ffn, or one a "
              "--load-pass-plugin library registers"),
     cl::value_desc("name[:key=value,...]"), cl::cat(cat));
+static cl::opt<std::string> trainLoRA(
+    "train-lora",
+    cl::desc("Add LoRA adapters and an in-object Adam training step (sinter_lora in sinter.h); options rank (8), "
+             "alpha (16), targets (all, or node-name substrings), beta1, beta2, epsilon"),
+    cl::value_desc("rank=R[,alpha=A,targets=a,b,...]"), cl::init(""), cl::ValueOptional, cl::cat(cat));
 static cl::list<std::string> passPlugins(
     "load-pass-plugin", cl::desc("Load passes and compression methods from a pass plugin (repeatable)"),
     cl::value_desc("lib.so"), cl::cat(cat));
@@ -189,6 +195,28 @@ std::string methodList() {
   return names;
 }
 
+/// `pass{k=v ...}` from "k=v,k=v,..." after `args`; a piece without '='
+/// continues the previous value (targets=a,b). Empty with `error` set if
+/// an option is malformed.
+std::string withOptions(llvm::StringRef pass, llvm::StringRef flag, llvm::StringRef options,
+                        llvm::SmallVector<std::string> args, std::string &error) {
+  llvm::SmallVector<llvm::StringRef> pairs;
+  options.split(pairs, ',', -1, /*KeepEmpty=*/false);
+  size_t fixed = args.size();
+  for (llvm::StringRef kv : pairs) {
+    if (kv.contains(' ') || kv.contains('{') || kv.contains('}') || kv.starts_with("profile=") ||
+        (!kv.contains('=') && args.size() == fixed)) {
+      error = flag.str() + ": '" + kv.str() + "' is not key=value";
+      return "";
+    }
+    if (kv.contains('='))
+      args.push_back(kv.str());
+    else
+      args.back() += "," + kv.str();
+  }
+  return args.empty() ? pass.str() : pass.str() + "{" + llvm::join(args, " ") + "}";
+}
+
 /// The pass for one --compress=NAME[:k=v,...]; empty with `error` set if
 /// the method is unknown or its options are malformed.
 std::string compressionPass(llvm::StringRef spec, llvm::StringRef profile, std::string &error) {
@@ -205,16 +233,7 @@ std::string compressionPass(llvm::StringRef spec, llvm::StringRef profile, std::
   llvm::SmallVector<std::string> args;
   if (method->readsProfile)
     args.push_back("profile=" + profile.str());
-  llvm::SmallVector<llvm::StringRef> pairs;
-  options.split(pairs, ',', -1, /*KeepEmpty=*/false);
-  for (llvm::StringRef kv : pairs) {
-    if (!kv.contains('=') || kv.contains(' ') || kv.contains('{') || kv.contains('}') || kv.starts_with("profile=")) {
-      error = "--compress=" + spec.str() + ": '" + kv.str() + "' is not key=value";
-      return "";
-    }
-    args.push_back(kv.str());
-  }
-  return args.empty() ? method->passArgument : method->passArgument + "{" + llvm::join(args, " ") + "}";
+  return withOptions(method->passArgument, "--compress=" + spec.str(), options, args, error);
 }
 
 /// Loads the --load-pass-plugin libraries, registering their passes and
@@ -361,6 +380,7 @@ int main(int argc, char **argv) {
   registerAllToLLVMIRTranslations(registry);
   registry.insert<sinter::nn::NNDialect>();
   sinter::registerCompressionPasses();
+  sinter::registerTrainingPasses();
   MLIRContext ctx(registry);
   ctx.loadAllAvailableDialects();
   ScopedDiagnosticHandler handler(&ctx, [](Diagnostic &d) {
@@ -402,15 +422,26 @@ int main(int argc, char **argv) {
     if (failed(pm.run(*module)))
       return die("compression failed");
   }
+  if (trainLoRA.getNumOccurrences()) {
+    std::string error, text = withOptions("sinter-add-lora-training", "--train-lora", trainLoRA, {}, error);
+    std::string parseErrors;
+    llvm::raw_string_ostream errs(parseErrors);
+    PassManager pm(&ctx);
+    if (text.empty())
+      return die(error);
+    if (failed(parsePassPipeline(text, pm, errs)))
+      return die("--train-lora=" + trainLoRA + ": " + llvm::StringRef(parseErrors).trim());
+    if (failed(pm.run(*module)))
+      return die("--train-lora failed");
+  }
   int64_t compressedWeights = weightBytes(*module);
   ArrayAttr compression = (*module)->getAttrOfType<ArrayAttr>(sinter::kCompressionReportAttr);
   (*module)->removeAttr(sinter::kCompressionReportAttr);
 
   // Describe the ABI at the tensor level, after run-time checks are added.
   Stage stop = ext == ".mlir" ? emit : Stage::LLVM;
-  auto entry = module->lookupSymbol<func::FuncOp>(sinter::kEntryName);
-  if (entry && stop != Stage::NN)
-    entry->setAttr("llvm.emit_c_interface", UnitAttr::get(&ctx));
+  if (stop != Stage::NN)
+    sinter::markEntriesForC(*module);
   if (stop != Stage::NN && failed(sinter::lowerModule(*module, Stage::NN, Stage::Linalg)))
     return die("lowering to linalg failed");
   auto abi = sinter::describeModel(*module);

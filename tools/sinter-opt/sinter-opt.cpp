@@ -8,6 +8,7 @@
 
 #include "sinter/Compression/Passes.h"
 #include "sinter/Conversion/Passes.h"
+#include "sinter/Training/Passes.h"
 #include "sinter/Transforms/Passes.h"
 #include "sinter/Dialect/BNN/BNNDialect.h"
 #include "sinter/Dialect/GSE/GSEDialect.h"
@@ -20,6 +21,7 @@ int main(int argc, char **argv) {
   sinter::registerConversionPasses();
   sinter::registerTransformsPasses();
   sinter::registerCompressionPasses();
+  sinter::registerTrainingPasses();
   sinter::registerPipelines();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

@@ -12,6 +12,16 @@ namespace sinter {
 inline constexpr llvm::StringLiteral kTensorNameAttr = "sinter.name";
 inline constexpr llvm::StringLiteral kDimNamesAttr = "sinter.dim_names";
 inline constexpr llvm::StringLiteral kEntryName = "main_graph";
+/// Functions besides main_graph that the emitted object exports, each with a
+/// sinter_model descriptor of its own (--train-lora's entries), carry this
+/// unit attribute.
+inline constexpr llvm::StringLiteral kEntryAttr = "sinter.entry";
+
+/// Whether `op` (a function) is exported: main_graph or marked kEntryAttr.
+inline bool isEntryFunction(mlir::Operation *op) {
+  auto name = op->getAttrOfType<mlir::StringAttr>("sym_name");
+  return (name && name.getValue() == kEntryName) || op->hasAttr(kEntryAttr);
+}
 
 /// Imports a serialized ONNX ModelProto into a module holding one function,
 /// `main_graph`, in the nn dialect. `baseDir` resolves external-data

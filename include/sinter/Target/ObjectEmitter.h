@@ -5,6 +5,7 @@
 #include "llvm/IR/Module.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace sinter {
@@ -16,6 +17,13 @@ struct TargetOptions {
   std::string modelName = "sinter_model"; // the exported getter's name
 };
 
+/// --train-lora's functions, and the module attribute that describes the
+/// adapters to the emitter (rank, alpha, Adam's constants, the adapted
+/// linears in argument order).
+inline constexpr llvm::StringLiteral kLoRAAttr = "sinter.lora";
+inline constexpr llvm::StringLiteral kLoRAForwardName = "lora_forward";
+inline constexpr llvm::StringLiteral kLoRAStepName = "lora_train_step";
+
 /// Describes one entry-function argument or result of the C ABI.
 struct TensorABI {
   std::string name;
@@ -23,17 +31,43 @@ struct TensorABI {
   std::vector<int64_t> dims;
   std::vector<std::string> dimNames;
 };
+/// What sinter_lora (sinter.h) describes, from the kLoRAAttr.
+struct LoRAABI {
+  int64_t rank = 0;
+  double alpha = 0, beta1 = 0, beta2 = 0, epsilon = 0;
+};
+
 struct ModelABI {
+  std::string function; // the compiled function
   std::vector<TensorABI> inputs, outputs;
   /// Index of the entry function's run-time check result, or -1.
   int statusResult = -1;
   /// The node each run-time check guards, by check number - 1.
   std::vector<std::string> checkNames;
+  /// For the model: the other exported functions (kEntryAttr), each a
+  /// sinter_model of its own; and the adapters when built with --train-lora.
+  std::vector<ModelABI> entries;
+  std::optional<LoRAABI> lora;
+
+  const ModelABI *entry(llvm::StringRef name) const {
+    for (const ModelABI &e : entries)
+      if (e.function == name)
+        return &e;
+    return nullptr;
+  }
 };
+
+/// Asks for the C interface (what the emitted trampolines call) of every
+/// exported function: main_graph and the kEntryAttr ones.
+void markEntriesForC(mlir::ModuleOp module);
 
 /// Reads the ABI from the entry function while it still has tensor types
 /// (nn or linalg level).
 mlir::FailureOr<ModelABI> describeModel(mlir::ModuleOp module);
+
+/// The getter an object built with --train-lora also exports:
+/// `const sinter_lora *NAME_lora(void)`.
+std::string loraGetterName(llvm::StringRef modelName);
 
 /// Translates an LLVM-dialect module to LLVM IR, adds the ABI (model
 /// descriptor, trampoline, runtime) and optimizes it for the target.

@@ -12,7 +12,8 @@ def InsertRuntimeChecks : Pass<"sinter-insert-runtime-checks", "mlir::ModuleOp">
     layer-norm scale against the input) and clamps Gather indices to stay
     memory safe. This pass adds an nn-level check for each such assumption
     that the inputs could break, and returns a failing check's number
-    (1-based, 0 when all pass) as an extra i32 result of `main_graph` marked
+    (1-based, 0 when all pass) as an extra i32 result of `main_graph` (and of
+    every other exported function, marked `sinter.entry`) marked
     `sinter.status`, with one message per check (naming the node) in the
     function's `sinter.check_names` attribute. The emitted object then
     answers SINTER_ERR_CHECK instead of reading out of bounds or returning a

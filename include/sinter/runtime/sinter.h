@@ -93,6 +93,47 @@ typedef struct sinter_model {
   int32_t (*set_num_threads)(int32_t n);
 } sinter_model;
 
+/* Objects compiled with --train-lora also export
+ * `const sinter_lora *NAME_lora(void)`: low-rank adapters (LoRA) on the
+ * model's linears, trained in the object by Adam on next-token
+ * cross-entropy, base weights frozen. Everything that changes lives in a
+ * caller-provided workspace of `workspace_bytes` (aligned to 64 bytes): the
+ * adapters, Adam's moments and the step count. One workspace is one training
+ * run; several may train at once. Every function takes the descriptor
+ * itself first. They return a sinter_status. */
+#define SINTER_LORA_ABI_VERSION 1
+
+typedef struct sinter_lora {
+  uint32_t abi_version; /* SINTER_LORA_ABI_VERSION */
+  int32_t rank;
+  float alpha;          /* the adapters' update is scaled by alpha / rank */
+  int32_t num_adapters; /* matrices: A [d_in, rank] then B [rank, d_out] per linear */
+  const sinter_tensor_info *adapters; /* names ("<linear>.lora_A"), f32, static shapes */
+  uint64_t workspace_bytes;
+  float beta1, beta2, epsilon; /* Adam's constants */
+  /* The compiled entries behind the functions below (their inputs are the
+   * adapters and moments themselves; the functions fill them in). */
+  const sinter_model *forward;
+  const sinter_model *step;
+  /* LoRA's start: every A uniform in ±1/sqrt(d_in) from `seed`, every B
+   * zero (the adapted model equals the base model), moments and step zero. */
+  int (*init)(const struct sinter_lora *self, void *workspace, uint64_t seed);
+  /* One Adam step on the mean cross-entropy of the logits for `input_ids`
+   * against `targets` (both int64 [batch, seq], targets in [0, vocab));
+   * writes the loss before the step to *loss. `lr` is Adam's step size. */
+  int (*train_step)(const struct sinter_lora *self, void *workspace, const sinter_tensor *input_ids,
+                    const sinter_tensor *targets, float lr, float *loss, sinter_error *error);
+  /* The adapted model: `run` of the model with the workspace's adapters. */
+  int (*run)(const struct sinter_lora *self, const void *workspace, const sinter_tensor *inputs,
+             int32_t num_inputs, sinter_tensor *outputs, int32_t num_outputs, sinter_error *error);
+  /* Copy adapter i (count floats, its whole shape) out of or into the
+   * workspace. */
+  int (*get_adapter)(const struct sinter_lora *self, const void *workspace, int32_t i, float *out,
+                     uint64_t count);
+  int (*set_adapter)(const struct sinter_lora *self, void *workspace, int32_t i, const float *in,
+                     uint64_t count);
+} sinter_lora;
+
 /* Bytes per element of a dtype, 0 if unknown. */
 static inline size_t sinter_dtype_size(int32_t dtype) {
   switch (dtype) {

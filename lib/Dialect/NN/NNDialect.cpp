@@ -10,6 +10,7 @@ using namespace mlir;
 using namespace sinter::nn;
 
 #include "sinter/Dialect/NN/NNDialect.cpp.inc"
+#include "sinter/Dialect/NN/NNInterfaces.cpp.inc"
 
 void NNDialect::initialize() {
   addOperations<

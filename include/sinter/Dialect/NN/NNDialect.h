@@ -9,6 +9,7 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include "sinter/Dialect/NN/NNDialect.h.inc"
+#include "sinter/Dialect/NN/NNInterfaces.h.inc"
 
 #define GET_OP_CLASSES
 #include "sinter/Dialect/NN/NNOps.h.inc"
