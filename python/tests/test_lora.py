@@ -1,0 +1,94 @@
+"""--train-lora against PyTorch: a small GPT-2 compiled with LoRA adapters
+is trained in the object (sinter_lora) and in PyTorch (sinter.lora, Adam)
+from the same adapters on the same batches. The losses, the adapters and
+the adapted model's logits must agree step by step (float32 tolerances:
+losses to 1e-4 relative, adapters and logits to 2e-4 absolute)."""
+import numpy as np
+import pytest
+import torch
+
+import sinter.runtime as sinter
+from sinter import lora, testmodels
+
+RANK, ALPHA, LR = 4, 8.0, 1e-2
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    d = tmp_path_factory.mktemp("lora")
+    model = testmodels.build("gpt2", seed=0, d=32, heads=2, layers=2, ctx=32)
+    testmodels.export(model, d / "m.onnx", ctx=32)
+    so = sinter.compile(d / "m.onnx", d / "m.so", train_lora=f"rank={RANK},alpha={ALPHA}")
+    return model, sinter.load(so, threads=1), d
+
+
+def batches(steps, rng):
+    for _ in range(steps):
+        ids = rng.integers(0, 256, (2, 17))
+        yield ids[:, :-1], ids[:, 1:]
+
+
+def test_training_matches_pytorch(compiled):
+    model, m, _ = compiled
+    trainer = sinter.LoRA(m, seed=3)
+    names = [a.name for a in trainer.adapters]
+    assert len(names) == 2 * 4 * 2  # A and B on qkv, proj, fc, out of two blocks
+    params = lora.add_lora(model, names, RANK, ALPHA)
+    with torch.no_grad():
+        for i, p in enumerate(params):
+            p.copy_(torch.from_numpy(trainer.get(i)))
+    assert np.abs(trainer.get(0)).max() > 0 and np.abs(trainer.get(1)).max() == 0  # A random, B zero
+    optimizer = torch.optim.Adam(params, lr=LR, betas=(0.9, 0.999), eps=1e-8)
+    losses = []
+    for x, y in batches(6, np.random.default_rng(0)):
+        ours = trainer.train_step(x, y, LR)
+        theirs = lora.train_step(model, optimizer, torch.from_numpy(x), torch.from_numpy(y))
+        assert ours == pytest.approx(theirs, rel=1e-4)
+        losses.append(ours)
+    for i, p in enumerate(params):
+        np.testing.assert_allclose(trainer.get(i), p.detach().numpy(), atol=2e-4, err_msg=names[i])
+    x = np.random.default_rng(1).integers(0, 256, (1, 20))
+    with torch.no_grad():
+        np.testing.assert_allclose(trainer(x), model(torch.from_numpy(x)).numpy(), atol=2e-4)
+    # The adapters did change the model.
+    assert np.abs(trainer(x) - m(x)).max() > 1e-3
+
+
+def test_workspace_round_trip_and_errors(compiled):
+    _, m, _ = compiled
+    trainer = sinter.LoRA(m, seed=0)
+    b = np.full(trainer.adapters[1].shape, 0.5, np.float32)
+    trainer.set(1, b)
+    np.testing.assert_array_equal(trainer.get(1), b)
+    # The C side checks the index and the count itself.
+    out = np.empty(b.size, np.float32)
+    ws = trainer._ws.ctypes.data
+    assert trainer._l.get_adapter(trainer._self, ws, len(trainer.adapters), out.ctypes.data, b.size) == 2
+    assert trainer._l.get_adapter(trainer._self, ws, 1, out.ctypes.data, b.size - 1) == 5
+    x = np.zeros((1, 8), np.int64)
+    with pytest.raises(sinter.SinterError, match="targets is outside"):
+        trainer.train_step(x, np.full((1, 8), 256), LR)
+    with pytest.raises(sinter.SinterError, match="shape differs"):
+        trainer.train_step(x, np.zeros((1, 7), np.int64), LR)
+    with pytest.raises(sinter.SinterError, match="context|check"):
+        trainer.train_step(np.zeros((1, 40), np.int64), np.zeros((1, 40), np.int64), LR)  # ctx is 32
+    # A failed step leaves the adapters as they were.
+    np.testing.assert_array_equal(trainer.get(1), b)
+
+
+def test_targets_select_linears_and_bad_options(compiled):
+    _, _, d = compiled
+    so = sinter.compile(d / "m.onnx", d / "fc.so", train_lora="rank=2,targets=fc,out")
+    trainer = sinter.LoRA(sinter.load(so, threads=1))
+    assert [a.name for a in trainer.adapters][::2] == [
+        "/blocks.0/fc/MatMul.lora_A", "/blocks.0/out/MatMul.lora_A",
+        "/blocks.1/fc/MatMul.lora_A", "/blocks.1/out/MatMul.lora_A"]
+    assert trainer.adapters[1].shape == (2, 128)
+    with pytest.raises(RuntimeError, match="no linear matches targets=nothing"):
+        sinter.compile(d / "m.onnx", d / "x.so", train_lora="targets=nothing")
+    with pytest.raises(RuntimeError, match="'bogus' is not key=value"):
+        sinter.compile(d / "m.onnx", d / "x.so", train_lora="bogus")
+    with pytest.raises(RuntimeError, match="rank must be at least 1"):
+        sinter.compile(d / "m.onnx", d / "x.so", train_lora="rank=0")
+    with pytest.raises(ValueError, match="not compiled with --train-lora"):
+        sinter.LoRA(sinter.load(sinter.compile(d / "m.onnx", d / "plain.so")))

@@ -1,0 +1,64 @@
+// RUN: sinter-opt %s -split-input-file -sinter-differentiate=function=f -verify-diagnostics | FileCheck %s
+
+// The vector–Jacobian product of x·W + b through a softmax: the softmax's
+// y ⊙ (dy − Σ dy⊙y), the bias summed over rows, dX = dY·Wᵀ, dW = Xᵀ·dY.
+// CHECK-LABEL: func.func @f_grad
+// CHECK-SAME: (%[[X:.*]]: tensor<2x3xf32>, %[[W:.*]]: tensor<3x4xf32>, %[[B:.*]]: tensor<4xf32>, %[[DY:.*]]: tensor<2x4xf32>)
+// CHECK: %[[Y:.*]] = nn.softmax
+// CHECK: %[[P:.*]] = nn.mul %[[DY]], %[[Y]]
+// CHECK: %[[S:.*]] = nn.reduce_sum %[[P]] {axes = [-1]}
+// CHECK: %[[D:.*]] = nn.sub %[[DY]], %[[S]]
+// CHECK: %[[G:.*]] = nn.mul %[[Y]], %[[D]]
+// CHECK: %[[DB:.*]] = nn.reduce_sum %[[G]] {axes = [0], keepdims = false}
+// CHECK: %[[WT:.*]] = nn.transpose %[[W]] {perm = array<i64: 1, 0>}
+// CHECK: %[[DX:.*]] = nn.matmul %[[G]], %[[WT]]
+// CHECK: %[[XT:.*]] = nn.transpose %[[X]] {perm = array<i64: 1, 0>}
+// CHECK: %[[DW:.*]] = nn.matmul %[[XT]], %[[G]]
+// CHECK: return %[[DX]], %[[DW]], %[[DB]]
+// CHECK-LABEL: func.func @f(
+func.func @f(%x: tensor<2x3xf32>, %w: tensor<3x4xf32>, %b: tensor<4xf32>) -> tensor<2x4xf32> {
+  %0 = nn.matmul %x, %w : tensor<2x3xf32>, tensor<3x4xf32> -> tensor<2x4xf32>
+  %1 = nn.add %0, %b : tensor<2x4xf32>, tensor<4xf32> -> tensor<2x4xf32>
+  %2 = nn.softmax %1 : tensor<2x4xf32> -> tensor<2x4xf32>
+  return %2 : tensor<2x4xf32>
+}
+
+// -----
+
+// Integer arguments get no gradient; a float argument the results do not
+// depend on gets zeros; a layer norm recomputes its statistics.
+// CHECK-LABEL: func.func @f_grad
+// CHECK-SAME: -> (tensor<2x6xf32>, tensor<6xf32>)
+// CHECK: nn.reduce_mean
+// CHECK: nn.reciprocal
+// CHECK: %[[Z:.*]] = arith.constant dense<0.000000e+00> : tensor<6xf32>
+// CHECK: return %{{.*}}, %[[Z]]
+func.func @f(%x: tensor<2x6xf32>, %unused: tensor<6xf32>, %n: tensor<2xi64>) -> tensor<2x6xf32> {
+  %s = arith.constant dense<1.0> : tensor<6xf32>
+  %0 = nn.layer_norm %x, %s : tensor<2x6xf32>, tensor<6xf32> -> tensor<2x6xf32>
+  return %0 : tensor<2x6xf32>
+}
+
+// -----
+
+// An op without a gradient rule on the path is an error naming it.
+func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{cannot differentiate 'nn.floor': it lies between the trained parameters and the loss and has no gradient rule}}
+  %0 = nn.floor %x : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{cannot differentiate the tanh-approximated GELU}}
+  %0 = nn.gelu %x {approximate = "tanh"} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{sinter-differentiate: no function @f with a body}}
+module {
+  func.func private @f(%x: tensor<4xf32>) -> tensor<4xf32>
+}
