@@ -3,6 +3,7 @@
 
 include "GSEDialect.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "NNInterfaces.td"
 
 class GSE_Op<string mnemonic, list<Trait> traits = []> : Op<GSE_Dialect, mnemonic, traits>;
 
@@ -10,7 +11,7 @@ def GSE_F32Tensor : TensorOf<[F32]>;
 def GSE_Tensor : Type<CPred<"::mlir::isa<::sinter::gse::GSETensorType>($_self)">, "GSE tensor",
                       "::sinter::gse::GSETensorType">;
 
-def GSE_QuantizeOp : GSE_Op<"quantize", [Pure]> {
+def GSE_QuantizeOp : GSE_Op<"quantize", [Pure, NN_Differentiable]> {
   let summary = "f32 → group-shared-exponent integers";
   let description = [{
     Quantizes each group of the last dimension of `input` to the result's
@@ -69,7 +70,7 @@ def GSE_ConstantOp : GSE_Op<"constant", [ConstantLike, Pure]> {
   let hasFolder = 1;
 }
 
-def GSE_MatmulOp : GSE_Op<"matmul", [Pure]> {
+def GSE_MatmulOp : GSE_Op<"matmul", [Pure, NN_Differentiable]> {
   let summary = "Integer matmul of GSE tensors, y = a · bᵀ in f32";
   let description = [{
     y[..., m, n] = Σ_g 2^(e_a[m, g] + e_b[n, g]) · Σ_{k ∈ g} q_a[m, k] · q_b[n, k]:

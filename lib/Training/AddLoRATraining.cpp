@@ -4,6 +4,7 @@
 // sinter.h).
 #include "sinter/Compression/Linears.h"
 #include "sinter/Compression/Passes.h"
+#include "sinter/Dialect/GSE/GSEDialect.h"
 #include "sinter/Frontend/ONNXImporter.h"
 #include "sinter/Training/Gradients.h"
 #include "sinter/Training/Passes.h"
@@ -56,6 +57,49 @@ struct AdapterInfo {
   int64_t dIn, dOut;
 };
 
+/// A linear LoRA can adapt: x·W with W frozen, in f32 (nn.matmul) or
+/// quantized (gse.matmul(gse.quantize(x), gse.constant W)).
+struct FrozenLinear {
+  std::string name;
+  Operation *product; // computes x·W
+  Value input;        // x
+  int64_t dIn, dOut;
+  bool head;          // the model's last projection (see Linear::head)
+};
+
+/// Whether `v` reaches a function result without passing another linear.
+bool reachesResult(Value v) {
+  SmallVector<Value> work{v};
+  llvm::DenseSet<Value> seen{v};
+  while (!work.empty())
+    for (Operation *user : work.pop_back_val().getUsers()) {
+      if (isa<func::ReturnOp>(user))
+        return true;
+      if (isa<MatMulOp, gse::QuantizeOp>(user))
+        continue;
+      for (Value r : user->getResults())
+        if (seen.insert(r).second)
+          work.push_back(r);
+    }
+  return false;
+}
+
+SmallVector<FrozenLinear> frozenLinears(func::FuncOp func) {
+  SmallVector<FrozenLinear> linears;
+  for (Linear &l : findLinears(func))
+    linears.push_back({l.name, l.matmul, l.input, l.dIn, l.dOut, l.head});
+  func.walk([&](gse::MatmulOp op) {
+    auto quantize = op.getLhs().getDefiningOp<gse::QuantizeOp>();
+    auto weight = op.getRhs().getDefiningOp<gse::ConstantOp>();
+    if (!quantize || !weight)
+      return;
+    auto w = cast<gse::GSETensorType>(weight.getType());
+    std::string name = onnxNodeName(op, "gse_linear" + std::to_string(linears.size()));
+    linears.push_back({name, op, quantize.getInput(), w.lastDim(), w.getShape()[0], reachesResult(op.getResult())});
+  });
+  return linears;
+}
+
 struct AddLoRATrainingPass : impl::AddLoRATrainingBase<AddLoRATrainingPass> {
   using Base::Base;
 
@@ -98,7 +142,7 @@ struct AddLoRATrainingPass : impl::AddLoRATrainingBase<AddLoRATrainingPass> {
     return success();
   }
 
-  bool selected(const Linear &linear) {
+  bool selected(const FrozenLinear &linear) {
     if (targets == "all")
       return !linear.head;
     SmallVector<StringRef> parts;
@@ -111,7 +155,7 @@ struct AddLoRATrainingPass : impl::AddLoRATrainingBase<AddLoRATrainingPass> {
     std::vector<AdapterInfo> adapters;
     OpBuilder b(func.getContext());
     Value scale;
-    for (Linear &linear : findLinears(func)) {
+    for (FrozenLinear &linear : frozenLinears(func)) {
       if (!selected(linear) || typeOf(linear.input).getRank() < 2)
         continue;
       AdapterInfo info{linear.name, linear.dIn, linear.dOut};
@@ -120,13 +164,13 @@ struct AddLoRATrainingPass : impl::AddLoRATrainingBase<AddLoRATrainingPass> {
                                nameAttr(b, info.name + ".lora_A"));
       Value bm = appendArgument(func, RankedTensorType::get({(int64_t)rank, info.dOut}, f32),
                                 nameAttr(b, info.name + ".lora_B"));
-      Value product = linear.matmul->getResult(0);
-      Location loc = linear.matmul->getLoc();
+      Value product = linear.product->getResult(0);
+      Location loc = linear.product->getLoc();
       if (!scale) {
         b.setInsertionPointToStart(&func.getBody().front());
         scale = f32Scalar(b, loc, alpha / (double)rank);
       }
-      b.setInsertionPointAfter(linear.matmul);
+      b.setInsertionPointAfter(linear.product);
       Value low = make<MatMulOp>(b, loc, make<MatMulOp>(b, loc, linear.input, a), bm);
       auto add = AddOp::create(b, loc, product, make<MulOp>(b, loc, low, scale));
       Value sum = add.getResult();

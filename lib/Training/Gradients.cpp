@@ -48,7 +48,9 @@ FailureOr<SmallVector<Value>> buildGradients(OpBuilder &b, ArrayRef<std::pair<Va
   auto accumulate = [&](Value v, Value g) {
     Value &slot = grads[v];
     slot = slot ? nn::AddOp::create(b, g.getLoc(), slot, g).getResult() : g;
-    if (slot.getType() != v.getType())
+    // Refine `?` dims the rules' inferred types lost (a GSE value's
+    // gradient is the f32 tensor of its values: no cast).
+    if (slot.getType() != v.getType() && isa<RankedTensorType>(v.getType()))
       slot = tensor::CastOp::create(b, g.getLoc(), v.getType(), slot).getResult();
   };
   for (auto [v, g] : seeds)

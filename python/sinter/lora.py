@@ -51,3 +51,142 @@ def train_step(model, optimizer, input_ids, targets):
     loss.backward()
     optimizer.step()
     return loss.item()
+
+
+def heldout_bpb(logits_fn, text, windows=64, seq=128):
+    """Bits per byte of next-byte prediction on `windows` consecutive
+    windows of `text` (as examples/lora-finetune measures it)."""
+    import numpy as np
+    data = np.frombuffer(text, dtype=np.uint8).astype(np.int64)
+    starts = [(i * seq) % (len(data) - seq - 1) for i in range(windows)]
+    x = np.stack([data[s:s + seq] for s in starts])
+    y = np.stack([data[s + 1:s + seq + 1] for s in starts])
+    logits = logits_fn(x).astype(np.float64)
+    logits -= logits.max(-1, keepdims=True)
+    logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    return float(-np.take_along_axis(logp, y[..., None], -1).mean() / np.log(2))
+
+
+def memory(report, workspace_bytes, frozen_params, adapter_params):
+    """Training memory (frozen weights + adapters + optimizer state) of the
+    object, and of PyTorch LoRA in fp32 and in bf16 (weights, adapters,
+    gradients and Adam's two moments all in that type)."""
+    return {"sinter": report["weight_bytes_compiled"] + workspace_bytes,
+            "pytorch_fp32": 4 * frozen_params + 4 * 4 * adapter_params,
+            "pytorch_bf16": 2 * frozen_params + 2 * 4 * adapter_params}
+
+
+def _batches(text, args):
+    import numpy as np
+    data = np.frombuffer(text, dtype=np.uint8).astype(np.int64)
+    rng = np.random.default_rng(args.seed)
+    for _ in range(args.steps):
+        starts = rng.integers(0, len(data) - args.seq - 1, args.batch)
+        w = np.stack([data[s:s + args.seq + 1] for s in starts])
+        yield w[:, :-1], w[:, 1:]
+
+
+def _train(step, logits, batches, heldout, args):
+    """Runs the steps; the losses, time per step and held-out bits per byte
+    before and after."""
+    import time
+    import numpy as np
+    before = heldout_bpb(logits, heldout, args.eval_windows, args.seq)
+    losses, t0 = [], time.perf_counter()
+    for x, y in batches:
+        losses.append(step(x, y))
+    seconds = time.perf_counter() - t0
+    return {"losses": losses, "ms_per_step": 1000 * seconds / max(1, len(losses)),
+            "final_loss": float(np.mean(losses[-args.last:])), "heldout_bpb_before": before,
+            "heldout_bpb_after": heldout_bpb(logits, heldout, args.eval_windows, args.seq)}
+
+
+def compare(args):
+    """Trains each compiled object and PyTorch fp32 LoRA from the same
+    adapters on the same batches; returns the results per configuration."""
+    import json
+    import os
+    import tempfile
+
+    import numpy as np
+
+    from . import corpora, runtime, testmodels
+    torch.set_num_threads(args.threads)
+    text = corpora.split(args.text)
+    cut = len(text) - len(text) // 10
+    train, heldout = text[:cut], text[cut:]
+    results = {"model": args.model, "steps": args.steps, "batch": args.batch, "seq": args.seq, "lr": args.lr,
+               "rank": args.rank, "alpha": args.alpha, "text": args.text, "configs": {}}
+    start = None
+    frozen = sum(p.numel() for p in testmodels.load(os.path.join(args.model, "model.pt")).parameters())
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, config in enumerate(args.configs):
+            # A name per build: dlopen returns an already loaded path's library.
+            so, report_path = os.path.join(tmp, f"model{i}.so"), os.path.join(tmp, f"report{i}.json")
+            flags = {"train_lora": f"rank={args.rank},alpha={args.alpha}", "report": report_path}
+            if config != "fp32":
+                flags["compress"] = config
+            runtime.compile(os.path.join(args.model, "model.onnx"), so, **flags)
+            report = json.load(open(report_path))
+            m = runtime.load(so, threads=args.threads)
+            lora = runtime.LoRA(m, seed=args.seed)
+            if start is None:
+                start = ([a.name for a in lora.adapters], [lora.get(i) for i in range(len(lora.adapters))])
+            p = sum(int(np.prod(a.shape)) for a in lora.adapters)
+            entry = _train(lambda x, y: lora.train_step(x, y, args.lr), lora, _batches(train, args), heldout, args)
+            entry.update({"trainable_parameters": p, "memory_bytes": memory(report, lora.workspace_bytes, frozen, p),
+                          "weight_bytes_compiled": report["weight_bytes_compiled"],
+                          "workspace_bytes": lora.workspace_bytes})
+            results["configs"][config] = entry
+            print(f"{config}: final loss {entry['final_loss']:.4f}, held-out {entry['heldout_bpb_before']:.4f} -> "
+                  f"{entry['heldout_bpb_after']:.4f} bits/byte, {entry['ms_per_step']:.0f} ms/step", flush=True)
+            del lora, m
+
+    model = testmodels.load(os.path.join(args.model, "model.pt"))
+    params = add_lora(model, start[0], args.rank, args.alpha)
+    with torch.no_grad():
+        for p, a in zip(params, start[1]):
+            p.copy_(torch.from_numpy(a))
+    opt = torch.optim.Adam(params, lr=args.lr)
+
+    def logits(x):
+        with torch.no_grad():
+            return model(torch.from_numpy(x)).numpy()
+    entry = _train(lambda x, y: train_step(model, opt, torch.from_numpy(x), torch.from_numpy(y)), logits,
+                   _batches(train, args), heldout, args)
+    results["configs"]["pytorch-fp32"] = entry
+    print(f"pytorch-fp32: final loss {entry['final_loss']:.4f}, held-out {entry['heldout_bpb_before']:.4f} -> "
+          f"{entry['heldout_bpb_after']:.4f} bits/byte, {entry['ms_per_step']:.0f} ms/step", flush=True)
+    return results
+
+
+def main(argv=None):
+    import argparse
+    import json
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--model", default="examples/models/kjv-gpt", help="folder with model.onnx and model.pt")
+    ap.add_argument("--configs", default="fp32,gse:w=8,a=8",
+                    help="';'-separated object builds: fp32, or a --compress spec")
+    ap.add_argument("--text", default="fortunes")
+    ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--seq", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--rank", type=int, default=8)
+    ap.add_argument("--alpha", type=float, default=16)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--eval-windows", type=int, default=64)
+    ap.add_argument("--last", type=int, default=20, help="steps averaged into the final loss")
+    ap.add_argument("--out", default="bench/results/lora.json")
+    args = ap.parse_args(argv)
+    args.configs = [c for c in args.configs.split(";") if c]
+    results = compare(args)
+    import os
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -116,12 +116,18 @@ void printDiagnostic(Diagnostic &diag) {
     printDiagnostic(note);
 }
 
+/// Bytes of the constants in use, each counted once however many functions
+/// read it (--train-lora's entries share the model's; a compression pass
+/// leaves the constants it replaced dead until lowering removes them).
 int64_t weightBytes(ModuleOp module) {
   int64_t bytes = 0;
+  llvm::DenseSet<Attribute> seen;
   module.walk([&](Operation *op) {
+    if (op->getNumResults() && op->use_empty())
+      return;
     for (NamedAttribute a : op->getAttrs())
       if (auto e = dyn_cast<ElementsAttr>(a.getValue()))
-        if (auto t = dyn_cast<ShapedType>(e.getType()))
+        if (auto t = dyn_cast<ShapedType>(e.getType()); t && seen.insert(e).second)
           bytes += t.getNumElements() * std::max<int64_t>(1, t.getElementTypeBitWidth() / 8);
   });
   return bytes;

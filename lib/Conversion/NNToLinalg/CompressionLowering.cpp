@@ -164,14 +164,20 @@ struct GSEMatmulLowering : OpRewritePattern<gse::MatmulOp> {
       return ArrayRef<int8_t>(reinterpret_cast<const int8_t *>(v.data()), v.size());
     };
     bool nibbles = wType.getFormat().getMantissa() <= 4;
-    std::vector<uint8_t> panels = gse::panelMantissas(asInt8(*mantissas), n, k, group, nibbles);
-    std::vector<int8_t> panelExps = gse::panelExponents(asInt8(*exponents), n, wType.groups());
-    auto bytesConstant = [&](ArrayRef<char> bytes, StringRef name) -> Value {
-      auto type = RankedTensorType::get({(int64_t)bytes.size()}, rewriter.getI8Type());
-      return arith::ConstantOp::create(rewriter, loc, makeElements(type, bytes, name));
-    };
-    Value w = bytesConstant({reinterpret_cast<const char *>(panels.data()), panels.size()}, "gse_panels");
-    Value we = bytesConstant({reinterpret_cast<const char *>(panelExps.data()), panelExps.size()}, "gse_panel_exps");
+    // One weight read by several functions (--train-lora's entries) is
+    // packed once: equal attributes become one global.
+    auto &packed = panelsOf[weight.getMantissas()];
+    if (!packed.first) {
+      std::vector<uint8_t> panels = gse::panelMantissas(asInt8(*mantissas), n, k, group, nibbles);
+      std::vector<int8_t> panelExps = gse::panelExponents(asInt8(*exponents), n, wType.groups());
+      auto bytes = [&](ArrayRef<char> data, StringRef name) {
+        return makeElements(RankedTensorType::get({(int64_t)data.size()}, rewriter.getI8Type()), data, name);
+      };
+      packed = {bytes({reinterpret_cast<const char *>(panels.data()), panels.size()}, "gse_panels"),
+                bytes({reinterpret_cast<const char *>(panelExps.data()), panelExps.size()}, "gse_panel_exps")};
+    }
+    Value w = arith::ConstantOp::create(rewriter, loc, packed.first);
+    Value we = arith::ConstantOp::create(rewriter, loc, packed.second);
     auto type = cast<RankedTensorType>(op.getType());
     Value x = quantize.getInput();
     auto [out, rows] = resultBuffer(rewriter, loc, type, x);
@@ -191,6 +197,8 @@ struct GSEMatmulLowering : OpRewritePattern<gse::MatmulOp> {
     callKernel(rewriter, op, kGSELinear, args, out);
     return success();
   }
+
+  mutable llvm::DenseMap<Attribute, std::pair<ElementsAttr, ElementsAttr>> panelsOf;
 };
 
 /// Weights are constants, so bnn.pack_signs folds before lowering; one that

@@ -7,6 +7,7 @@
 #include "mlir/IR/Dialect.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "sinter/Dialect/NN/NNDialect.h" // GradientOpInterface
 
 #include "sinter/Dialect/GSE/GSEDialect.h.inc"
 
