@@ -7,7 +7,7 @@ JOBS ?= 2
 LLVM_DIR ?= /usr/lib/llvm-22
 export CCACHE_DIR ?= $(CURDIR)/.cache/ccache
 
-.PHONY: all setup configure build demo check bench bench-linearize bench-sparsity bench-sparse-kernel bench-binary-mos compression-table sparsity-table binary-mos-table gse-table bench-gse clean kjv-gpt kjv-opt kjv-llama model-table kjv-gpt-mos kjv-llama-mos kjv-gpt-mos1 kjv-llama-mos1 kjv-opt-qcfs kjv-gpt-qcfs spike-table
+.PHONY: all setup configure build demo check bench bench-linearize bench-sparsity bench-sparse-kernel bench-binary-mos compression-table sparsity-table binary-mos-table gse-table bench-gse clean kjv-gpt kjv-opt kjv-llama model-table kjv-gpt-mos kjv-llama-mos kjv-gpt-mos1 kjv-llama-mos1 kjv-opt-qcfs kjv-gpt-qcfs spike-table lora-table lora-demo
 
 all: build
 
@@ -122,6 +122,15 @@ gse-table: build
 # The accuracy table of docs/models.md, from a real run.
 model-table: build
 	PYTHONPATH=python /usr/bin/python3 scripts/model_table.py
+
+# --train-lora against PyTorch LoRA on fortunes (docs/compression.md);
+# writes bench/results/lora.json and the table in compression.md.
+lora-table: build
+	PYTHONPATH=python /usr/bin/python3 -m sinter.lora --docs
+
+# Fine-tune kjv-gpt on fortunes from C through the object (examples/lora-finetune).
+lora-demo: build
+	bash examples/lora-demo.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

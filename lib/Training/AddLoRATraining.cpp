@@ -27,10 +27,6 @@ namespace {
 
 RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
 
-template <typename OpTy, typename... Args>
-Value make(OpBuilder &b, Location loc, Args &&...args) {
-  return OpTy::create(b, loc, std::forward<Args>(args)...).getResult();
-}
 
 Value f32Scalar(OpBuilder &b, Location loc, double v) {
   auto type = RankedTensorType::get({}, b.getF32Type());

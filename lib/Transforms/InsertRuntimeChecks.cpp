@@ -22,11 +22,6 @@ namespace {
 
 RankedTensorType rankedOf(Value v) { return cast<RankedTensorType>(v.getType()); }
 
-/// Creates an nn op with its inferred result type.
-template <typename OpTy, typename... Args>
-Value make(OpBuilder &b, Location loc, Args &&...args) {
-  return OpTy::create(b, loc, std::forward<Args>(args)...).getResult();
-}
 
 std::string describeOp(Operation *op) {
   if (auto name = dyn_cast<NameLoc>(op->getLoc()))

@@ -160,10 +160,29 @@ def compare(args):
     return results
 
 
+def table(results):
+    """The Markdown table of a comparison (docs/compression.md)."""
+    ref = results["configs"]["pytorch-fp32"]
+    rows = ["| | final loss (nats) | vs PyTorch | held-out bits/byte before → after | ms/step | "
+            "training memory | vs PyTorch fp32 / bf16 |", "|---|---|---|---|---|---|---|"]
+    for name, c in results["configs"].items():
+        rel = 100 * (c["final_loss"] / ref["final_loss"] - 1)
+        mem = c.get("memory_bytes")
+        mem_text = (f"{mem['sinter'] / 2**20:.2f} MiB | {mem['pytorch_fp32'] / mem['sinter']:.2f}× / "
+                    f"{mem['pytorch_bf16'] / mem['sinter']:.2f}×") if mem else " | "
+        if not mem:
+            some = next(v["memory_bytes"] for v in results["configs"].values() if "memory_bytes" in v)
+            mem_text = f"{some['pytorch_fp32'] / 2**20:.2f} MiB (bf16: {some['pytorch_bf16'] / 2**20:.2f} MiB) | 1×"
+        label = "PyTorch fp32 LoRA" if name == "pytorch-fp32" else f"Sinter {name}"
+        rows.append(f"| {label} | {c['final_loss']:.4f} | {rel:+.2f}% | {c['heldout_bpb_before']:.4f} → "
+                    f"{c['heldout_bpb_after']:.4f} | {c['ms_per_step']:.0f} | {mem_text} |")
+    return "\n".join(rows) + "\n"
+
+
 def main(argv=None):
     import argparse
     import json
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description="Trains --train-lora objects and PyTorch LoRA on the same batches")
     ap.add_argument("--model", default="examples/models/kjv-gpt", help="folder with model.onnx and model.pt")
     ap.add_argument("--configs", default="fp32,gse:w=8,a=8",
                     help="';'-separated object builds: fp32, or a --compress spec")
@@ -179,6 +198,7 @@ def main(argv=None):
     ap.add_argument("--eval-windows", type=int, default=64)
     ap.add_argument("--last", type=int, default=20, help="steps averaged into the final loss")
     ap.add_argument("--out", default="bench/results/lora.json")
+    ap.add_argument("--docs", action="store_true", help="put the table into docs/compression.md")
     args = ap.parse_args(argv)
     args.configs = [c for c in args.configs.split(";") if c]
     results = compare(args)
@@ -186,6 +206,11 @@ def main(argv=None):
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(results, f, indent=1)
+    text = table(results)
+    print(text)
+    if args.docs:
+        from .docs import replace_section
+        replace_section("compression.md", "lora-table", text)
 
 
 if __name__ == "__main__":

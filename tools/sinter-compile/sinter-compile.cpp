@@ -13,6 +13,7 @@
 #include "sinter/Compression/Methods.h"
 #include "sinter/Compression/Passes.h"
 #include "sinter/Training/Passes.h"
+#include "sinter/Dialect/GSE/GSEDialect.h"
 #include "sinter/Dialect/NN/NNDialect.h"
 #include "sinter/Frontend/ONNXImporter.h"
 #include "sinter/Support/ConstantData.h"
@@ -125,6 +126,15 @@ int64_t weightBytes(ModuleOp module) {
   module.walk([&](Operation *op) {
     if (op->getNumResults() && op->use_empty())
       return;
+    if (auto c = dyn_cast<sinter::gse::ConstantOp>(op)) {
+      // Mantissas of at most 4 bits are stored as nibbles.
+      auto type = cast<sinter::gse::GSETensorType>(c.getType());
+      int64_t n = cast<ShapedType>(c.getMantissas().getType()).getNumElements();
+      int64_t e = cast<ShapedType>(c.getExponents().getType()).getNumElements();
+      if (seen.insert(c.getMantissas()).second)
+        bytes += (type.getFormat().getMantissa() <= 4 ? (n + 1) / 2 : n) + e;
+      return;
+    }
     for (NamedAttribute a : op->getAttrs())
       if (auto e = dyn_cast<ElementsAttr>(a.getValue()))
         if (auto t = dyn_cast<ShapedType>(e.getType()); t && seen.insert(e).second)
@@ -414,31 +424,33 @@ int main(int argc, char **argv) {
   if (!profile)
     return 1;
   llvm::FileRemover profileRemover(tmpProfile);
-  if (!compressSpecs.empty()) {
-    PassManager pm(&ctx);
-    for (const std::string &spec : compressSpecs) {
-      std::string error, text = compressionPass(spec, *profile, error);
-      std::string parseErrors;
-      llvm::raw_string_ostream errs(parseErrors);
-      if (text.empty())
-        return die(error);
-      if (failed(parsePassPipeline(text, pm, errs)))
-        return die("--compress=" + spec + ": " + llvm::StringRef(parseErrors).trim());
-    }
-    if (failed(pm.run(*module)))
-      return die("compression failed");
+  // Compression, then --train-lora (it adapts whatever linears are left).
+  struct PassStage {
+    std::string flag, text, error;
+  };
+  std::vector<PassStage> stages;
+  for (const std::string &spec : compressSpecs) {
+    PassStage &st = stages.emplace_back();
+    st.flag = "--compress=" + spec;
+    st.text = compressionPass(spec, *profile, st.error);
   }
   if (trainLoRA.getNumOccurrences()) {
-    std::string error, text = withOptions("sinter-add-lora-training", "--train-lora", trainLoRA, {}, error);
-    std::string parseErrors;
-    llvm::raw_string_ostream errs(parseErrors);
+    PassStage &st = stages.emplace_back();
+    st.flag = "--train-lora=" + trainLoRA;
+    st.text = withOptions("sinter-add-lora-training", "--train-lora", trainLoRA, {}, st.error);
+  }
+  if (!stages.empty()) {
     PassManager pm(&ctx);
-    if (text.empty())
-      return die(error);
-    if (failed(parsePassPipeline(text, pm, errs)))
-      return die("--train-lora=" + trainLoRA + ": " + llvm::StringRef(parseErrors).trim());
+    for (const PassStage &st : stages) {
+      std::string parseErrors;
+      llvm::raw_string_ostream errs(parseErrors);
+      if (st.text.empty())
+        return die(st.error);
+      if (failed(parsePassPipeline(st.text, pm, errs)))
+        return die(st.flag + ": " + llvm::StringRef(parseErrors).trim());
+    }
     if (failed(pm.run(*module)))
-      return die("--train-lora failed");
+      return die(trainLoRA.getNumOccurrences() ? "compression or --train-lora failed" : "compression failed");
   }
   int64_t compressedWeights = weightBytes(*module);
   ArrayAttr compression = (*module)->getAttrOfType<ArrayAttr>(sinter::kCompressionReportAttr);

@@ -24,7 +24,7 @@ public:
 
   template <typename OpTy, typename... Args>
   Value make(Args &&...args) {
-    return OpTy::create(b, loc, std::forward<Args>(args)...).getResult();
+    return nn::make<OpTy>(b, loc, std::forward<Args>(args)...);
   }
   Value add(Value x, Value y) { return make<AddOp>(x, y); }
   Value sub(Value x, Value y) { return make<SubOp>(x, y); }

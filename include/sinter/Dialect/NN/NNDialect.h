@@ -2,6 +2,7 @@
 #define SINTER_DIALECT_NN_NNDIALECT_H
 
 #include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Dialect.h"
 #include "mlir/IR/OpDefinition.h"
@@ -33,6 +34,11 @@ std::pair<int64_t, int64_t> shapeOpRange(int64_t rank, int64_t start,
 /// out of range.
 llvm::FailureOr<llvm::SmallVector<bool>>
 reductionMask(int64_t rank, std::optional<mlir::ArrayAttr> axes, bool noopWithEmptyAxes);
+/// Creates an op whose result type is inferred and returns its result.
+template <typename OpTy, typename... Args>
+mlir::Value make(mlir::OpBuilder &b, mlir::Location loc, Args &&...args) {
+  return OpTy::create(b, loc, std::forward<Args>(args)...).getResult();
+}
 /// Reads a constant integer tensor operand (any int width), if it is one.
 std::optional<llvm::SmallVector<int64_t>> getConstantInts(mlir::Value v);
 } // namespace sinter::nn
