@@ -293,7 +293,7 @@ def NN_ConcatOp : NN_InferredOp<"concat", [NN_Differentiable]> {
   let hasFolder = 1;
 }
 
-def NN_SliceOp : NN_InferredOp<"slice", [AttrSizedOperandSegments]> {
+def NN_SliceOp : NN_InferredOp<"slice", [AttrSizedOperandSegments, NN_Differentiable]> {
   let summary = "ONNX Slice (starts/ends clamped, any non-zero step)";
   let arguments = (ins NN_Tensor:$data, NN_IndexTensor:$starts,
                        NN_IndexTensor:$ends, Optional<NN_IndexTensor>:$axes,

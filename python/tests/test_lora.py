@@ -54,6 +54,31 @@ def test_training_matches_pytorch(compiled):
     assert np.abs(trainer(x) - m(x)).max() > 1e-3
 
 
+@pytest.mark.parametrize("arch,kw", [("opt", {}), ("llama", {"ff": 64})])
+def test_other_architectures_match_pytorch(tmp_path, arch, kw):
+    """OPT (ReLU, separate q/k/v) and Llama (RMSNorm through pow, mean and
+    sqrt; rotary halves through slice, neg and concat; SwiGLU through
+    sigmoid): losses to 1e-4 and adapters to 2e-4 as for GPT-2. Adam's ε is
+    1e-4 here: Adam divides each gradient by its own magnitude, so with
+    ε = 1e-8 an element whose gradient is near zero moves by up to lr on
+    float rounding alone, in either implementation."""
+    model = testmodels.build(arch, seed=1, d=32, heads=2, layers=2, ctx=32, **kw)
+    testmodels.export(model, tmp_path / "m.onnx", ctx=32)
+    so = sinter.compile(tmp_path / "m.onnx", tmp_path / "m.so", train_lora=f"rank={RANK},alpha={ALPHA},epsilon=1e-4")
+    trainer = sinter.LoRA(sinter.load(so, threads=1), seed=5)
+    params = lora.add_lora(model, [a.name for a in trainer.adapters], RANK, ALPHA)
+    with torch.no_grad():
+        for i, p in enumerate(params):
+            p.copy_(torch.from_numpy(trainer.get(i)))
+    optimizer = torch.optim.Adam(params, lr=LR, eps=1e-4)
+    for x, y in batches(4, np.random.default_rng(3)):
+        ours = trainer.train_step(x, y, LR)
+        assert ours == pytest.approx(lora.train_step(model, optimizer, torch.from_numpy(x), torch.from_numpy(y)),
+                                     rel=1e-4)
+    for i, p in enumerate(params):
+        np.testing.assert_allclose(trainer.get(i), p.detach().numpy(), atol=2e-4)
+
+
 def test_workspace_round_trip_and_errors(compiled):
     _, m, _ = compiled
     trainer = sinter.LoRA(m, seed=0)

@@ -215,4 +215,28 @@ func.func @main_graph(%x: tensor<?x5xf32>, %b: tensor<5xf32>) -> (tensor<?x5xf32
   g.check({random({3, 5}, 10), random({5}, 11, 0.5, 1.5)});
 }
 
+TEST(Gradients, RotaryHalvesSliceNegConcat) {
+  // Llama's rotate-half: slices with a run-time end and a negative start,
+  // and a concat whose sizes along the axis are symbolic.
+  GradientCheck g;
+  g.build(R"(
+func.func @main_graph(%x: tensor<?x6xf32>) -> tensor<?x?xf32> {
+  %zero = arith.constant dense<0> : tensor<1xi64>
+  %minus3 = arith.constant dense<-3> : tensor<1xi64>
+  %big = arith.constant dense<9223372036854775807> : tensor<1xi64>
+  %axis = arith.constant dense<1> : tensor<1xi64>
+  %n = nn.shape %x {start = 1 : i64, end = 2 : i64} : tensor<?x6xf32> -> tensor<1xi64>
+  %two = arith.constant dense<2> : tensor<1xi64>
+  %half = nn.div %n, %two : tensor<1xi64>, tensor<1xi64> -> tensor<1xi64>
+  %lo = nn.slice %x, %zero, %half axes %axis : tensor<1xi64> : tensor<?x6xf32>, tensor<1xi64>, tensor<1xi64> -> tensor<?x?xf32>
+  %hi = nn.slice %x, %minus3, %big axes %axis : tensor<1xi64> : tensor<?x6xf32>, tensor<1xi64>, tensor<1xi64> -> tensor<?x?xf32>
+  %nh = nn.neg %hi : tensor<?x?xf32>
+  %r = nn.concat %nh, %lo {axis = -1 : i64} : (tensor<?x?xf32>, tensor<?x?xf32>) -> tensor<?x?xf32>
+  %c = arith.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]]> : tensor<1x6xf32>
+  %y = nn.mul %r, %c : tensor<?x?xf32>, tensor<1x6xf32> -> tensor<?x?xf32>
+  return %y : tensor<?x?xf32>
+})");
+  g.check({random({2, 6}, 12)});
+}
+
 } // namespace

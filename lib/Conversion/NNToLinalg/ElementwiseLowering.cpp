@@ -6,6 +6,8 @@
 #include "mlir/IR/Matchers.h"
 #include "sinter/Dialect/NN/NNDialect.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace sinter::nn;
 
@@ -75,11 +77,21 @@ SCALAR(PowOp) {
     Value r = math::PowFOp::create(b, loc, castScalar(b, loc, base, f64), castScalar(b, loc, exp, f64));
     return castScalar(b, loc, math::RoundEvenOp::create(b, loc, r), elem);
   }
-  // x^2 (RMSNorm's Pow) as a multiply: exact and far cheaper than powf.
+  // Small integer powers (RMSNorm's x^2, a gradient's x^1) as multiplies:
+  // exact, far cheaper than powf, and right for negative bases, which the
+  // expansion of powf through exp and log is not.
   DenseFPElementsAttr d;
-  if (matchPattern(op.getRhs(), m_Constant(&d)) && d.isSplat() &&
-      d.getSplatValue<APFloat>().convertToDouble() == 2.0)
-    return arith::MulFOp::create(b, loc, base, base);
+  if (matchPattern(op.getRhs(), m_Constant(&d)) && d.isSplat()) {
+    double p = d.getSplatValue<APFloat>().convertToDouble();
+    if (p == std::round(p) && std::fabs(p) <= 4) {
+      Value r = p == 0 ? arith::ConstantOp::create(b, loc, b.getFloatAttr(elem, 1.0)).getResult() : base;
+      for (int i = 1; i < std::fabs(p); ++i)
+        r = arith::MulFOp::create(b, loc, r, base);
+      if (p < 0)
+        r = arith::DivFOp::create(b, loc, arith::ConstantOp::create(b, loc, b.getFloatAttr(elem, 1.0)), r);
+      return r;
+    }
+  }
   return math::PowFOp::create(b, loc, base, exp);
 }
 SCALAR(WhereOp) { return arith::SelectOp::create(b, loc, a[0], a[1], a[2]); }

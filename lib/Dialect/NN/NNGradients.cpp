@@ -6,6 +6,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
 
 #include <cmath>
 #include <numeric>
@@ -163,7 +164,12 @@ NN_GRADIENT(PowOp) {
   return elementwise(*this, b, resultGrads, wanted, out, [&](GradBuilder &g, Value dy, unsigned i) {
     if (i == 1)
       return g.mul(dy, g.mul(getOutput(), LogOp::create(g.b, g.loc, getLhs()).getResult()));
-    Value pm1 = g.sub(getRhs(), g.scalar(getRhs(), 1.0));
+    // p − 1 as a constant when p is one, so that the power lowers to
+    // multiplies (negative bases included).
+    DenseFPElementsAttr p;
+    Value pm1 = matchPattern(getRhs(), m_Constant(&p)) && p.isSplat()
+                    ? g.scalar(getRhs(), p.getSplatValue<APFloat>().convertToDouble() - 1.0)
+                    : g.sub(getRhs(), g.scalar(getRhs(), 1.0));
     return g.mul(dy, g.mul(getRhs(), g.make<PowOp>(getLhs(), pm1)));
   });
 }
@@ -406,19 +412,59 @@ NN_GRADIENT(SplitOp) {
 NN_GRADIENT(ConcatOp) {
   auto rank = typeOf(getOutput()).getRank();
   auto axis = normalizeAxis((int64_t)getAxis(), rank);
-  SmallVector<int64_t> sizes;
-  for (Value v : getInputs()) {
-    int64_t size = succeeded(axis) ? typeOf(v).getDimSize(*axis) : ShapedType::kDynamic;
-    if (ShapedType::isDynamic(size))
-      return emitError("cannot differentiate a concat whose inputs' sizes along the axis are symbolic");
-    sizes.push_back(size);
-  }
+  if (failed(axis))
+    return emitError("invalid concat axis");
   GradBuilder g(b, *this);
   Value dy = g.orZero(resultGrads[0], getOutput());
-  SmallVector<Type> types(getInputs().getTypes());
-  auto split = SplitOp::create(b, getLoc(), types, dy, b.getI64IntegerAttr(*axis), b.getDenseI64ArrayAttr(sizes));
-  for (auto [i, part] : llvm::enumerate(split.getResults()))
-    out.push_back(wanted[i] ? part : Value());
+  SmallVector<int64_t> sizes;
+  for (Value v : getInputs())
+    sizes.push_back(typeOf(v).getDimSize(*axis));
+  if (llvm::none_of(sizes, ShapedType::isDynamic)) {
+    SmallVector<Type> types(getInputs().getTypes());
+    auto split = SplitOp::create(b, getLoc(), types, dy, b.getI64IntegerAttr(*axis), b.getDenseI64ArrayAttr(sizes));
+    for (auto [i, part] : llvm::enumerate(split.getResults()))
+      out.push_back(wanted[i] ? part : Value());
+    return success();
+  }
+  // Sizes known only at run time: slice dY at offsets summed from the
+  // inputs' shapes.
+  Value offset = g.i64s({0}), axes = g.i64s({*axis});
+  for (auto [i, v] : llvm::enumerate(getInputs())) {
+    Value size = g.make<ShapeOp>(v, b.getI64IntegerAttr(*axis), b.getI64IntegerAttr(*axis + 1));
+    Value end = g.add(offset, size);
+    out.push_back(wanted[i] ? g.castTo(g.make<SliceOp>(dy, offset, end, axes, Value()), v.getType()) : Value());
+    offset = end;
+  }
+  return success();
+}
+
+NN_GRADIENT(SliceOp) {
+  // dX is dY between zeros: the parts of a zero tensor that the same starts
+  // and ends cut off, so ONNX's clamping and negative indices apply alike.
+  auto steps = getSteps() ? getConstantInts(getSteps()) : std::optional<SmallVector<int64_t>>(SmallVector<int64_t>{1});
+  auto axes = getAxes() ? getConstantInts(getAxes()) : std::optional<SmallVector<int64_t>>(SmallVector<int64_t>{0});
+  if (typeOf(getStarts()).getNumElements() != 1 || !steps || !axes || (*steps)[0] != 1)
+    return emitError("cannot differentiate a slice other than one with step 1 along one axis");
+  auto axis = normalizeAxis((*axes)[0], typeOf(getData()).getRank());
+  if (failed(axis))
+    return emitError("invalid slice axis");
+  out.append(getNumOperands(), Value());
+  if (!wanted[0])
+    return success();
+  GradBuilder g(b, *this);
+  Value dy = g.orZero(resultGrads[0], getOutput());
+  Value zeros = g.zerosLike(getData());
+  // A bound of the index type of `like` (i32 or i64): 0, or "to the end".
+  auto bound = [&](Value like, bool end) {
+    auto type = RankedTensorType::get({1}, typeOf(like).getElementType());
+    int64_t v = end ? (type.getElementType().isInteger(32) ? INT32_MAX : INT64_MAX) : 0;
+    return arith::ConstantOp::create(b, getLoc(), DenseIntElementsAttr::get(type, ArrayRef<int64_t>{v})).getResult();
+  };
+  Value axisIdx = g.i64s({*axis});
+  Value before = g.make<SliceOp>(zeros, bound(getStarts(), false), getStarts(), axisIdx, Value());
+  Value after = g.make<SliceOp>(zeros, getEnds(), bound(getEnds(), true), axisIdx, Value());
+  Value whole = ConcatOp::create(b, getLoc(), ValueRange{before, dy, after}, b.getI64IntegerAttr(*axis)).getResult();
+  out[0] = g.castTo(whole, getData().getType());
   return success();
 }
 

@@ -134,6 +134,25 @@ func.func @square(%x: tensor<4xf32>) -> tensor<4xf32> {
 
 // -----
 
+// Other small integer powers are multiplies too (right for negative bases,
+// unlike powf's expansion through exp and log); x^-2 divides; x^0.5 is powf.
+// CHECK-LABEL: func @integer_powers
+// CHECK: arith.mulf
+// CHECK: arith.mulf
+// CHECK: arith.divf
+// CHECK: math.powf
+func.func @integer_powers(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) {
+  %three = arith.constant dense<3.0> : tensor<f32>
+  %m2 = arith.constant dense<-2.0> : tensor<f32>
+  %half = arith.constant dense<0.5> : tensor<f32>
+  %0 = nn.pow %x, %three : tensor<4xf32>, tensor<f32> -> tensor<4xf32>
+  %1 = nn.pow %x, %m2 : tensor<4xf32>, tensor<f32> -> tensor<4xf32>
+  %2 = nn.pow %x, %half : tensor<4xf32>, tensor<f32> -> tensor<4xf32>
+  return %0, %1, %2 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+}
+
+// -----
+
 // Causal mask pieces: Trilu compares loop indices against k.
 // CHECK-LABEL: func @trilu
 // CHECK: %[[I:.*]] = linalg.index 0
