@@ -29,16 +29,6 @@ llvm::DenseSet<Value> activeValues(ArrayRef<Value> wrt) {
   return active;
 }
 
-Value zerosLike(OpBuilder &b, Location loc, Value v) {
-  auto t = cast<RankedTensorType>(v.getType());
-  Attribute zero = b.getFloatAttr(t.getElementType(), 0.0);
-  if (t.hasStaticShape())
-    return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(t, zero));
-  Value shape = nn::ShapeOp::create(b, loc, v, b.getI64IntegerAttr(0), IntegerAttr());
-  Value z = nn::ConstantOfShapeOp::create(b, loc, shape, cast<TypedAttr>(zero));
-  return z.getType() == t ? z : tensor::CastOp::create(b, loc, t, z).getResult();
-}
-
 } // namespace
 
 FailureOr<SmallVector<Value>> buildGradients(OpBuilder &b, ArrayRef<std::pair<Value, Value>> seeds,
@@ -99,7 +89,7 @@ FailureOr<SmallVector<Value>> buildGradients(OpBuilder &b, ArrayRef<std::pair<Va
   SmallVector<Value> result;
   for (Value v : wrt) {
     Value g = grads.lookup(v);
-    result.push_back(g ? g : zerosLike(b, v.getLoc(), v));
+    result.push_back(g ? g : nn::zerosLike(b, v.getLoc(), v));
   }
   return result;
 }

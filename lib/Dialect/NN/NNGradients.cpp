@@ -45,14 +45,7 @@ public:
   }
   Value shapeOf(Value v) { return make<ShapeOp>(v, b.getI64IntegerAttr(0), IntegerAttr()); }
 
-  /// Zeros shaped like `v`.
-  Value zerosLike(Value v) {
-    auto t = typeOf(v);
-    Attribute zero = b.getFloatAttr(t.getElementType(), 0.0);
-    if (t.hasStaticShape())
-      return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(t, zero));
-    return castTo(make<ConstantOfShapeOp>(shapeOf(v), cast<TypedAttr>(zero)), t);
-  }
+  Value zerosLike(Value v) { return nn::zerosLike(b, loc, v); }
   Value orZero(Value grad, Value like) { return grad ? grad : zerosLike(like); }
 
   /// `v` with exactly `type` (refining `?` dims the inferred types lost).
@@ -133,6 +126,16 @@ SmallVector<int64_t> trailingAxes(int64_t axis, int64_t rank) {
 }
 
 } // namespace
+
+Value zerosLike(OpBuilder &b, Location loc, Value v) {
+  auto t = typeOf(v);
+  Attribute zero = b.getFloatAttr(t.getElementType(), 0.0);
+  if (t.hasStaticShape())
+    return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(t, zero));
+  Value shape = make<ShapeOp>(b, loc, v, b.getI64IntegerAttr(0), IntegerAttr());
+  Value z = make<ConstantOfShapeOp>(b, loc, shape, cast<TypedAttr>(zero));
+  return z.getType() == t ? z : tensor::CastOp::create(b, loc, t, z).getResult();
+}
 
 #define NN_GRADIENT(OP)                                                                            \
   LogicalResult OP::buildGradients(OpBuilder &b, ValueRange resultGrads, ArrayRef<bool> wanted,   \

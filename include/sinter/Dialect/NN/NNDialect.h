@@ -39,6 +39,9 @@ template <typename OpTy, typename... Args>
 mlir::Value make(mlir::OpBuilder &b, mlir::Location loc, Args &&...args) {
   return OpTy::create(b, loc, std::forward<Args>(args)...).getResult();
 }
+/// Zeros shaped like `v` (a float tensor): a constant when static, else
+/// constant_of_shape of its run-time shape.
+mlir::Value zerosLike(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v);
 /// Reads a constant integer tensor operand (any int width), if it is one.
 std::optional<llvm::SmallVector<int64_t>> getConstantInts(mlir::Value v);
 } // namespace sinter::nn
