@@ -303,20 +303,6 @@ llvm::GlobalVariable *emitEntry(llvm::Module &m, DescriptorBuilder &d, const Mod
   return model;
 }
 
-/// Bytes of a sinter_lora workspace: a 64-byte header (the step count and
-/// β1^t, β2^t), then the adapters, Adam's first and second moments, each
-/// matrix padded to 64 bytes. sinter_lora.c lays it out the same way.
-int64_t loraWorkspaceBytes(llvm::ArrayRef<TensorABI> adapters) {
-  int64_t floats = 0;
-  for (const TensorABI &t : adapters) {
-    int64_t n = 1;
-    for (int64_t dim : t.dims)
-      n *= dim;
-    floats += (n + 15) / 16 * 16;
-  }
-  return 64 + 3 * 4 * floats;
-}
-
 /// `const sinter_lora *NAME_lora(void)`: the adapters of the step entry's
 /// inputs, the two entries, and the runtime's functions over a workspace.
 void emitLoRA(llvm::Module &m, DescriptorBuilder &d, const ModelABI &abi, llvm::GlobalVariable *forward,
@@ -361,6 +347,18 @@ void emitLoRA(llvm::Module &m, DescriptorBuilder &d, const ModelABI &abi, llvm::
 }
 
 } // namespace
+
+// sinter_lora.c lays the workspace out the same way.
+int64_t loraWorkspaceBytes(llvm::ArrayRef<TensorABI> adapters) {
+  int64_t floats = 0;
+  for (const TensorABI &t : adapters) {
+    int64_t n = 1;
+    for (int64_t dim : t.dims)
+      n *= dim;
+    floats += (n + 15) / 16 * 16;
+  }
+  return 64 + 3 * 4 * floats;
+}
 
 std::string loraGetterName(llvm::StringRef modelName) { return (modelName + "_lora").str(); }
 

@@ -102,6 +102,8 @@ struct AddLoRATrainingPass : impl::AddLoRATrainingBase<AddLoRATrainingPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto main = module.lookupSymbol<func::FuncOp>(kEntryName);
+    if (!main)
+      module.emitError("train-lora: the module has no @") << kEntryName;
     if (!main || failed(checkModel(main)))
       return signalPassFailure();
     if (rank < 1) {
@@ -275,10 +277,13 @@ struct AddLoRATrainingPass : impl::AddLoRATrainingBase<AddLoRATrainingPass> {
   void recordAdapters(ModuleOp module, const std::vector<AdapterInfo> &adapters) {
     Builder b(module.getContext());
     SmallVector<Attribute> names, report;
+    std::vector<TensorABI> matrices;
     int64_t params = 0;
     for (const AdapterInfo &a : adapters) {
       names.push_back(b.getStringAttr(a.name));
       params += rank * (a.dIn + a.dOut);
+      matrices.push_back({a.name + ".lora_A", 1, {a.dIn, (int64_t)rank}, {}});
+      matrices.push_back({a.name + ".lora_B", 1, {(int64_t)rank, a.dOut}, {}});
       report.push_back(b.getDictionaryAttr({b.getNamedAttr("method", b.getStringAttr("train-lora")),
                                             b.getNamedAttr("layer", b.getStringAttr(a.name)),
                                             b.getNamedAttr("d_in", b.getI64IntegerAttr(a.dIn)),
@@ -292,6 +297,14 @@ struct AddLoRATrainingPass : impl::AddLoRATrainingBase<AddLoRATrainingPass> {
                                                     b.getNamedAttr("epsilon", b.getF64FloatAttr(epsilon)),
                                                     b.getNamedAttr("parameters", b.getI64IntegerAttr(params)),
                                                     b.getNamedAttr("adapters", b.getArrayAttr(names))}));
+    // What the object needs beside its weights to train: the workspace.
+    report.push_back(b.getDictionaryAttr({b.getNamedAttr("method", b.getStringAttr("train-lora-model")),
+                                          b.getNamedAttr("adapted_linears", b.getI64IntegerAttr(adapters.size())),
+                                          b.getNamedAttr("trainable_parameters", b.getI64IntegerAttr(params)),
+                                          b.getNamedAttr("workspace_bytes",
+                                                         b.getI64IntegerAttr(loraWorkspaceBytes(matrices))),
+                                          b.getNamedAttr("rank", b.getI64IntegerAttr(rank)),
+                                          b.getNamedAttr("alpha", b.getF64FloatAttr(alpha))}));
     appendCompressionReport(module, report);
   }
 };

@@ -103,8 +103,12 @@ def test_workspace_round_trip_and_errors(compiled):
 
 def test_targets_select_linears_and_bad_options(compiled):
     _, _, d = compiled
-    so = sinter.compile(d / "m.onnx", d / "fc.so", train_lora="rank=2,targets=fc,out")
+    so = sinter.compile(d / "m.onnx", d / "fc.so", train_lora="rank=2,targets=fc,out", report=d / "fc.json")
     trainer = sinter.LoRA(sinter.load(so, threads=1))
+    import json
+    model_entry = [e for e in json.load(open(d / "fc.json"))["compression"] if e["method"] == "train-lora-model"]
+    assert model_entry[0]["workspace_bytes"] == trainer.workspace_bytes
+    assert model_entry[0]["trainable_parameters"] == sum(int(np.prod(a.shape)) for a in trainer.adapters)
     assert [a.name for a in trainer.adapters][::2] == [
         "/blocks.0/fc/MatMul.lora_A", "/blocks.0/out/MatMul.lora_A",
         "/blocks.1/fc/MatMul.lora_A", "/blocks.1/out/MatMul.lora_A"]

@@ -65,6 +65,11 @@ void markEntriesForC(mlir::ModuleOp module);
 /// (nn or linalg level).
 mlir::FailureOr<ModelABI> describeModel(mlir::ModuleOp module);
 
+/// Bytes of the sinter_lora workspace for these adapters: a 64-byte header
+/// (the step count and β1^t, β2^t), then the adapters, Adam's first and
+/// second moments, each matrix padded to 64 bytes.
+int64_t loraWorkspaceBytes(llvm::ArrayRef<TensorABI> adapters);
+
 /// The getter an object built with --train-lora also exports:
 /// `const sinter_lora *NAME_lora(void)`.
 std::string loraGetterName(llvm::StringRef modelName);
