@@ -13,6 +13,11 @@ void *memcpy(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);
 int strcmp(const char *a, const char *b);
 
+/* Writes a + b + c into `error` (if not NULL) and returns `status`: the
+ * ABI's error messages, without snprintf (sinter_runtime.c). */
+struct sinter_error;
+int __sinter_fail(struct sinter_error *error, int status, const char *a, const char *b, const char *c);
+
 /* A spin-wait hint (no inline asm: the in-process assembler may lack the
  * target's parser). */
 #if defined(__x86_64__)

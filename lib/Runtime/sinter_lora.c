@@ -15,13 +15,7 @@ typedef struct lora_header {
 enum { LORA_PARAMS = 0, LORA_MOMENT1 = 1, LORA_MOMENT2 = 2 };
 
 static int lora_fail(sinter_error *error, int status, const char *message) {
-  if (error) {
-    size_t i = 0;
-    for (; message[i] && i + 1 < sizeof(error->message); ++i)
-      error->message[i] = message[i];
-    error->message[i] = 0;
-  }
-  return status;
+  return __sinter_fail(error, status, "lora: ", message, "");
 }
 
 static uint64_t numel(const sinter_tensor_info *t) {
@@ -41,9 +35,9 @@ static float *lora_slot(const sinter_lora *l, const void *workspace, int kind, i
 
 static int lora_check(const sinter_lora *l, const void *workspace, sinter_error *error) {
   if (!l || !workspace)
-    return lora_fail(error, SINTER_ERR_NULL, "lora: descriptor or workspace is NULL");
+    return lora_fail(error, SINTER_ERR_NULL, "descriptor or workspace is NULL");
   if ((uintptr_t)workspace % 8)
-    return lora_fail(error, SINTER_ERR_NULL, "lora: workspace is not 8-byte aligned");
+    return lora_fail(error, SINTER_ERR_NULL, "workspace is not 8-byte aligned");
   return SINTER_OK;
 }
 
@@ -89,9 +83,9 @@ static int copy_adapter(const sinter_lora *l, const void *workspace, int32_t i, 
   if (status != SINTER_OK)
     return status;
   if (i < 0 || i >= l->num_adapters)
-    return lora_fail(error, SINTER_ERR_COUNT, "lora: adapter index out of range");
+    return lora_fail(error, SINTER_ERR_COUNT, "adapter index out of range");
   if (count != numel(&l->adapters[i]))
-    return lora_fail(error, SINTER_ERR_SHAPE, "lora: count differs from the adapter's size");
+    return lora_fail(error, SINTER_ERR_SHAPE, "count differs from the adapter's size");
   return SINTER_OK;
 }
 
@@ -136,10 +130,10 @@ int __sinter_lora_run(const sinter_lora *l, const void *workspace, const sinter_
     return status;
   int32_t base = l->forward->num_inputs - l->num_adapters;
   if (num_inputs != base || (!inputs && base))
-    return lora_fail(error, SINTER_ERR_COUNT, "lora: wrong number of inputs for the adapted model");
+    return lora_fail(error, SINTER_ERR_COUNT, "wrong number of inputs for the adapted model");
   sinter_tensor *all = malloc(sizeof(sinter_tensor) * (size_t)l->forward->num_inputs);
   if (!all)
-    return lora_fail(error, SINTER_ERR_ALLOC, "lora: out of memory");
+    return lora_fail(error, SINTER_ERR_ALLOC, "out of memory");
   for (int32_t i = 0; i < base; ++i)
     all[i] = inputs[i];
   for (int32_t i = 0; i < l->num_adapters; ++i)
@@ -153,17 +147,17 @@ int __sinter_lora_run(const sinter_lora *l, const void *workspace, const sinter_
 static int check_targets(const sinter_lora *l, const sinter_tensor *ids, const sinter_tensor *targets,
                          sinter_error *error) {
   if (!ids || !targets || !ids->data || !targets->data)
-    return lora_fail(error, SINTER_ERR_NULL, "lora: input_ids or targets is NULL");
+    return lora_fail(error, SINTER_ERR_NULL, "input_ids or targets is NULL");
   if (targets->dtype != SINTER_INT64 || targets->rank != 2)
-    return lora_fail(error, SINTER_ERR_DTYPE, "lora: targets must be int64 [batch, seq]");
+    return lora_fail(error, SINTER_ERR_DTYPE, "targets must be int64 [batch, seq]");
   if (ids->rank != 2 || targets->shape[0] != ids->shape[0] || targets->shape[1] != ids->shape[1])
-    return lora_fail(error, SINTER_ERR_SHAPE, "lora: targets' shape differs from input_ids'");
+    return lora_fail(error, SINTER_ERR_SHAPE, "targets' shape differs from input_ids'");
   const sinter_tensor_info *logits = &l->forward->outputs[0];
   int64_t vocab = logits->dims[logits->rank - 1];
   const int64_t *t = (const int64_t *)targets->data;
   for (int64_t i = 0; i < targets->shape[0] * targets->shape[1]; ++i)
     if (t[i] < 0 || t[i] >= vocab)
-      return lora_fail(error, SINTER_ERR_CHECK, "lora: a value of targets is outside [0, vocab)");
+      return lora_fail(error, SINTER_ERR_CHECK, "a value of targets is outside [0, vocab)");
   return SINTER_OK;
 }
 
@@ -177,7 +171,7 @@ int __sinter_lora_train_step(const sinter_lora *l, void *workspace, const sinter
   int32_t n = l->num_adapters, count = 3 + 3 * n;
   sinter_tensor *in = malloc(sizeof(sinter_tensor) * (size_t)count * 2);
   if (!in)
-    return lora_fail(error, SINTER_ERR_ALLOC, "lora: out of memory");
+    return lora_fail(error, SINTER_ERR_ALLOC, "out of memory");
   sinter_tensor *out = in + count;
   lora_header *h = (lora_header *)workspace;
   double beta1_t = h->beta1_t * l->beta1, beta2_t = h->beta2_t * l->beta2;

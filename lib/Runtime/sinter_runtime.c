@@ -26,8 +26,7 @@ typedef struct descriptor {
   int64_t sizes_and_strides[2 * SINTER_MAX_RANK];
 } descriptor;
 
-static int fail(sinter_error *error, int status, const char *a, const char *b,
-                const char *c) {
+int __sinter_fail(sinter_error *error, int status, const char *a, const char *b, const char *c) {
   if (error) {
     /* No snprintf: keep the object's libc needs to the string basics. */
     size_t n = 0, cap = sizeof(error->message) - 1;
@@ -63,9 +62,9 @@ static int check_input(const sinter_model *m, const sinter_tensor *inputs,
   const sinter_tensor *t = &inputs[i];
   char a[32], b[32], what[160];
   if (t->dtype != info->dtype)
-    return fail(error, SINTER_ERR_DTYPE, "input '", info->name, "': wrong dtype");
+    return __sinter_fail(error, SINTER_ERR_DTYPE, "input '", info->name, "': wrong dtype");
   if (t->rank != info->rank)
-    return fail(error, SINTER_ERR_RANK, "input '", info->name, "': wrong rank");
+    return __sinter_fail(error, SINTER_ERR_RANK, "input '", info->name, "': wrong rank");
   int64_t numel = 1;
   for (int32_t d = 0; d < info->rank; ++d) {
     int64_t v = t->shape[d];
@@ -76,7 +75,7 @@ static int check_input(const sinter_model *m, const sinter_tensor *inputs,
         for (const char *s = parts[p]; *s && n < sizeof(what) - 1; ++s)
           what[n++] = *s;
       what[n] = 0;
-      return fail(error, SINTER_ERR_SHAPE, "input '", info->name, what);
+      return __sinter_fail(error, SINTER_ERR_SHAPE, "input '", info->name, what);
     }
     numel *= v;
     /* One symbolic name must mean one size across all inputs. */
@@ -87,11 +86,11 @@ static int check_input(const sinter_model *m, const sinter_tensor *inputs,
       for (int32_t e = 0; e < m->inputs[j].rank && !(j == i && e >= d); ++e)
         if (m->inputs[j].dims[e] < 0 && !strcmp(m->inputs[j].dim_names[e], name) &&
             inputs[j].shape[e] != v)
-          return fail(error, SINTER_ERR_SHAPE, "symbolic dimension '", name,
+          return __sinter_fail(error, SINTER_ERR_SHAPE, "symbolic dimension '", name,
                       "' has different sizes in two places");
   }
   if (!t->data && numel > 0)
-    return fail(error, SINTER_ERR_NULL, "input '", info->name, "': data is NULL");
+    return __sinter_fail(error, SINTER_ERR_NULL, "input '", info->name, "': data is NULL");
   return SINTER_OK;
 }
 
@@ -167,9 +166,9 @@ static int take_output(const sinter_internal *e, const char *results, int32_t i,
     out->data = malloc(bytes ? bytes : 1);
     out->capacity = bytes;
     if (!out->data)
-      status = fail(error, SINTER_ERR_ALLOC, "output '", info->name, "': out of memory");
+      status = __sinter_fail(error, SINTER_ERR_ALLOC, "output '", info->name, "': out of memory");
   } else if (out->capacity < bytes) {
-    status = fail(error, SINTER_ERR_CAPACITY, "output '", info->name, "': buffer too small");
+    status = __sinter_fail(error, SINTER_ERR_CAPACITY, "output '", info->name, "': buffer too small");
   }
   if (status == SINTER_OK)
     copy_strided((char *)out->data, src, info->rank, sizes, strides, elem);
@@ -201,9 +200,9 @@ int __sinter_run_entry(const sinter_internal *e, const sinter_tensor *inputs, in
   if (error)
     error->message[0] = 0;
   if ((!inputs && m->num_inputs) || (!outputs && m->num_outputs))
-    return fail(error, SINTER_ERR_NULL, "inputs or outputs array is NULL", "", "");
+    return __sinter_fail(error, SINTER_ERR_NULL, "inputs or outputs array is NULL", "", "");
   if (num_inputs != m->num_inputs || num_outputs != m->num_outputs)
-    return fail(error, SINTER_ERR_COUNT, "wrong number of inputs or outputs for model '",
+    return __sinter_fail(error, SINTER_ERR_COUNT, "wrong number of inputs or outputs for model '",
                 m->name, "'");
   for (int32_t i = 0; i < num_inputs; ++i) {
     int status = check_input(m, inputs, i, error);
@@ -221,7 +220,7 @@ int __sinter_run_entry(const sinter_internal *e, const sinter_tensor *inputs, in
                       : malloc((size_t)e->results_size);
   int status = SINTER_OK;
   if (!descs || !args || !results) {
-    status = fail(error, SINTER_ERR_ALLOC, "out of memory", "", "");
+    status = __sinter_fail(error, SINTER_ERR_ALLOC, "out of memory", "", "");
   } else {
     for (int32_t i = 0; i < num_inputs; ++i) {
       fill_descriptor(&descs[i], &inputs[i]);
@@ -234,7 +233,7 @@ int __sinter_run_entry(const sinter_internal *e, const sinter_tensor *inputs, in
       const char *node = failed_check <= e->num_checks
                              ? e->check_names[failed_check - 1]
                              : "?";
-      status = fail(error, SINTER_ERR_CHECK, "run-time check failed: ", node,
+      status = __sinter_fail(error, SINTER_ERR_CHECK, "run-time check failed: ", node,
                     " (inputs beyond what the model supports?)");
       num_outputs = 0;
     }

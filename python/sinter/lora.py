@@ -54,17 +54,10 @@ def train_step(model, optimizer, input_ids, targets):
 
 
 def heldout_bpb(logits_fn, text, windows=64, seq=128):
-    """Bits per byte of next-byte prediction on `windows` consecutive
-    windows of `text` (as examples/lora-finetune measures it)."""
-    import numpy as np
-    data = np.frombuffer(text, dtype=np.uint8).astype(np.int64)
-    starts = [(i * seq) % (len(data) - seq - 1) for i in range(windows)]
-    x = np.stack([data[s:s + seq] for s in starts])
-    y = np.stack([data[s + 1:s + seq + 1] for s in starts])
-    logits = logits_fn(x).astype(np.float64)
-    logits -= logits.max(-1, keepdims=True)
-    logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
-    return float(-np.take_along_axis(logp, y[..., None], -1).mean() / np.log(2))
+    """Bits per byte on the first `windows` consecutive windows of `text`
+    (sinter.eval's protocol; as examples/lora-finetune measures it)."""
+    from .eval import bits_per_byte
+    return bits_per_byte(logits_fn, text[:windows * seq + 1], seq, batch=windows)[0]
 
 
 def memory(report, workspace_bytes, frozen_params, adapter_params):
@@ -111,6 +104,7 @@ def compare(args):
     import numpy as np
 
     from . import corpora, runtime, testmodels
+    from .eval import torch_logits
     torch.set_num_threads(args.threads)
     text = corpora.split(args.text)
     cut = len(text) - len(text) // 10
@@ -149,10 +143,7 @@ def compare(args):
             p.copy_(torch.from_numpy(a))
     opt = torch.optim.Adam(params, lr=args.lr)
 
-    def logits(x):
-        with torch.no_grad():
-            return model(torch.from_numpy(x)).numpy()
-    entry = _train(lambda x, y: train_step(model, opt, torch.from_numpy(x), torch.from_numpy(y)), logits,
+    entry = _train(lambda x, y: train_step(model, opt, torch.from_numpy(x), torch.from_numpy(y)), torch_logits(model),
                    _batches(train, args), heldout, args)
     results["configs"]["pytorch-fp32"] = entry
     print(f"pytorch-fp32: final loss {entry['final_loss']:.4f}, held-out {entry['heldout_bpb_before']:.4f} -> "

@@ -53,6 +53,16 @@ class _Model(ctypes.Structure):
                 ("run", _RunFn), ("free_output", _FreeFn), ("set_num_threads", _ThreadsFn)]
 
 
+def _tensor(a):
+    t = _Tensor()
+    t.data = a.ctypes.data
+    t.dtype = _FROM_NUMPY.get(a.dtype, 0)
+    t.rank = a.ndim
+    for d, s in enumerate(a.shape):
+        t.shape[d] = s
+    return t
+
+
 class TensorSpec:
     """Name, numpy dtype and shape of an input or output; symbolic dims are
     their names (str), static dims ints."""
@@ -111,11 +121,7 @@ class Model:
             if a.ndim > MAX_RANK:
                 raise ValueError(f"input '{self.inputs[i].name}': rank {a.ndim} > {MAX_RANK}")
             keep.append(a)
-            ins[i].data = a.ctypes.data
-            ins[i].dtype = _FROM_NUMPY.get(a.dtype, 0)
-            ins[i].rank = a.ndim
-            for d, s in enumerate(a.shape):
-                ins[i].shape[d] = s
+            ins[i] = _tensor(a)
         outs = (_Tensor * max(1, len(self.outputs)))()
         err = _Error()
         status = self._m.run(ins, len(arrays), outs, len(self.outputs), ctypes.byref(err))
@@ -150,16 +156,6 @@ class _LoRA(ctypes.Structure):
                 ("epsilon", ctypes.c_float), ("forward", ctypes.POINTER(_Model)), ("step", ctypes.POINTER(_Model)),
                 ("init", _LoRAInitFn), ("train_step", _LoRAStepFn), ("run", _LoRARunFn),
                 ("get_adapter", _LoRACopyFn), ("set_adapter", _LoRACopyFn)]
-
-
-def _tensor(a):
-    t = _Tensor()
-    t.data = a.ctypes.data
-    t.dtype = _FROM_NUMPY.get(a.dtype, 0)
-    t.rank = a.ndim
-    for d, s in enumerate(a.shape):
-        t.shape[d] = s
-    return t
 
 
 class LoRA:
