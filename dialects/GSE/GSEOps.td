@@ -90,4 +90,29 @@ def GSE_MatmulOp : GSE_Op<"matmul", [Pure, NN_Differentiable]> {
   let hasVerifier = 1;
 }
 
+def GSE_TransposeOp : GSE_Op<"transpose", [Pure]> {
+  let summary = "A GSE matrix transposed, requantized along its new rows";
+  let description = [{
+    `input` [N, K] as [K, N] in the same format: the values q · 2^e
+    transposed, then quantized along N as `gse.quantize` would (exponent
+    from each new group's largest magnitude, mantissas rounded to nearest
+    even). Values can lose bits where a new group spans old groups of
+    different exponents. The gradient of `gse.matmul`'s input is
+    `gse.matmul(gse.quantize(dY), gse.transpose(W))`.
+
+    It does not fold, even of a constant: the lowering reads W's own
+    packed panels and requantizes them block by block inside the GEMM
+    kernel, so an object that runs both products stores W once. It lowers
+    only as the `rhs` of a `gse.matmul`.
+
+    ```mlir
+    %wt = gse.transpose %w : !gse.tensor<3072x768, #f8> -> !gse.tensor<768x3072, #f8>
+    ```
+  }];
+  let arguments = (ins GSE_Tensor:$input);
+  let results = (outs GSE_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` qualified(type($output))";
+  let hasVerifier = 1;
+}
+
 #endif

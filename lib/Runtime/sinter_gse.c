@@ -46,6 +46,7 @@ typedef struct {
   int64_t nibbles, offset; /* nibbles: 0 or 1; offset: 128 or 8 */
   const int8_t *we; /* [panels][groups][16] */
   int64_t groups, gq, kp, panels;
+  int64_t p_base; /* the panel w and we start at (a transposed block's) */
   int64_t r0, rc;
   int8_t *q;   /* [rc][kp], zero in the padding */
   int32_t *ea; /* [rc][groups] */
@@ -145,9 +146,12 @@ static void quantize_rows(void *ctx, int64_t begin, int64_t end) {
   }
 }
 
-/* Panel p's weights. */
+/* Panel p's weights and exponents. */
 static const uint8_t *panel_weights(const gse_linear *g, int64_t p) {
-  return g->w + (p * g->kp * PANEL >> g->nibbles);
+  return g->w + ((p - g->p_base) * g->kp * PANEL >> g->nibbles);
+}
+static const int8_t *panel_exponents(const gse_linear *g, int64_t p) {
+  return g->we + (p - g->p_base) * g->groups * PANEL;
 }
 
 #if !defined(SINTER_GSE_VNNI) && !defined(__AVX2__)
@@ -219,7 +223,7 @@ static inline __attribute__((always_inline)) void vnni_tile(const gse_linear *g,
         }
     }
     for (int j = 0; j < P; ++j) {
-      const int8_t *exps = g->we + ((p + j) * g->groups + grp) * PANEL;
+      const int8_t *exps = panel_exponents(g, p + j) + grp * PANEL;
       __m512i ew = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)exps));
       for (int r = 0; r < R; ++r) {
         __m512i e = _mm512_add_epi32(ew, _mm512_set1_epi32(g->ea[(i + r) * g->groups + grp]));
@@ -303,7 +307,7 @@ static void group_dots(const gse_linear *g, const uint8_t *w, int64_t i, int64_t
 /* Chunk row i over panel p. */
 static void panel_row(const gse_linear *g, int64_t i, int64_t p) {
   const uint8_t *w = panel_weights(g, p);
-  const int8_t *we = g->we + p * g->groups * PANEL;
+  const int8_t *we = panel_exponents(g, p);
   const int32_t *ea = g->ea + i * g->groups;
   float out[PANEL] = {0};
   for (int64_t grp = 0; grp < g->groups; ++grp) {
@@ -319,64 +323,217 @@ static void panel_row(const gse_linear *g, int64_t i, int64_t p) {
 }
 #endif
 
-/* Phase 2 for output blocks [begin, end): every chunk row over the block's
- * panels; with VNNI, tiles of 4 rows × 2 panels, else of 1 row × 4. */
+/* Every chunk row over panels [p0, p1): with VNNI, tiles of 4 rows × 2
+ * panels, else of 1 row × 1 panel. */
+static void block_outputs(const gse_linear *g, int64_t p0, int64_t p1) {
+#if defined(SINTER_GSE_VNNI)
+  if (g->nibbles)
+    vnni_block(g, p0, p1, 1);
+  else
+    vnni_block(g, p0, p1, 0);
+#else
+  for (int64_t i = 0; i < g->rc; ++i)
+    for (int64_t p = p0; p < p1; ++p)
+      panel_row(g, i, p);
+#endif
+}
+
+/* The block's panels of outputs. */
+static void block_panels(const gse_linear *g, int64_t blk, int64_t *p0, int64_t *p1) {
+  *p0 = blk * BLOCK_PANELS;
+  *p1 = *p0 + BLOCK_PANELS < g->panels ? *p0 + BLOCK_PANELS : g->panels;
+}
+
+/* Phase 2 for output blocks [begin, end). */
 static void output_blocks(void *ctx, int64_t begin, int64_t end) {
   const gse_linear *g = (const gse_linear *)ctx;
   for (int64_t blk = begin; blk < end; ++blk) {
-    int64_t p0 = blk * BLOCK_PANELS, p1 = p0 + BLOCK_PANELS < g->panels ? p0 + BLOCK_PANELS : g->panels;
-#if defined(SINTER_GSE_VNNI)
-    if (g->nibbles)
-      vnni_block(g, p0, p1, 1);
-    else
-      vnni_block(g, p0, p1, 0);
-#else
-    for (int64_t i = 0; i < g->rc; ++i)
-      for (int64_t p = p0; p < p1; ++p)
-        panel_row(g, i, p);
-#endif
+    int64_t p0, p1;
+    block_panels(g, blk, &p0, &p1);
+    block_outputs(g, p0, p1);
   }
 }
 
-void __sinter_gse_linear(intptr_t x, intptr_t y, int64_t rows, int64_t k, int64_t n, int64_t group,
-                         int64_t a_bits, int64_t exp_lo, int64_t exp_hi, intptr_t w, intptr_t we, int64_t w_nibbles) {
+/* NaN in every output of rows [r0, r0 + count), columns [c0, c1): what a
+ * layer that could not get memory to run returns, rather than a wrong
+ * number. */
+static void fail_outputs(const gse_linear *g, int64_t r0, int64_t count, int64_t c0, int64_t c1) {
+  for (int64_t r = r0; r < r0 + count; ++r)
+    for (int64_t c = c0; c < c1; ++c)
+      g->y[r * g->n + c] = __builtin_nanf("");
+}
+
+/* What both entries share: the activations' side of the GEMM over k
+ * inputs and n outputs. 0 when there is nothing to do. */
+static int setup(gse_linear *g, intptr_t x, intptr_t y, int64_t rows, int64_t k, int64_t n, int64_t group,
+                 int64_t a_bits, int64_t exp_lo, int64_t exp_hi, int64_t nibbles) {
   if (rows <= 0 || n <= 0 || k <= 0 || group <= 0 || a_bits < 2 || a_bits > 8)
-    return;
-  gse_linear g = {0};
-  g.x = (const float *)x;
-  g.y = (float *)y;
-  g.rows = rows, g.k = k, g.n = n, g.group = group;
-  g.limit = ((int64_t)1 << (a_bits - 1)) - 1;
-  g.exp_lo = exp_lo, g.exp_hi = exp_hi;
-  g.w = (const uint8_t *)w;
-  g.we = (const int8_t *)we;
-  g.nibbles = w_nibbles != 0;
-  g.offset = g.nibbles ? 8 : 128;
-  g.groups = (k + group - 1) / group;
-  g.gq = g.nibbles ? (group + 7) / 8 * 8 : (group + 3) / 4 * 4;
-  g.kp = g.groups * g.gq;
-  g.panels = (n + PANEL - 1) / PANEL;
-  int64_t chunk = rows < ROW_CHUNK ? rows : ROW_CHUNK;
-  /* Per row: kp bytes of q, then groups int32 of ea and of sa. */
-  size_t per_row = (size_t)(g.kp + 8 * g.groups + 8);
+    return 0;
+  g->x = (const float *)x;
+  g->y = (float *)y;
+  g->rows = rows, g->k = k, g->n = n, g->group = group;
+  g->limit = ((int64_t)1 << (a_bits - 1)) - 1;
+  g->exp_lo = exp_lo, g->exp_hi = exp_hi;
+  g->nibbles = nibbles != 0;
+  g->offset = g->nibbles ? 8 : 128;
+  g->groups = (k + group - 1) / group;
+  g->gq = g->nibbles ? (group + 7) / 8 * 8 : (group + 3) / 4 * 4;
+  g->kp = g->groups * g->gq;
+  g->panels = (n + PANEL - 1) / PANEL;
+  return 1;
+}
+
+/* Quantized rows in chunks of at most `chunk`: for each, phase 1 then
+ * `phase2` over the blocks of outputs. Per row the scratch holds kp bytes
+ * of q, then groups int32 of ea and of sa. */
+static void run_chunks(gse_linear *g, int64_t chunk, void (*phase2)(void *, int64_t, int64_t), void *ctx) {
+  size_t per_row = (size_t)(g->kp + 8 * g->groups + 8);
   char *scratch = (char *)malloc((size_t)chunk * per_row);
   if (!scratch) /* one row at a time, then */
     scratch = (char *)malloc(per_row), chunk = 1;
   if (!scratch) {
-    /* No memory even for one row: the layer cannot run; NaN says so
-     * rather than a wrong number. */
-    for (int64_t i = 0; i < rows * n; ++i)
-      g.y[i] = __builtin_nanf("");
+    fail_outputs(g, 0, g->rows, 0, g->n);
     return;
   }
-  for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
-    g.r0 = r0;
-    g.rc = rows - r0 < chunk ? rows - r0 : chunk;
-    g.ea = (int32_t *)scratch;
-    g.sa = g.ea + g.rc * g.groups;
-    g.q = (int8_t *)(g.sa + g.rc * g.groups);
-    __sinter_parallel_for(g.rc, 4, quantize_rows, &g);
-    __sinter_parallel_for((g.panels + BLOCK_PANELS - 1) / BLOCK_PANELS, 1, output_blocks, &g);
+  for (int64_t r0 = 0; r0 < g->rows; r0 += chunk) {
+    g->r0 = r0;
+    g->rc = g->rows - r0 < chunk ? g->rows - r0 : chunk;
+    g->ea = (int32_t *)scratch;
+    g->sa = g->ea + g->rc * g->groups;
+    g->q = (int8_t *)(g->sa + g->rc * g->groups);
+    __sinter_parallel_for(g->rc, 4, quantize_rows, g);
+    __sinter_parallel_for((g->panels + BLOCK_PANELS - 1) / BLOCK_PANELS, 1, phase2, ctx);
   }
   free(scratch);
+}
+
+void __sinter_gse_linear(intptr_t x, intptr_t y, int64_t rows, int64_t k, int64_t n, int64_t group,
+                         int64_t a_bits, int64_t exp_lo, int64_t exp_hi, intptr_t w, intptr_t we, int64_t w_nibbles) {
+  gse_linear g = {0};
+  if (!setup(&g, x, y, rows, k, n, group, a_bits, exp_lo, exp_hi, w_nibbles))
+    return;
+  g.w = (const uint8_t *)w;
+  g.we = (const int8_t *)we;
+  run_chunks(&g, rows < ROW_CHUNK ? rows : ROW_CHUNK, output_blocks, &g);
+}
+
+/* ---- x · W through W's own panels ------------------------------------
+ *
+ * The gradient of a frozen linear's input, dX [rows, K] = dY [rows, N] ·
+ * W [N, K] (gse.matmul of gse.transpose, docs/dialects/gse.md), runs the
+ * kernel above on Wᵀ requantized into the weights' format grouped along
+ * N, as gse.transpose defines it. Wᵀ is never stored: each block of 64
+ * outputs (columns of W) is repacked from W's panels into a block of
+ * panels on the thread's stack of scratch, exactly as the compiler would
+ * have packed the requantized Wᵀ, just before the block's GEMM over every
+ * row. Rows go in large chunks so that the repacking (∝ K·N) stays small
+ * against the GEMM (∝ rows·K·N / 64 per instruction). */
+
+#define TRANSPOSED_ROW_CHUNK 2048
+
+typedef struct {
+  const gse_linear *g; /* k = N (W's rows), n = K (W's columns) */
+  const uint8_t *w;    /* W's panels and exponents, as __sinter_gse_linear reads them */
+  const int8_t *we;
+  int64_t w_nibbles, w_gq, w_kp, w_groups;
+  int64_t w_bits, w_limit, w_exp_lo, w_exp_hi;
+} gse_transposed;
+
+/* W's mantissa at row `row`, padded column kk. */
+static inline int32_t w_mantissa(const gse_transposed *t, int64_t row, int64_t kk) {
+  const uint8_t *panel = t->w + ((row / PANEL) * t->w_kp * PANEL >> t->w_nibbles);
+  int64_t b = (row % PANEL) * 4 + kk % 4;
+  if (!t->w_nibbles)
+    return (int32_t)panel[(kk / 4) * 4 * PANEL + b] - 128;
+  return (int32_t)(panel[(kk / 8) * 4 * PANEL + b] >> (4 * ((kk / 4) % 2)) & 15) - 8;
+}
+
+static inline int32_t w_exponent(const gse_transposed *t, int64_t row, int64_t group) {
+  return t->we[((row / PANEL) * t->w_groups + group) * PANEL + row % PANEL];
+}
+
+/* m · 2^-s rounded to nearest even (|m| < 2^8). */
+static inline int32_t shift_round_even(int32_t m, int32_t s) {
+  if (s <= 0)
+    return s < -16 ? (m > 0 ? 1 << 24 : m < 0 ? -(1 << 24) : 0) : m * (1 << -s); /* saturates later */
+  if (s > 16)
+    return 0;
+  int32_t a = m < 0 ? -m : m, q = a >> s, rem = a & ((1 << s) - 1), half = 1 << (s - 1);
+  q += rem > half || (rem == half && (q & 1));
+  return m < 0 ? -q : q;
+}
+
+/* Output panel p of Wᵀ (columns 16p.. of W) into bytes (q + 128, the
+ * forward's layout over N) and exponents, requantized per group of N:
+ * the exponent from the group's largest magnitude, ⌊log₂(|m| · 2^e)⌋ =
+ * ⌊log₂ |m|⌋ + e, exactly as the compiler's quantizer would find it from
+ * the dequantized values. */
+static void repack_panel(const gse_transposed *t, int64_t p, uint8_t *out, int8_t *exps) {
+  const gse_linear *g = t->g;
+  memset(out, 128, (size_t)(g->kp * PANEL));
+  memset(exps, 0, (size_t)(g->groups * PANEL));
+  for (int64_t j = 0; j < PANEL && p * PANEL + j < g->n; ++j) {
+    int64_t col = p * PANEL + j, wg = col / g->group, kk = wg * t->w_gq + col % g->group;
+    for (int64_t grp = 0; grp < g->groups; ++grp) {
+      int64_t lo = grp * g->group, hi = lo + g->group < g->k ? lo + g->group : g->k;
+      const int32_t none = -(1 << 30);
+      int32_t top = none;
+      for (int64_t r = lo; r < hi; ++r) {
+        int32_t m = w_mantissa(t, r, kk);
+        if (m != 0) {
+          int32_t l = 31 - __builtin_clz((uint32_t)(m < 0 ? -m : m)) + w_exponent(t, r, wg);
+          top = l > top ? l : top;
+        }
+      }
+      int64_t e = top == none ? t->w_exp_lo : top - (t->w_bits - 2);
+      e = e < t->w_exp_lo ? t->w_exp_lo : e > t->w_exp_hi ? t->w_exp_hi : e;
+      exps[grp * PANEL + j] = (int8_t)e;
+      for (int64_t r = lo; r < hi; ++r) {
+        int32_t q = shift_round_even(w_mantissa(t, r, kk), (int32_t)e - w_exponent(t, r, wg));
+        q = q < -t->w_limit ? (int32_t)-t->w_limit : q > t->w_limit ? (int32_t)t->w_limit : q;
+        int64_t nn = grp * g->gq + (r - lo);
+        out[(nn / 4) * 4 * PANEL + j * 4 + nn % 4] = (uint8_t)(q + 128);
+      }
+    }
+  }
+}
+
+/* Phase 2 of x · W for output blocks [begin, end): repack, then the
+ * forward's block over the repacked panels. */
+static void transposed_blocks(void *ctx, int64_t begin, int64_t end) {
+  const gse_transposed *t = (const gse_transposed *)ctx;
+  gse_linear g = *t->g;
+  size_t panel_bytes = (size_t)(g.kp * PANEL), exp_bytes = (size_t)(g.groups * PANEL);
+  uint8_t *panels = (uint8_t *)malloc(BLOCK_PANELS * (panel_bytes + exp_bytes));
+  for (int64_t blk = begin; blk < end; ++blk) {
+    int64_t p0, p1;
+    block_panels(&g, blk, &p0, &p1);
+    if (!panels) {
+      int64_t c1 = p1 * PANEL < g.n ? p1 * PANEL : g.n;
+      fail_outputs(&g, g.r0, g.rc, p0 * PANEL, c1);
+      continue;
+    }
+    int8_t *exps = (int8_t *)(panels + BLOCK_PANELS * panel_bytes);
+    for (int64_t p = p0; p < p1; ++p)
+      repack_panel(t, p, panels + (p - p0) * panel_bytes, exps + (p - p0) * exp_bytes);
+    g.w = panels, g.we = exps, g.p_base = p0;
+    block_outputs(&g, p0, p1);
+  }
+  free(panels);
+}
+
+void __sinter_gse_linear_transposed(intptr_t x, intptr_t y, int64_t rows, int64_t w_rows, int64_t w_cols,
+                                    int64_t group, int64_t a_bits, int64_t exp_lo, int64_t exp_hi, intptr_t w,
+                                    intptr_t we, int64_t w_nibbles, int64_t w_bits, int64_t w_exp_lo,
+                                    int64_t w_exp_hi) {
+  gse_linear g = {0};
+  if (w_bits < 2 || w_bits > 8 || !setup(&g, x, y, rows, w_rows, w_cols, group, a_bits, exp_lo, exp_hi, 0))
+    return;
+  gse_transposed t = {&g, (const uint8_t *)w, (const int8_t *)we, w_nibbles != 0};
+  t.w_gq = t.w_nibbles ? (group + 7) / 8 * 8 : (group + 3) / 4 * 4;
+  t.w_groups = (w_cols + group - 1) / group;
+  t.w_kp = t.w_groups * t.w_gq;
+  t.w_bits = w_bits, t.w_limit = ((int64_t)1 << (w_bits - 1)) - 1;
+  t.w_exp_lo = w_exp_lo, t.w_exp_hi = w_exp_hi;
+  run_chunks(&g, rows < TRANSPOSED_ROW_CHUNK ? rows : TRANSPOSED_ROW_CHUNK, transposed_blocks, &t);
 }

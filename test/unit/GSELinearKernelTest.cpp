@@ -22,6 +22,13 @@ void __sinter_gse_linear_host(intptr_t x, intptr_t y, int64_t rows, int64_t k, i
 void __sinter_gse_linear_avx2(intptr_t x, intptr_t y, int64_t rows, int64_t k, int64_t n, int64_t group,
                               int64_t a_bits, int64_t exp_lo, int64_t exp_hi, intptr_t w, intptr_t we,
                               int64_t w_nibbles);
+#define SINTER_GSE_TRANSPOSED(name)                                                                                  \
+  void name(intptr_t x, intptr_t y, int64_t rows, int64_t w_rows, int64_t w_cols, int64_t group, int64_t a_bits,     \
+            int64_t exp_lo, int64_t exp_hi, intptr_t w, intptr_t we, int64_t w_nibbles, int64_t w_bits,              \
+            int64_t w_exp_lo, int64_t w_exp_hi);
+SINTER_GSE_TRANSPOSED(__sinter_gse_linear_transposed)
+SINTER_GSE_TRANSPOSED(__sinter_gse_linear_transposed_host)
+SINTER_GSE_TRANSPOSED(__sinter_gse_linear_transposed_avx2)
 }
 
 namespace {
@@ -99,6 +106,55 @@ TEST_P(GSELinearKernel, MatchesExactGroupSums) {
       else
         ASSERT_NEAR(y[r * c.n + j], want, 1e-6 * magnitude + 1e-30) << "row " << r << " output " << j;
     }
+}
+
+// dY · W through W's own panels (the backward of a frozen linear) is,
+// bit for bit, the forward kernel over the panels the compiler would pack
+// for Wᵀ requantized along N (gse.transpose's meaning); here the case's
+// "k" is W's columns (the outputs) and "n" its rows (the sums' length).
+TEST_P(GSELinearKernel, TransposedMatchesRequantizedTranspose) {
+  const Case &c = GetParam();
+  if (c.build == Build::AVX2 && !__builtin_cpu_supports("avx2"))
+    GTEST_SKIP() << "this CPU has no AVX2";
+  FormatAttr wf = FormatAttr::get(&ctx, c.group, c.wBits, c.exponent);
+  FormatAttr af = FormatAttr::get(&ctx, c.group, c.aBits, c.exponent);
+  std::mt19937 rng(c.k * 17 + c.n);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  std::vector<float> w(c.n * c.k), dy(c.rows * c.n);
+  for (int64_t i = 0; i < c.n; ++i) // rows of W at many magnitudes: exponents differ along N
+    for (int64_t j = 0; j < c.k; ++j)
+      w[i * c.k + j] = std::ldexp(normal(rng), (int)(i % 7) - 3) / std::sqrt((float)c.k);
+  if (c.n > 1)
+    std::fill(w.begin() + c.k, w.begin() + c.k + std::min(c.k, c.group), 0.0f); // a zero group of W
+  for (float &v : dy)
+    v = normal(rng) * 1e-3f;
+  auto qw = sinter::gse::quantize(wf, w, c.k);
+  bool nibbles = c.wBits <= 4;
+  std::vector<uint8_t> panels = sinter::gse::panelMantissas(qw.mantissas, c.n, c.k, c.group, nibbles);
+  std::vector<int8_t> exps = sinter::gse::panelExponents(qw.exponents, c.n, wf.groupsOf(c.k));
+  // What the compiler would store for Wᵀ: dequantized, transposed, quantized along N.
+  std::vector<float> wd = sinter::gse::dequantize(wf, qw.mantissas, qw.exponents, c.k), wt(wd.size());
+  for (int64_t i = 0; i < c.n; ++i)
+    for (int64_t j = 0; j < c.k; ++j)
+      wt[j * c.n + i] = wd[i * c.k + j];
+  auto qt = sinter::gse::quantize(wf, wt, c.n);
+  std::vector<uint8_t> tPanels = sinter::gse::panelMantissas(qt.mantissas, c.k, c.n, c.group, false);
+  std::vector<int8_t> tExps = sinter::gse::panelExponents(qt.exponents, c.k, wf.groupsOf(c.n));
+  std::vector<float> want(c.rows * c.k, NAN), got(c.rows * c.k, NAN);
+  __sinter_set_num_threads(c.threads);
+  auto forward = c.build == Build::Host   ? __sinter_gse_linear_host
+                 : c.build == Build::AVX2 ? __sinter_gse_linear_avx2
+                                          : __sinter_gse_linear;
+  auto transposed = c.build == Build::Host   ? __sinter_gse_linear_transposed_host
+                    : c.build == Build::AVX2 ? __sinter_gse_linear_transposed_avx2
+                                             : __sinter_gse_linear_transposed;
+  forward((intptr_t)dy.data(), (intptr_t)want.data(), c.rows, c.n, c.k, c.group, c.aBits, af.minExponent(),
+          af.maxExponent(), (intptr_t)tPanels.data(), (intptr_t)tExps.data(), 0);
+  transposed((intptr_t)dy.data(), (intptr_t)got.data(), c.rows, c.n, c.k, c.group, c.aBits, af.minExponent(),
+             af.maxExponent(), (intptr_t)panels.data(), (intptr_t)exps.data(), nibbles, c.wBits, wf.minExponent(),
+             wf.maxExponent());
+  for (int64_t i = 0; i < c.rows * c.k; ++i)
+    ASSERT_EQ(got[i], want[i]) << "row " << i / c.k << " output " << i % c.k;
 }
 
 std::vector<Case> cases() {

@@ -26,6 +26,7 @@ constexpr llvm::StringLiteral kFFNCorrection = "__sinter_ffn_correction";
 constexpr llvm::StringLiteral kSparseFFN = "__sinter_sparse_ffn";
 constexpr llvm::StringLiteral kMoSLinear = "__sinter_mos_linear";
 constexpr llvm::StringLiteral kGSELinear = "__sinter_gse_linear";
+constexpr llvm::StringLiteral kGSELinearTransposed = "__sinter_gse_linear_transposed";
 
 /// σ as the runtime kernels number it (lib/Runtime/sinter_vec.h).
 int64_t activationCode(StringRef name) { return name == "gelu" ? 1 : name == "silu" ? 2 : 0; }
@@ -143,59 +144,81 @@ struct MoSLinearLowering : OpRewritePattern<bnn::MoSLinearOp> {
 /// y, rows, K, N, group, activation bits, exponent range, W's panels, W's
 /// exponents, nibbles): the kernel quantizes x itself, and W is repacked
 /// here into the VNNI layout (sinter/Dialect/GSE/Quantize.h), two
-/// mantissas a byte when they have at most 4 bits. The quantize and the
-/// constant die with it.
+/// mantissas a byte when they have at most 4 bits. With gse.transpose(W)
+/// as the weight (a gradient, x · W), __sinter_gse_linear_transposed
+/// reads the same panels plus W's format and requantizes Wᵀ block by
+/// block: W is stored once. The quantize, transpose and constant die with
+/// it.
 struct GSEMatmulLowering : OpRewritePattern<gse::MatmulOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(gse::MatmulOp op, PatternRewriter &rewriter) const override {
     auto quantize = op.getLhs().getDefiningOp<gse::QuantizeOp>();
-    auto weight = op.getRhs().getDefiningOp<gse::ConstantOp>();
+    auto transpose = op.getRhs().getDefiningOp<gse::TransposeOp>();
+    auto weight = (transpose ? transpose.getInput() : op.getRhs()).getDefiningOp<gse::ConstantOp>();
     if (!quantize || !weight)
-      return op.emitError("lowers only as gse.matmul(gse.quantize(x), gse.constant): activations quantized "
-                          "by the kernel, weights at compile time");
-    auto mantissas = readBytes(weight.getMantissas()), exponents = readBytes(weight.getExponents());
-    if (!mantissas || !exponents)
+      return op.emitError("lowers only as gse.matmul(gse.quantize(x), W), W a gse.constant or gse.transpose of one: "
+                          "activations quantized by the kernel, weights at compile time");
+    auto packed = panels(rewriter, weight);
+    if (!packed)
       return op.emitError("cannot read the weight's mantissas and exponents");
     Location loc = op.getLoc();
     auto wType = cast<gse::GSETensorType>(weight.getType());
+    auto wFormat = wType.getFormat();
     auto aFormat = cast<gse::GSETensorType>(quantize.getType()).getFormat();
-    int64_t n = wType.getShape()[0], k = wType.lastDim(), group = wType.getFormat().getGroup();
-    auto asInt8 = [](const std::vector<char> &v) {
-      return ArrayRef<int8_t>(reinterpret_cast<const int8_t *>(v.data()), v.size());
-    };
-    bool nibbles = wType.getFormat().getMantissa() <= 4;
-    // One weight read by several functions (--train-lora's entries) is
-    // packed once: equal attributes become one global.
-    auto &packed = panelsOf[weight.getMantissas()];
-    if (!packed.first) {
-      std::vector<uint8_t> panels = gse::panelMantissas(asInt8(*mantissas), n, k, group, nibbles);
-      std::vector<int8_t> panelExps = gse::panelExponents(asInt8(*exponents), n, wType.groups());
-      auto bytes = [&](ArrayRef<char> data, StringRef name) {
-        return makeElements(RankedTensorType::get({(int64_t)data.size()}, rewriter.getI8Type()), data, name);
-      };
-      packed = {bytes({reinterpret_cast<const char *>(panels.data()), panels.size()}, "gse_panels"),
-                bytes({reinterpret_cast<const char *>(panelExps.data()), panelExps.size()}, "gse_panel_exps")};
-    }
-    Value w = arith::ConstantOp::create(rewriter, loc, packed.first);
-    Value we = arith::ConstantOp::create(rewriter, loc, packed.second);
+    int64_t n = wType.getShape()[0], k = wType.lastDim();
+    Value w = arith::ConstantOp::create(rewriter, loc, packed->first);
+    Value we = arith::ConstantOp::create(rewriter, loc, packed->second);
     auto type = cast<RankedTensorType>(op.getType());
     Value x = quantize.getInput();
     auto [out, rows] = resultBuffer(rewriter, loc, type, x);
     auto index = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(rewriter, loc, v); };
+    // The forward contracts W's K to its N outputs; the transposed product
+    // contracts N (W's rows) to K outputs.
     SmallVector<Value> args = {addressOf(rewriter, loc, x),
                                memref::ExtractAlignedPointerAsIndexOp::create(rewriter, loc, out),
                                rows,
-                               index(k),
-                               index(n),
-                               index(group),
+                               index(transpose ? n : k),
+                               index(transpose ? k : n),
+                               index(wFormat.getGroup()),
                                index(aFormat.getMantissa()),
                                index(aFormat.minExponent()),
                                index(aFormat.maxExponent()),
                                addressOf(rewriter, loc, w),
                                addressOf(rewriter, loc, we),
-                               index(nibbles)};
-    callKernel(rewriter, op, kGSELinear, args, out);
+                               index(nibbles(wFormat))};
+    if (transpose)
+      args.append({index(wFormat.getMantissa()), index(wFormat.minExponent()), index(wFormat.maxExponent())});
+    callKernel(rewriter, op, transpose ? kGSELinearTransposed : kGSELinear, args, out);
     return success();
+  }
+
+private:
+  static bool nibbles(gse::FormatAttr format) { return format.getMantissa() <= 4; }
+
+  /// W's panels and exponents in the kernel's layout. One weight read by
+  /// several products or functions (--train-lora's entries, the gradient's
+  /// transpose) is packed once: equal attributes become one global.
+  std::optional<std::pair<ElementsAttr, ElementsAttr>> panels(PatternRewriter &rewriter, gse::ConstantOp weight) const {
+    auto &packed = panelsOf[weight.getMantissas()];
+    if (packed.first)
+      return packed;
+    auto mantissas = readBytes(weight.getMantissas()), exponents = readBytes(weight.getExponents());
+    if (!mantissas || !exponents)
+      return std::nullopt;
+    auto wType = cast<gse::GSETensorType>(weight.getType());
+    int64_t n = wType.getShape()[0], k = wType.lastDim();
+    auto asInt8 = [](const std::vector<char> &v) {
+      return ArrayRef<int8_t>(reinterpret_cast<const int8_t *>(v.data()), v.size());
+    };
+    std::vector<uint8_t> bytesOfPanels =
+        gse::panelMantissas(asInt8(*mantissas), n, k, wType.getFormat().getGroup(), nibbles(wType.getFormat()));
+    std::vector<int8_t> panelExps = gse::panelExponents(asInt8(*exponents), n, wType.groups());
+    auto bytes = [&](ArrayRef<char> data, StringRef name) {
+      return makeElements(RankedTensorType::get({(int64_t)data.size()}, rewriter.getI8Type()), data, name);
+    };
+    packed = {bytes({reinterpret_cast<const char *>(bytesOfPanels.data()), bytesOfPanels.size()}, "gse_panels"),
+              bytes({reinterpret_cast<const char *>(panelExps.data()), panelExps.size()}, "gse_panel_exps")};
+    return packed;
   }
 
   mutable llvm::DenseMap<Attribute, std::pair<ElementsAttr, ElementsAttr>> panelsOf;

@@ -38,8 +38,8 @@ struct ConvertNNToLinalgPass
                            arith::ArithDialect, math::MathDialect,
                            func::FuncDialect, bufferization::BufferizationDialect,
                            memref::MemRefDialect>();
-    // gse.quantize and gse.constant feed gse.matmul's kernel call and die
-    // with it (canonicalize erases them); any other gse value is an error.
+    // gse.quantize, gse.transpose and gse.constant feed gse.matmul's kernel
+    // call and die with it; any other gse value is an error.
     target.addIllegalOp<gse::MatmulOp>();
     // Spike trains live only inside the kernels of their consumers: spike.if
     // lowers with the op that reads its spikes and must be gone after.
@@ -48,6 +48,16 @@ struct ConvertNNToLinalgPass
     populateNNToLinalgPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       return signalPassFailure();
+    // What fed the lowered gse.matmuls is dead now; a gse.transpose keeps
+    // its constant used until it goes, so last first.
+    SmallVector<Operation *> gseOps;
+    getOperation()->walk([&](Operation *op) {
+      if (isa<gse::GSEDialect>(op->getDialect()))
+        gseOps.push_back(op);
+    });
+    for (Operation *op : llvm::reverse(gseOps))
+      if (isOpTriviallyDead(op))
+        op->erase();
     WalkResult leftover = getOperation()->walk([](Operation *op) {
       if (!isa<gse::GSEDialect, spike::SpikeDialect>(op->getDialect()) || op->use_empty())
         return WalkResult::advance();

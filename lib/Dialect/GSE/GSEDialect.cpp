@@ -196,6 +196,19 @@ LogicalResult ConstantOp::verify() {
   return success();
 }
 
+LogicalResult TransposeOp::verify() {
+  auto in = cast<GSETensorType>(getInput().getType());
+  auto out = cast<GSETensorType>(getOutput().getType());
+  if (in.getShape().size() != 2)
+    return emitOpError("transposes a matrix [N, K], not ") << in;
+  if (in.getFormat() != out.getFormat())
+    return emitOpError("keeps the format: ") << in.getFormat() << " became " << out.getFormat();
+  SmallVector<int64_t> want = {in.getShape()[1], in.getShape()[0]};
+  if (!compatibleShapes(out.getShape(), want))
+    return emitOpError("result must be [K, N] = [") << want[0] << ", " << want[1] << "], not " << out;
+  return success();
+}
+
 OpFoldResult ConstantOp::fold(FoldAdaptor) {
   return ArrayAttr::get(getContext(), {getMantissas(), getExponents()});
 }

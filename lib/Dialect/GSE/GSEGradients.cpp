@@ -1,13 +1,12 @@
 // Reverse-mode rules of the gse ops (nn::GradientOpInterface), for
 // --train-lora over GSE-quantized base weights: the gradient reaching a
 // frozen GSE linear's input is itself an integer GEMM, dX = Q(dY)·W, with W
-// transposed and requantized at compile time into the weights' format
-// (grouped along its outputs), and Q the activations' group and mantissa
+// transposed and requantized into the weights' format grouped along its
+// outputs (gse.transpose, which the kernel does block by block from W's
+// own panels), and Q the activations' group and mantissa
 // with OCP MX's 8-bit exponent range. Quantization
 // passes gradients straight through, as GSQ-Tuning trains.
 #include "sinter/Dialect/GSE/GSEDialect.h"
-#include "sinter/Dialect/GSE/Quantize.h"
-#include "sinter/Support/ConstantData.h"
 
 using namespace mlir;
 
@@ -19,30 +18,6 @@ LogicalResult QuantizeOp::buildGradients(OpBuilder &, ValueRange resultGrads, Ar
   return success();
 }
 
-/// W [N, K] as Wᵀ [K, N] in the same format.
-static Value transposedConstant(OpBuilder &b, Location loc, ConstantOp weight) {
-  auto type = cast<GSETensorType>(weight.getType());
-  auto mantissas = readBytes(weight.getMantissas()), exponents = readBytes(weight.getExponents());
-  if (!mantissas || !exponents)
-    return {};
-  int64_t n = type.getShape()[0], k = type.lastDim();
-  auto asInt8 = [](const std::vector<char> &v) {
-    return ArrayRef<int8_t>(reinterpret_cast<const int8_t *>(v.data()), v.size());
-  };
-  std::vector<float> w = dequantize(type.getFormat(), asInt8(*mantissas), asInt8(*exponents), k);
-  std::vector<float> wt(w.size());
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < k; ++j)
-      wt[j * n + i] = w[i * k + j];
-  Quantized q = quantize(type.getFormat(), wt, n);
-  auto tType = GSETensorType::get(b.getContext(), {k, n}, type.getFormat());
-  auto bytes = [](const std::vector<int8_t> &v) {
-    return ArrayRef<char>(reinterpret_cast<const char *>(v.data()), v.size());
-  };
-  return ConstantOp::create(b, loc, tType, makeElements(tType.mantissaType(), bytes(q.mantissas), "gse_transposed_mantissas"),
-                            makeElements(tType.exponentType(), bytes(q.exponents), "gse_transposed_exponents"));
-}
-
 LogicalResult MatmulOp::buildGradients(OpBuilder &b, ValueRange resultGrads, ArrayRef<bool> wanted,
                                        SmallVectorImpl<Value> &out) {
   if (wanted[1])
@@ -52,10 +27,9 @@ LogicalResult MatmulOp::buildGradients(OpBuilder &b, ValueRange resultGrads, Arr
     out.append({Value(), Value()});
     return success();
   }
-  auto weight = getRhs().getDefiningOp<ConstantOp>();
-  Value wt = weight ? transposedConstant(b, getLoc(), weight) : Value();
-  if (!wt)
-    return emitError("differentiates only through a constant weight");
+  auto rhsType = cast<GSETensorType>(getRhs().getType());
+  auto wtType = GSETensorType::get(b.getContext(), {rhsType.getShape()[1], rhsType.getShape()[0]}, rhsType.getFormat());
+  Value wt = TransposeOp::create(b, getLoc(), wtType, getRhs());
   // Gradients are the activations' group and mantissa with an 8-bit
   // exponent: they shrink layer by layer far below what a 5-bit exponent
   // reaches (2^-16), where they would round to zero, and a wide shared

@@ -25,6 +25,25 @@ func.func @f(%x: tensor<2x3xf32>, %w: tensor<3x4xf32>, %b: tensor<4xf32>) -> ten
 
 // -----
 
+// Through a GSE linear, dX is an integer GEMM too: dY quantized in the
+// activations' group and mantissa with an 8-bit exponent, times W
+// transposed (requantized along its rows, inside the kernel).
+// CHECK-LABEL: func.func @f_grad
+// CHECK-SAME: (%[[X:.*]]: tensor<2x8xf32>, %[[DY:.*]]: tensor<2x2xf32>)
+// CHECK: %[[W:.*]] = gse.constant
+// CHECK: %[[WT:.*]] = gse.transpose %[[W]] : !gse.tensor<2x8, #gse.format<group = 4, mantissa = 4, exponent = 5>> -> !gse.tensor<8x2, #gse.format<group = 4, mantissa = 4, exponent = 5>>
+// CHECK: %[[DQ:.*]] = gse.quantize %[[DY]] : tensor<2x2xf32> -> !gse.tensor<2x2, #gse.format<group = 4, mantissa = 6, exponent = 8>>
+// CHECK: %[[DX:.*]] = gse.matmul %[[DQ]], %[[WT]] {{.*}} -> tensor<2x8xf32>
+// CHECK: return %[[DX]]
+func.func @f(%x: tensor<2x8xf32>) -> tensor<2x2xf32> {
+  %w = gse.constant dense<1> : tensor<2x8xi8>, dense<0> : tensor<2x2xi8> : !gse.tensor<2x8, #gse.format<group = 4, mantissa = 4, exponent = 5>>
+  %q = gse.quantize %x : tensor<2x8xf32> -> !gse.tensor<2x8, #gse.format<group = 4, mantissa = 6, exponent = 5>>
+  %y = gse.matmul %q, %w : !gse.tensor<2x8, #gse.format<group = 4, mantissa = 6, exponent = 5>>, !gse.tensor<2x8, #gse.format<group = 4, mantissa = 4, exponent = 5>> -> tensor<2x2xf32>
+  return %y : tensor<2x2xf32>
+}
+
+// -----
+
 // Integer arguments get no gradient; a float argument the results do not
 // depend on gets zeros; a layer norm recomputes its statistics.
 // CHECK-LABEL: func.func @f_grad

@@ -9,7 +9,8 @@
 // 1 133..136, and 128 (q = 0, as i8 −128) past N; exponents [0, 1, 0...];
 // and 0: bytes, not nibbles (8-bit mantissas).
 // The quantize and the gse.constant are gone.
-// CHECK: func.func private @__sinter_gse_linear(index, index, index, index, index, index, index, index, index, index, index, index)
+// CHECK-DAG: func.func private @__sinter_gse_linear(index, index, index, index, index, index, index, index, index, index, index, index)
+// CHECK-DAG: func.func private @__sinter_gse_linear_transposed(index, index, index, index, index, index, index, index, index, index, index, index, index, index, index)
 // CHECK-LABEL: func @linear
 // CHECK-DAG: %[[PANELS:.*]] = arith.constant dense<{{\[}}-127, -126, -125, -124, -123, -122, -121, -120, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128]> : tensor<64xi8>
 // CHECK-DAG: %[[EXPS:.*]] = arith.constant dense<[0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]> : tensor<16xi8>
@@ -46,4 +47,34 @@ func.func @nibbles(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %q = gse.quantize %x : tensor<3x4xf32> -> !gse.tensor<3x4, #gse.format<group = 4, mantissa = 8, exponent = 5>>
   %y = gse.matmul %q, %w : !gse.tensor<3x4, #gse.format<group = 4, mantissa = 8, exponent = 5>>, !gse.tensor<2x4, #gse.format<group = 4, mantissa = 4, exponent = 5>> -> tensor<3x2xf32>
   return %y : tensor<3x2xf32>
+}
+
+// A gradient's product x · W (gse.matmul of gse.transpose W) reads W's own
+// panels and exponents, the forward's very constants, with W's shape (N =
+// 2 rows summed, K = 4 outputs) and its format (8 bits, [−16, 15]) after
+// the 12 forward arguments; the transpose and the constant are gone.
+// CHECK-LABEL: func @forward_and_gradient
+// CHECK-DAG: %[[P:.*]] = arith.constant dense<{{\[}}-127, -126, -125, -124, -123, -122, -121, -120, -128, {{.*}}]> : tensor<64xi8>
+// CHECK-DAG: %[[E:.*]] = arith.constant dense<[0, 1, 0, {{.*}}]> : tensor<16xi8>
+// CHECK-DAG: %[[TWO:.*]] = arith.constant 2 : index
+// CHECK-DAG: %[[FOUR:.*]] = arith.constant 4 : index
+// CHECK-DAG: %[[WBITS:.*]] = arith.constant 8 : index
+// CHECK-DAG: %[[DBITS:.*]] = arith.constant 7 : index
+// CHECK-DAG: %[[DLO:.*]] = arith.constant -127 : index
+// CHECK-DAG: %[[DHI:.*]] = arith.constant 127 : index
+// CHECK-DAG: %[[WLO:.*]] = arith.constant -16 : index
+// CHECK-DAG: %[[WHI:.*]] = arith.constant 15 : index
+// CHECK: %[[PB:.*]] = bufferization.to_buffer %[[P]]
+// CHECK: call @__sinter_gse_linear(%{{.*}}, %{{.*}}, %{{.*}}, %[[FOUR]], %[[TWO]], %[[FOUR]], %[[WBITS]], %[[WLO]], %[[WHI]], %{{.*}}, %{{.*}}, %{{.*}})
+// CHECK: %[[PT:.*]] = bufferization.to_buffer %[[P]]
+// CHECK: call @__sinter_gse_linear_transposed(%{{.*}}, %{{.*}}, %{{.*}}, %[[TWO]], %[[FOUR]], %[[FOUR]], %[[DBITS]], %[[DLO]], %[[DHI]], %{{.*}}, %{{.*}}, %{{.*}}, %[[WBITS]], %[[WLO]], %[[WHI]])
+// CHECK-NOT: gse.
+func.func @forward_and_gradient(%x: tensor<3x4xf32>, %dy: tensor<3x2xf32>) -> (tensor<3x2xf32>, tensor<3x4xf32>) {
+  %w = gse.constant dense<[[1, 2, 3, 4], [5, 6, 7, 8]]> : tensor<2x4xi8>, dense<[[0], [1]]> : tensor<2x1xi8> : !gse.tensor<2x4, #gse.format<group = 4, mantissa = 8, exponent = 5>>
+  %q = gse.quantize %x : tensor<3x4xf32> -> !gse.tensor<3x4, #gse.format<group = 4, mantissa = 8, exponent = 5>>
+  %y = gse.matmul %q, %w : !gse.tensor<3x4, #gse.format<group = 4, mantissa = 8, exponent = 5>>, !gse.tensor<2x4, #gse.format<group = 4, mantissa = 8, exponent = 5>> -> tensor<3x2xf32>
+  %dq = gse.quantize %dy : tensor<3x2xf32> -> !gse.tensor<3x2, #gse.format<group = 4, mantissa = 7, exponent = 8>>
+  %wt = gse.transpose %w : !gse.tensor<2x4, #gse.format<group = 4, mantissa = 8, exponent = 5>> -> !gse.tensor<4x2, #gse.format<group = 4, mantissa = 8, exponent = 5>>
+  %dx = gse.matmul %dq, %wt : !gse.tensor<3x2, #gse.format<group = 4, mantissa = 7, exponent = 8>>, !gse.tensor<4x2, #gse.format<group = 4, mantissa = 8, exponent = 5>> -> tensor<3x4xf32>
+  return %y, %dx : tensor<3x2xf32>, tensor<3x4xf32>
 }

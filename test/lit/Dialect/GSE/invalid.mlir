@@ -93,3 +93,27 @@ func.func @matmul_rhs_rank(%a: !gse.tensor<?x64, #gse.format<group = 32, mantiss
   %y = gse.matmul %a, %b : !gse.tensor<?x64, #gse.format<group = 32, mantissa = 8, exponent = 5>>, !gse.tensor<2x5x64, #gse.format<group = 32, mantissa = 8, exponent = 5>> -> tensor<?x5xf32>
   return
 }
+
+// -----
+
+func.func @transpose_not_matrix(%w: !gse.tensor<2x3x64, #gse.format<group = 32, mantissa = 8, exponent = 5>>) {
+  // expected-error@+1 {{transposes a matrix [N, K], not '!gse.tensor<2x3x64, #gse.format<group = 32, mantissa = 8, exponent = 5>>'}}
+  %t = gse.transpose %w : !gse.tensor<2x3x64, #gse.format<group = 32, mantissa = 8, exponent = 5>> -> !gse.tensor<64x3x2, #gse.format<group = 32, mantissa = 8, exponent = 5>>
+  return
+}
+
+// -----
+
+func.func @transpose_format(%w: !gse.tensor<3x64, #gse.format<group = 32, mantissa = 8, exponent = 5>>) {
+  // expected-error@+1 {{keeps the format: #gse.format<group = 32, mantissa = 8, exponent = 5> became #gse.format<group = 32, mantissa = 4, exponent = 5>}}
+  %t = gse.transpose %w : !gse.tensor<3x64, #gse.format<group = 32, mantissa = 8, exponent = 5>> -> !gse.tensor<64x3, #gse.format<group = 32, mantissa = 4, exponent = 5>>
+  return
+}
+
+// -----
+
+func.func @transpose_shape(%w: !gse.tensor<3x64, #gse.format<group = 32, mantissa = 8, exponent = 5>>) {
+  // expected-error@+1 {{result must be [K, N] = [64, 3], not '!gse.tensor<3x64, #gse.format<group = 32, mantissa = 8, exponent = 5>>'}}
+  %t = gse.transpose %w : !gse.tensor<3x64, #gse.format<group = 32, mantissa = 8, exponent = 5>> -> !gse.tensor<3x64, #gse.format<group = 32, mantissa = 8, exponent = 5>>
+  return
+}

@@ -24,3 +24,10 @@ func.func @batched_mx(%a: !gse.tensor<2x?x40, #gse.format<group = 32, mantissa =
   %y = gse.matmul %a, %b : !gse.tensor<2x?x40, #gse.format<group = 32, mantissa = 8, exponent = 8>>, !gse.tensor<5x40, #gse.format<group = 32, mantissa = 8, exponent = 8>> -> tensor<2x?x5xf32>
   return %y : tensor<2x?x5xf32>
 }
+
+// CHECK-LABEL: func @transpose
+// CHECK: gse.transpose %arg0 : !gse.tensor<3x64, #gse.format<group = 32, mantissa = 4, exponent = 5>> -> !gse.tensor<64x3, #gse.format<group = 32, mantissa = 4, exponent = 5>>
+func.func @transpose(%w: !gse.tensor<3x64, #gse.format<group = 32, mantissa = 4, exponent = 5>>) -> !gse.tensor<64x3, #gse.format<group = 32, mantissa = 4, exponent = 5>> {
+  %t = gse.transpose %w : !gse.tensor<3x64, #gse.format<group = 32, mantissa = 4, exponent = 5>> -> !gse.tensor<64x3, #gse.format<group = 32, mantissa = 4, exponent = 5>>
+  return %t : !gse.tensor<64x3, #gse.format<group = 32, mantissa = 4, exponent = 5>>
+}
