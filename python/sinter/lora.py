@@ -175,7 +175,7 @@ def main(argv=None):
     import json
     ap = argparse.ArgumentParser(description="Trains --train-lora objects and PyTorch LoRA on the same batches")
     ap.add_argument("--model", default="examples/models/kjv-gpt", help="folder with model.onnx and model.pt")
-    ap.add_argument("--configs", default="fp32,gse:w=8,a=8",
+    ap.add_argument("--configs", default="fp32;gse:w=8,a=8;gse:w=4,a=8",
                     help="';'-separated object builds: fp32, or a --compress spec")
     ap.add_argument("--text", default="fortunes")
     ap.add_argument("--steps", type=int, default=200)
