@@ -2,8 +2,8 @@
  * the adapters and Adam's moments, LoRA's initialization, and calling the
  * compiled forward and training-step entries with tensors that point into
  * the workspace. The layout matches loraWorkspaceBytes in ModelABI.cpp: a
- * 64-byte header, then adapters, first moments and second moments, each
- * matrix padded to 16 floats. */
+ * 64-byte header, then adapters (f32), first moments and second moments
+ * (f32 or bf16), each matrix padded to 64 bytes. */
 #include "sinter/runtime/sinter.h"
 #include "sinter_internal.h"
 
@@ -25,12 +25,25 @@ static uint64_t numel(const sinter_tensor_info *t) {
   return n;
 }
 
-/* Adapter i of `kind` in the workspace. */
-static float *lora_slot(const sinter_lora *l, const void *workspace, int kind, int32_t i) {
-  uint64_t off = 16; /* floats: the header */
+/* The element type of `kind`'s slots: the adapters are f32; the moments
+ * are what the step entry takes for them (f32, or bf16 with
+ * moments=bf16). */
+static int32_t slot_dtype(const sinter_lora *l, int kind) {
+  return kind == LORA_PARAMS ? SINTER_FLOAT32 : l->step->inputs[3 + kind * l->num_adapters].dtype;
+}
+
+static uint64_t slot_bytes(const sinter_lora *l, int kind, int32_t i) {
+  uint64_t element = slot_dtype(l, kind) == SINTER_BFLOAT16 ? 2 : 4;
+  return numel(&l->adapters[i]) * element;
+}
+
+/* Adapter i of `kind` in the workspace: after the 64-byte header, every
+ * slot before it padded to 64 bytes. */
+static void *lora_slot(const sinter_lora *l, const void *workspace, int kind, int32_t i) {
+  uint64_t off = 64;
   for (int32_t k = 0; k < kind * l->num_adapters + i; ++k)
-    off += (numel(&l->adapters[k % l->num_adapters]) + 15) / 16 * 16;
-  return (float *)workspace + off;
+    off += (slot_bytes(l, k / l->num_adapters, k % l->num_adapters) + 63) / 64 * 64;
+  return (char *)workspace + off;
 }
 
 static int lora_check(const sinter_lora *l, const void *workspace, sinter_error *error) {
@@ -70,7 +83,7 @@ int __sinter_lora_init(const sinter_lora *l, void *workspace, uint64_t seed) {
   for (int32_t i = 0; i < l->num_adapters; i += 2) { /* A; B stays zero */
     const sinter_tensor_info *a = &l->adapters[i];
     float bound = (float)inv_sqrt((double)a->dims[0]);
-    float *p = lora_slot(l, workspace, LORA_PARAMS, i);
+    float *p = (float *)lora_slot(l, workspace, LORA_PARAMS, i);
     for (uint64_t j = 0; j < numel(a); ++j)
       p[j] = bound * (float)((double)(next_random(&state) >> 11) * (2.0 / 9007199254740992.0) - 1.0);
   }
@@ -115,11 +128,11 @@ static sinter_tensor adapter_tensor(const sinter_lora *l, const void *workspace,
   sinter_tensor t;
   memset(&t, 0, sizeof t);
   t.data = lora_slot(l, workspace, kind, i);
-  t.dtype = SINTER_FLOAT32;
+  t.dtype = slot_dtype(l, kind);
   t.rank = info->rank;
   for (int32_t d = 0; d < info->rank; ++d)
     t.shape[d] = info->dims[d];
-  t.capacity = numel(info) * sizeof(float);
+  t.capacity = slot_bytes(l, kind, i);
   return t;
 }
 

@@ -93,8 +93,11 @@ std::optional<LoRAABI> describeLoRA(ModuleOp module) {
     auto v = attr.getAs<FloatAttr>(key);
     return v ? v.getValueAsDouble() : 0.0;
   };
-  auto rank = attr.getAs<IntegerAttr>("rank");
-  return LoRAABI{rank ? rank.getInt() : 0, f("alpha"), f("beta1"), f("beta2"), f("epsilon")};
+  auto i = [&](StringRef key, int64_t otherwise) {
+    auto v = attr.getAs<IntegerAttr>(key);
+    return v ? v.getInt() : otherwise;
+  };
+  return LoRAABI{i("rank", 0), f("alpha"), f("beta1"), f("beta2"), f("epsilon"), i("moment_bytes", 4)};
 }
 } // namespace
 
@@ -323,7 +326,7 @@ void emitLoRA(llvm::Module &m, DescriptorBuilder &d, const ModelABI &abi, llvm::
       llvm::ConstantFP::get(f32, abi.lora->alpha),
       llvm::ConstantInt::get(i32, numAdapters),
       d.infos(adapters, ".sinter.adapters"),
-      llvm::ConstantInt::get(i64, loraWorkspaceBytes(adapters)),
+      llvm::ConstantInt::get(i64, loraWorkspaceBytes(adapters, abi.lora->momentBytes)),
       llvm::ConstantFP::get(f32, abi.lora->beta1),
       llvm::ConstantFP::get(f32, abi.lora->beta2),
       llvm::ConstantFP::get(f32, abi.lora->epsilon),
@@ -349,15 +352,16 @@ void emitLoRA(llvm::Module &m, DescriptorBuilder &d, const ModelABI &abi, llvm::
 } // namespace
 
 // sinter_lora.c lays the workspace out the same way.
-int64_t loraWorkspaceBytes(llvm::ArrayRef<TensorABI> adapters) {
-  int64_t floats = 0;
+int64_t loraWorkspaceBytes(llvm::ArrayRef<TensorABI> adapters, int64_t momentBytes) {
+  auto padded = [](int64_t bytes) { return (bytes + 63) / 64 * 64; };
+  int64_t bytes = 64;
   for (const TensorABI &t : adapters) {
     int64_t n = 1;
     for (int64_t dim : t.dims)
       n *= dim;
-    floats += (n + 15) / 16 * 16;
+    bytes += padded(4 * n) + 2 * padded(momentBytes * n);
   }
-  return 64 + 3 * 4 * floats;
+  return bytes;
 }
 
 std::string loraGetterName(llvm::StringRef modelName) { return (modelName + "_lora").str(); }

@@ -31,7 +31,7 @@ constexpr const char *kToLLVMFormat =
     "canonicalize,buffer-deallocation-pipeline,convert-bufferization-to-memref,"
     "sinter-linalg-to-ukernel{{panel-width={0} release-packed={1}},symbol-dce,func.func(convert-linalg-to-loops),"
     "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
-    "func.func(sinter-approximate-math,math-expand-ops),"
+    "func.func(sinter-approximate-math,math-expand-ops,sinter-expand-bf16),"
     "convert-math-to-llvm,convert-math-to-libm,finalize-memref-to-llvm{{use-generic-functions=1},"
     "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"
     "convert-cf-to-llvm,reconcile-unrealized-casts,canonicalize";

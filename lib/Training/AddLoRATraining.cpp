@@ -110,6 +110,10 @@ struct AddLoRATrainingPass : impl::AddLoRATrainingBase<AddLoRATrainingPass> {
       module.emitError("train-lora: rank must be at least 1, not ") << rank;
       return signalPassFailure();
     }
+    if (moments != "f32" && moments != "bf16") {
+      module.emitError("train-lora: moments must be f32 or bf16, not '") << moments << "'";
+      return signalPassFailure();
+    }
     OpBuilder b(module.getBodyRegion());
     b.setInsertionPointAfter(main);
     auto forward = cast<func::FuncOp>(b.clone(*main));
@@ -198,10 +202,11 @@ struct AddLoRATrainingPass : impl::AddLoRATrainingBase<AddLoRATrainingPass> {
     for (const AdapterInfo &a : adapters)
       for (const char *suffix : {".lora_A", ".lora_B"})
         names.push_back(a.name + suffix);
+    auto momentType = [&](Value p) { return typeOf(p).clone(momentElementType(b)); };
     for (auto [p, n] : llvm::zip(params, names))
-      moments1.push_back(appendArgument(step, p.getType(), nameAttr(b, n + ".adam_m")));
+      moments1.push_back(appendArgument(step, momentType(p), nameAttr(b, n + ".adam_m")));
     for (auto [p, n] : llvm::zip(params, names))
-      moments2.push_back(appendArgument(step, p.getType(), nameAttr(b, n + ".adam_v")));
+      moments2.push_back(appendArgument(step, momentType(p), nameAttr(b, n + ".adam_v")));
 
     auto ret = cast<func::ReturnOp>(step.getBody().front().getTerminator());
     b.setInsertionPoint(ret);
@@ -224,13 +229,18 @@ struct AddLoRATrainingPass : impl::AddLoRATrainingBase<AddLoRATrainingPass> {
     Value b1 = f32Scalar(b, loc, beta1), c1 = f32Scalar(b, loc, 1 - beta1);
     Value b2 = f32Scalar(b, loc, beta2), c2 = f32Scalar(b, loc, 1 - beta2);
     SmallVector<Value> newParams, newM, newV;
-    for (auto [p, g, m, v] : llvm::zip(params, *grads, moments1, moments2)) {
+    // Stored moments in another type are widened for the update and
+    // rounded back after it.
+    auto widen = [&](Value x) { return convert(b, loc, x, b.getF32Type()); };
+    auto store = [&](Value x) { return convert(b, loc, x, momentElementType(b)); };
+    for (auto [p, g, stored1, stored2] : llvm::zip(params, *grads, moments1, moments2)) {
+      Value m = widen(stored1), v = widen(stored2);
       Value m1 = make<AddOp>(b, loc, make<MulOp>(b, loc, m, b1), make<MulOp>(b, loc, g, c1));
       Value v1 = make<AddOp>(b, loc, make<MulOp>(b, loc, v, b2), make<MulOp>(b, loc, make<MulOp>(b, loc, g, g), c2));
       Value update = make<DivOp>(b, loc, m1, make<AddOp>(b, loc, make<SqrtOp>(b, loc, make<MulOp>(b, loc, v1, c2hat)), eps));
       newParams.push_back(make<SubOp>(b, loc, p, make<MulOp>(b, loc, update, lr)));
-      newM.push_back(m1);
-      newV.push_back(v1);
+      newM.push_back(store(m1));
+      newV.push_back(store(v1));
     }
     SmallVector<Value> results{loss};
     llvm::append_range(results, newParams);
@@ -248,6 +258,14 @@ struct AddLoRATrainingPass : impl::AddLoRATrainingBase<AddLoRATrainingPass> {
     step.setAllResultAttrs(resultAttrs);
     step->setAttr(kEntryAttr, b.getUnitAttr());
     return success();
+  }
+
+  Type momentElementType(OpBuilder &b) { return moments == "bf16" ? Type(b.getBF16Type()) : Type(b.getF32Type()); }
+
+  /// `x` as `element`, or `x` itself when it is already.
+  static Value convert(OpBuilder &b, Location loc, Value x, Type element) {
+    auto type = typeOf(x);
+    return type.getElementType() == element ? x : CastOp::create(b, loc, type.clone(element), x).getResult();
   }
 
   /// Mean next-token cross-entropy of `logits` [B, S, V] against `targets`
@@ -272,6 +290,8 @@ struct AddLoRATrainingPass : impl::AddLoRATrainingBase<AddLoRATrainingPass> {
     return make<DivOp>(b, loc, make<NegOp>(b, loc, all(make<MulOp>(b, loc, oneHot, logp))), count);
   }
 
+  int64_t momentBytes() { return moments == "bf16" ? 2 : 4; }
+
   /// What the object emitter needs to describe the workspace: rank, alpha,
   /// the adapters in argument order.
   void recordAdapters(ModuleOp module, const std::vector<AdapterInfo> &adapters) {
@@ -295,6 +315,7 @@ struct AddLoRATrainingPass : impl::AddLoRATrainingBase<AddLoRATrainingPass> {
                                                     b.getNamedAttr("beta1", b.getF64FloatAttr(beta1)),
                                                     b.getNamedAttr("beta2", b.getF64FloatAttr(beta2)),
                                                     b.getNamedAttr("epsilon", b.getF64FloatAttr(epsilon)),
+                                                    b.getNamedAttr("moment_bytes", b.getI64IntegerAttr(momentBytes())),
                                                     b.getNamedAttr("parameters", b.getI64IntegerAttr(params)),
                                                     b.getNamedAttr("adapters", b.getArrayAttr(names))}));
     // What the object needs beside its weights to train: the workspace.
@@ -302,7 +323,8 @@ struct AddLoRATrainingPass : impl::AddLoRATrainingBase<AddLoRATrainingPass> {
                                           b.getNamedAttr("adapted_linears", b.getI64IntegerAttr(adapters.size())),
                                           b.getNamedAttr("trainable_parameters", b.getI64IntegerAttr(params)),
                                           b.getNamedAttr("workspace_bytes",
-                                                         b.getI64IntegerAttr(loraWorkspaceBytes(matrices))),
+                                                         b.getI64IntegerAttr(loraWorkspaceBytes(matrices, momentBytes()))),
+                                          b.getNamedAttr("moments", b.getStringAttr(moments)),
                                           b.getNamedAttr("rank", b.getI64IntegerAttr(rank)),
                                           b.getNamedAttr("alpha", b.getF64FloatAttr(alpha))}));
     appendCompressionReport(module, report);

@@ -101,6 +101,75 @@ def test_workspace_round_trip_and_errors(compiled):
     np.testing.assert_array_equal(trainer.get(1), b)
 
 
+class AdamBF16Moments:
+    """Adam as the object runs it with moments=bf16: the update in f32 from
+    moments stored in bf16 (rounded to nearest even after each step)."""
+
+    def __init__(self, params, lr, betas=(0.9, 0.999), eps=1e-8):
+        self.params, self.lr, (self.b1, self.b2), self.eps, self.t = params, lr, betas, eps, 0
+        self.m = [torch.zeros_like(p, dtype=torch.bfloat16) for p in params]
+        self.v = [torch.zeros_like(p, dtype=torch.bfloat16) for p in params]
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self):
+        self.t += 1
+        for i, p in enumerate(self.params):
+            m = self.m[i].float() * self.b1 + p.grad * (1 - self.b1)
+            v = self.v[i].float() * self.b2 + p.grad * p.grad * (1 - self.b2)
+            p -= self.lr / (1 - self.b1 ** self.t) * m / ((v / (1 - self.b2 ** self.t)).sqrt() + self.eps)
+            self.m[i], self.v[i] = m.to(torch.bfloat16), v.to(torch.bfloat16)
+
+
+def test_bf16_moments_match_their_reference(compiled):
+    """moments=bf16 halves the moments' bytes in the workspace; training
+    follows Adam with bf16-stored moments step by step, at float32
+    tolerances."""
+    model, m32, d = compiled
+    so = sinter.compile(d / "m.onnx", d / "bf16.so", train_lora=f"rank={RANK},alpha={ALPHA},moments=bf16",
+                        report=d / "bf16.json")
+    trainer, full = sinter.LoRA(sinter.load(so, threads=1), seed=3), sinter.LoRA(m32, seed=3)
+    per_matrix = [int(np.prod(a.shape)) for a in trainer.adapters]
+    padded = lambda b: -(-b // 64) * 64  # noqa: E731
+    assert trainer.workspace_bytes == 64 + sum(padded(4 * n) + 2 * padded(2 * n) for n in per_matrix)
+    assert full.workspace_bytes == 64 + sum(3 * padded(4 * n) for n in per_matrix)
+    import json
+    entry = [e for e in json.load(open(d / "bf16.json"))["compression"] if e["method"] == "train-lora-model"][0]
+    assert entry["workspace_bytes"] == trainer.workspace_bytes and entry["moments"] == "bf16"
+    reference = testmodels.build("gpt2", seed=0, d=32, heads=2, layers=2, ctx=32)
+    params = lora.add_lora(reference, [a.name for a in trainer.adapters], RANK, ALPHA)
+    with torch.no_grad():
+        for i, p in enumerate(params):
+            p.copy_(torch.from_numpy(trainer.get(i)))
+    optimizer = AdamBF16Moments(params, LR)
+
+    def moments(t, element, kind):  # kind 1: first moments, 2: second (runtime-abi.md's layout)
+        start = 64 + sum(padded(4 * n) for n in per_matrix) + (kind - 1) * sum(padded(element * n) for n in per_matrix)
+        raw, out = t._ws.view(np.uint8)[start:], []
+        for n in per_matrix:
+            out.append(raw[:element * n].view(np.int16 if element == 2 else np.float32))
+            raw = raw[padded(element * n):]
+        return np.concatenate(out)
+
+    for step, (x, y) in enumerate(batches(6, np.random.default_rng(0))):
+        ours = trainer.train_step(x, y, LR)
+        full.train_step(x, y, LR)
+        if step == 0:  # same gradients: the stored moments are f32's rounded to nearest even
+            for kind in (1, 2):
+                want = torch.from_numpy(moments(full, 4, kind)).to(torch.bfloat16).view(torch.int16).numpy()
+                np.testing.assert_array_equal(moments(trainer, 2, kind), want)
+                assert np.count_nonzero(want) > want.size // 2
+        assert ours == pytest.approx(lora.train_step(reference, optimizer, torch.from_numpy(x), torch.from_numpy(y)),
+                                     rel=1e-4)
+    for i, p in enumerate(params):
+        np.testing.assert_allclose(trainer.get(i), p.detach().numpy(), atol=2e-4)
+    with pytest.raises(RuntimeError, match="moments must be f32 or bf16, not 'fp16'"):
+        sinter.compile(d / "m.onnx", d / "x.so", train_lora="moments=fp16")
+
+
 def test_targets_select_linears_and_bad_options(compiled):
     _, _, d = compiled
     so = sinter.compile(d / "m.onnx", d / "fc.so", train_lora="rank=2,targets=fc,out", report=d / "fc.json")

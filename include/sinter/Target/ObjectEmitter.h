@@ -35,6 +35,7 @@ struct TensorABI {
 struct LoRAABI {
   int64_t rank = 0;
   double alpha = 0, beta1 = 0, beta2 = 0, epsilon = 0;
+  int64_t momentBytes = 4; // 2: bf16 moments (moments=bf16)
 };
 
 struct ModelABI {
@@ -66,9 +67,10 @@ void markEntriesForC(mlir::ModuleOp module);
 mlir::FailureOr<ModelABI> describeModel(mlir::ModuleOp module);
 
 /// Bytes of the sinter_lora workspace for these adapters: a 64-byte header
-/// (the step count and β1^t, β2^t), then the adapters, Adam's first and
-/// second moments, each matrix padded to 64 bytes.
-int64_t loraWorkspaceBytes(llvm::ArrayRef<TensorABI> adapters);
+/// (the step count and β1^t, β2^t), then the adapters (f32), Adam's first
+/// and second moments (momentBytes an element), each matrix padded to 64
+/// bytes.
+int64_t loraWorkspaceBytes(llvm::ArrayRef<TensorABI> adapters, int64_t momentBytes);
 
 /// The getter an object built with --train-lora also exports:
 /// `const sinter_lora *NAME_lora(void)`.

@@ -41,6 +41,8 @@ def AddLoRATraining : Pass<"sinter-add-lora-training", "mlir::ModuleOp"> {
     workspace holds the adapters and the optimizer state. Targets are the
     linears whose ONNX node name contains one of `targets` (comma
     separated); the default `all` takes every linear but the LM head.
+    `moments=bf16` stores Adam's two moments in bf16 (rounded to nearest
+    even after each f32 update), halving their share of the workspace.
   }];
   let options = [
     Option<"rank", "rank", "int64_t", "8", "Rank of each adapter">,
@@ -49,7 +51,9 @@ def AddLoRATraining : Pass<"sinter-add-lora-training", "mlir::ModuleOp"> {
            "Comma-separated substrings of the linears' node names to adapt; all: every linear but the LM head">,
     Option<"beta1", "beta1", "double", "0.9", "Adam's first-moment decay">,
     Option<"beta2", "beta2", "double", "0.999", "Adam's second-moment decay">,
-    Option<"epsilon", "epsilon", "double", "1e-8", "Adam's epsilon">
+    Option<"epsilon", "epsilon", "double", "1e-8", "Adam's epsilon">,
+    Option<"moments", "moments", "std::string", "\"f32\"",
+           "Element type of Adam's moments in the workspace: f32 or bf16 (computed in f32 either way)">
   ];
   let dependentDialects = ["sinter::nn::NNDialect", "mlir::arith::ArithDialect", "mlir::tensor::TensorDialect"];
 }

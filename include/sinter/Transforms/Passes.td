@@ -37,6 +37,20 @@ def ApproximateMath : Pass<"sinter-approximate-math"> {
                            "mlir::vector::VectorDialect"];
 }
 
+def ExpandBF16 : Pass<"sinter-expand-bf16"> {
+  let summary = "Expand f32 ↔ bf16 conversions into integer arithmetic";
+  let description = [{
+    `arith.truncf` to bf16 becomes LLVM's `fptrunc … to bfloat`, which a
+    CPU without AVX512-BF16 turns into a call of compiler-rt's
+    `__truncsfbf2`; the emitted objects link no such library. This pass
+    applies MLIR's bf16 expansion (round to nearest even on the bits, NaN
+    kept quiet; `extf` a shift) to those two conversions only, so bf16
+    tensors (--train-lora's `moments=bf16`) need nothing outside the
+    object. Other arith ops are left as they are.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+}
+
 def RaiseActivations : Pass<"sinter-raise-activations"> {
   let summary = "Recognise GELU and QCFS written as arithmetic and make them nn.gelu, nn.qcfs";
   let description = [{

@@ -7,7 +7,7 @@
 // The LM head (the last linear) is not adapted by default. The report
 // states the workspace: a 64-byte header, then A (12 floats, padded to 16)
 // and B (16), three times over (adapters, two Adam moments).
-// CHECK: {adapted_linears = 1 : i64, alpha = 4.000000e+00 : f64, method = "train-lora-model", rank = 2 : i64, trainable_parameters = 28 : i64, workspace_bytes = 448 : i64}
+// CHECK: {adapted_linears = 1 : i64, alpha = 4.000000e+00 : f64, method = "train-lora-model", moments = "f32", rank = 2 : i64, trainable_parameters = 28 : i64, workspace_bytes = 448 : i64}
 // CHECK: sinter.lora = {adapters = ["lin"], alpha = 4.000000e+00 : f64
 // CHECK-LABEL: func.func @main_graph
 // CHECK-NOT: lora
