@@ -90,6 +90,26 @@ def GSE_MatmulOp : GSE_Op<"matmul", [Pure, NN_Differentiable]> {
   let hasVerifier = 1;
 }
 
+def GSE_GatherOp : GSE_Op<"gather", [Pure]> {
+  let summary = "Rows of a GSE matrix, dequantized: an embedding lookup";
+  let description = [{
+    out[i..., j] = q[t, j] · 2^e[t, ⌊j/G⌋] with t = indices[i...]: the rows
+    of a [V, D] table grouped along D, as `nn.gather` along axis 0 reads
+    an f32 table (negative indices count from the end; indices outside
+    [−V, V) are clamped into range, and the compiler's run-time checks
+    report them first). What `--compress=gse` makes of a token or position
+    embedding, so that the object stores the table quantized.
+
+    ```mlir
+    %x = gse.gather %wte, %ids : !gse.tensor<50257x768, #f8>, tensor<?x?xi64> -> tensor<?x?x768xf32>
+    ```
+  }];
+  let arguments = (ins GSE_Tensor:$table, TensorOf<[I64, I32]>:$indices);
+  let results = (outs GSE_F32Tensor:$output);
+  let assemblyFormat = "$table `,` $indices attr-dict `:` qualified(type($table)) `,` type($indices) `->` type($output)";
+  let hasVerifier = 1;
+}
+
 def GSE_TransposeOp : GSE_Op<"transpose", [Pure]> {
   let summary = "A GSE matrix transposed, requantized along its new rows";
   let description = [{

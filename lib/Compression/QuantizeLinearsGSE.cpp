@@ -1,11 +1,15 @@
 // sinter-gse-quantize-linears: post-training GSE-INT linears. Every x·W
 // with constant W becomes gse.matmul(gse.quantize(x), W quantized at
-// compile time). The method: include/sinter/Compression/Passes.td and
+// compile time), and every embedding lookup a gse.gather of the table
+// quantized. The method: include/sinter/Compression/Passes.td and
 // docs/compression.md.
 #include "sinter/Compression/Linears.h"
 #include "sinter/Compression/Passes.h"
 #include "sinter/Dialect/GSE/Quantize.h"
 #include "sinter/Support/ConstantData.h"
+
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/MapVector.h"
 
 #include <cmath>
 
@@ -18,6 +22,10 @@ using namespace mlir;
 
 namespace sinter {
 namespace {
+
+ArrayRef<char> bytesOf(const std::vector<int8_t> &v) {
+  return ArrayRef<char>(reinterpret_cast<const char *>(v.data()), v.size());
+}
 
 struct QuantizeLinearsGSEPass : impl::QuantizeLinearsGSEBase<QuantizeLinearsGSEPass> {
   using Base::Base;
@@ -44,6 +52,14 @@ struct QuantizeLinearsGSEPass : impl::QuantizeLinearsGSEBase<QuantizeLinearsGSEP
           return signalPassFailure();
         report.push_back(entry);
       }
+    if (embeddings)
+      for (auto func : module.getOps<func::FuncOp>())
+        for (auto &[table, lookups] : embeddingTables(func)) {
+          Attribute entry = quantizeEmbedding(table, lookups, weights);
+          if (!entry)
+            return signalPassFailure();
+          report.push_back(entry);
+        }
     appendCompressionReport(module, report);
   }
 
@@ -64,12 +80,9 @@ struct QuantizeLinearsGSEPass : impl::QuantizeLinearsGSEBase<QuantizeLinearsGSEP
     OpBuilder b(linear.matmul);
     Location loc = linear.matmul->getLoc();
     auto wType = gse::GSETensorType::get(&getContext(), {n, k}, weights);
-    auto bytes = [](const std::vector<int8_t> &v) {
-      return ArrayRef<char>(reinterpret_cast<const char *>(v.data()), v.size());
-    };
     Value wq = gse::ConstantOp::create(
-        b, loc, wType, makeElements(wType.mantissaType(), bytes(q.mantissas), linear.name + ".gse_mantissas"),
-        makeElements(wType.exponentType(), bytes(q.exponents), linear.name + ".gse_exponents"));
+        b, loc, wType, makeElements(wType.mantissaType(), bytesOf(q.mantissas), linear.name + ".gse_mantissas"),
+        makeElements(wType.exponentType(), bytesOf(q.exponents), linear.name + ".gse_exponents"));
     auto inType = cast<RankedTensorType>(linear.input.getType());
     auto xType = gse::GSETensorType::get(&getContext(), inType.getShape(), activations);
     Value xq = gse::QuantizeOp::create(b, loc, xType, linear.input);
@@ -77,28 +90,80 @@ struct QuantizeLinearsGSEPass : impl::QuantizeLinearsGSEBase<QuantizeLinearsGSEP
     Value y = gse::MatmulOp::create(b, loc, product.getType(), xq, wq);
     product.replaceAllUsesWith(y);
     linear.matmul->erase();
-    return reportEntry(linear, transposed, q, weights, activations);
+    return reportEntry(linear.name, "linear", linear.dIn, linear.dOut, transposed, q, weights, activations);
   }
 
-  Attribute reportEntry(const Linear &linear, const std::vector<float> &transposed, const gse::Quantized &q,
-                        gse::FormatAttr weights, gse::FormatAttr activations) {
-    const int64_t k = linear.dIn, n = linear.dOut;
-    std::vector<float> back = gse::dequantize(weights, q.mantissas, q.exponents, k);
+  /// Tables read only by gathers of rows (axis 0) by computed indices:
+  /// constant f32 [V, D] embeddings, each with its lookups. Quantizing
+  /// then replaces the f32 table instead of adding a copy.
+  static llvm::MapVector<Value, SmallVector<nn::GatherOp>> embeddingTables(func::FuncOp func) {
+    llvm::MapVector<Value, SmallVector<nn::GatherOp>> out;
+    func.walk([&](nn::GatherOp g) {
+      Value table = g.getData();
+      if (!constantOfRank(table, 2) || out.count(table))
+        return;
+      SmallVector<nn::GatherOp> lookups;
+      for (Operation *user : table.getUsers()) {
+        auto lookup = dyn_cast<nn::GatherOp>(user);
+        auto axis = lookup ? nn::normalizeAxis(lookup.getAxis(), 2) : FailureOr<int64_t>(failure());
+        if (!lookup || lookup.getData() != table || failed(axis) || *axis != 0 ||
+            matchPattern(lookup.getIndices(), m_Constant()))
+          return;
+        lookups.push_back(lookup);
+      }
+      out[table] = lookups;
+    });
+    return out;
+  }
+
+  /// gather(T, ids) → gse.gather(T quantized along D, ids) for every lookup
+  /// of T; its report entry.
+  Attribute quantizeEmbedding(Value tableValue, SmallVector<nn::GatherOp> &lookups, gse::FormatAttr weights) {
+    ElementsAttr table = constantOfRank(tableValue, 2);
+    auto values = readF32(table);
+    auto shape = cast<ShapedType>(table.getType()).getShape();
+    std::string name = onnxNodeName(lookups.front(), "embedding");
+    if (!values) {
+      lookups.front().emitError("gse: cannot read the table of '") << name << "'";
+      return {};
+    }
+    gse::Quantized q = gse::quantize(weights, *values, shape[1]);
+    OpBuilder b(tableValue.getContext());
+    b.setInsertionPointAfterValue(tableValue);
+    auto type = gse::GSETensorType::get(&getContext(), shape, weights);
+    Value tq = gse::ConstantOp::create(b, tableValue.getLoc(), type,
+                                       makeElements(type.mantissaType(), bytesOf(q.mantissas), name + ".gse_mantissas"),
+                                       makeElements(type.exponentType(), bytesOf(q.exponents), name + ".gse_exponents"));
+    for (nn::GatherOp gather : lookups) {
+      b.setInsertionPoint(gather);
+      Value rows = gse::GatherOp::create(b, gather.getLoc(), gather.getType(), tq, gather.getIndices());
+      gather.replaceAllUsesWith(rows);
+      gather.erase();
+    }
+    return reportEntry(name, "embedding", shape[0], shape[1], *values, q, weights, gse::FormatAttr());
+  }
+
+  /// A report entry: `values` are the f32 weights as quantized (rows of
+  /// `lastDim`); a linear's in/out features, an embedding's rows and width.
+  Attribute reportEntry(StringRef layer, StringRef kind, int64_t first, int64_t second, ArrayRef<float> values,
+                  const gse::Quantized &q, gse::FormatAttr weights, gse::FormatAttr activations) {
+    bool linear = kind == "linear";
+    std::vector<float> back = gse::dequantize(weights, q.mantissas, q.exponents, linear ? first : second);
     double err = 0, norm = 0;
     for (size_t i = 0; i < back.size(); ++i) {
-      err += (back[i] - transposed[i]) * (double)(back[i] - transposed[i]);
-      norm += transposed[i] * (double)transposed[i];
+      err += (back[i] - values[i]) * (double)(back[i] - values[i]);
+      norm += values[i] * (double)values[i];
     }
     Builder b(&getContext());
     SmallVector<NamedAttribute> entry{
         b.getNamedAttr("pass", b.getStringAttr("gse")),
-        b.getNamedAttr("layer", b.getStringAttr(linear.name)),
-        b.getNamedAttr("in_features", b.getI64IntegerAttr(k)),
-        b.getNamedAttr("out_features", b.getI64IntegerAttr(n)),
+        b.getNamedAttr("layer", b.getStringAttr(layer)),
+        b.getNamedAttr("kind", b.getStringAttr(kind)),
+        b.getNamedAttr(linear ? "in_features" : "rows", b.getI64IntegerAttr(first)),
+        b.getNamedAttr(linear ? "out_features" : "width", b.getI64IntegerAttr(second)),
         b.getNamedAttr("weights", weights),
-        b.getNamedAttr("activations", activations),
         b.getNamedAttr("relative_error", b.getF64FloatAttr(norm > 0 ? std::sqrt(err / norm) : 0.0)),
-        b.getNamedAttr("weight_bytes_before", b.getI64IntegerAttr(4 * k * n)),
+        b.getNamedAttr("weight_bytes_before", b.getI64IntegerAttr(4 * (int64_t)values.size())),
         // As the object holds them: a byte per exponent and per mantissa, or
         // half a byte per mantissa of at most 4 bits (padding not counted).
         b.getNamedAttr("weight_bytes_after",
@@ -106,6 +171,8 @@ struct QuantizeLinearsGSEPass : impl::QuantizeLinearsGSEBase<QuantizeLinearsGSEP
                                                                                    : q.mantissas.size()) +
                                            (int64_t)q.exponents.size())),
     };
+    if (activations)
+      entry.push_back(b.getNamedAttr("activations", activations));
     return b.getDictionaryAttr(entry);
   }
 };

@@ -6,6 +6,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Matchers.h"
+#include "sinter/Dialect/GSE/GSEDialect.h"
 #include "sinter/Frontend/ONNXImporter.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -38,13 +39,16 @@ public:
     auto type = RankedTensorType::get({}, elem);
     return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, b.getIntegerAttr(elem, v).getValue()));
   }
+  /// `v` as a constant tensor<1xi64>.
+  Value i64Vector(Location loc, int64_t v) {
+    auto type = RankedTensorType::get({1}, b.getI64Type());
+    return arith::ConstantOp::create(b, loc, DenseIntElementsAttr::get(type, {v}));
+  }
   /// Dimension `i` of `v` as tensor<1xi64> (a constant when static).
   Value dim(Location loc, Value v, int64_t i) {
     auto t = rankedOf(v);
-    if (!t.isDynamicDim(i)) {
-      auto type = RankedTensorType::get({1}, b.getI64Type());
-      return arith::ConstantOp::create(b, loc, DenseIntElementsAttr::get(type, {t.getDimSize(i)}));
-    }
+    if (!t.isDynamicDim(i))
+      return i64Vector(loc, t.getDimSize(i));
     return make<ShapeOp>(b, loc, v, b.getI64IntegerAttr(i), b.getI64IntegerAttr(i + 1));
   }
   /// Adds "any element of `bad` (i1) is set" as a failing condition.
@@ -86,15 +90,19 @@ public:
   }
 
   void addGatherRange(GatherOp g) {
-    Location loc = g.getLoc();
-    Value idx = g.getIndices();
-    Type elem = rankedOf(idx).getElementType();
     int64_t axis = *normalizeAxis(g.getAxis(), rankedOf(g.getData()).getRank());
-    Value n = CastOp::create(b, loc, RankedTensorType::get({1}, elem), dim(loc, g.getData(), axis));
+    addIndexRange(g, g.getIndices(), dim(g.getLoc(), g.getData(), axis));
+  }
+
+  /// Every index of `op` in [−n, n), `size` holding n as an i64 [1].
+  void addIndexRange(Operation *op, Value idx, Value size) {
+    Location loc = op->getLoc();
+    Type elem = rankedOf(idx).getElementType();
+    Value n = CastOp::create(b, loc, RankedTensorType::get({1}, elem), size);
     Value negN = make<NegOp>(b, loc, n);
     Value last = make<SubOp>(b, loc, n, scalar(loc, elem, 1));
     Value bad = make<OrOp>(b, loc, make<LessOp>(b, loc, idx, negN), make<GreaterOp>(b, loc, idx, last));
-    addAny(loc, bad, describeOp(g) + ": index out of range");
+    addAny(loc, bad, describeOp(op) + ": index out of range");
   }
 
   void visit(Operation *op) {
@@ -145,6 +153,10 @@ public:
         .Case<GatherOp>([&](GatherOp g) {
           if (!matchPattern(g.getIndices(), m_Constant()))
             addGatherRange(g);
+        })
+        .Case<gse::GatherOp>([&](gse::GatherOp g) { // an embedding quantized by --compress=gse
+          if (!matchPattern(g.getIndices(), m_Constant()))
+            addIndexRange(g, g.getIndices(), i64Vector(g.getLoc(), cast<gse::GSETensorType>(g.getTable().getType()).getShape()[0]));
         });
   }
 
@@ -168,7 +180,7 @@ struct InsertRuntimeChecksPass : impl::InsertRuntimeChecksBase<InsertRuntimeChec
     Checks checks(&getContext());
     SmallVector<Operation *> ops;
     func.walk([&](Operation *op) {
-      if (op->getDialect() && isa<NNDialect>(op->getDialect()))
+      if (op->getDialect() && isa<NNDialect, gse::GSEDialect>(op->getDialect()))
         ops.push_back(op);
     });
     for (Operation *op : ops)

@@ -117,9 +117,12 @@ def compare(args):
         for i, config in enumerate(args.configs):
             # A name per build: dlopen returns an already loaded path's library.
             so, report_path = os.path.join(tmp, f"model{i}.so"), os.path.join(tmp, f"report{i}.json")
-            flags = {"train_lora": f"rank={args.rank},alpha={args.alpha}", "report": report_path}
-            if config != "fp32":
-                flags["compress"] = config
+            # "SPEC+k=v,...": a --compress spec (or fp32), then more --train-lora options.
+            compress, _, extra = config.partition("+")
+            flags = {"train_lora": f"rank={args.rank},alpha={args.alpha}" + (f",{extra}" if extra else ""),
+                     "report": report_path}
+            if compress != "fp32":
+                flags["compress"] = compress
             runtime.compile(os.path.join(args.model, "model.onnx"), so, **flags)
             report = json.load(open(report_path))
             m = runtime.load(so, threads=args.threads)
@@ -164,7 +167,7 @@ def table(results):
         if not mem:
             some = next(v["memory_bytes"] for v in results["configs"].values() if "memory_bytes" in v)
             mem_text = f"{some['pytorch_fp32'] / 2**20:.2f} MiB (bf16: {some['pytorch_bf16'] / 2**20:.2f} MiB) | 1×"
-        label = "PyTorch fp32 LoRA" if name == "pytorch-fp32" else f"Sinter {name}"
+        label = "PyTorch fp32 LoRA" if name == "pytorch-fp32" else "Sinter " + name.replace("+", ", ")
         rows.append(f"| {label} | {c['final_loss']:.4f} | {rel:+.2f}% | {c['heldout_bpb_before']:.4f} → "
                     f"{c['heldout_bpb_after']:.4f} | {c['ms_per_step']:.0f} | {mem_text} |")
     return "\n".join(rows) + "\n"
@@ -175,8 +178,9 @@ def main(argv=None):
     import json
     ap = argparse.ArgumentParser(description="Trains --train-lora objects and PyTorch LoRA on the same batches")
     ap.add_argument("--model", default="examples/models/kjv-gpt", help="folder with model.onnx and model.pt")
-    ap.add_argument("--configs", default="fp32;gse:w=8,a=8;gse:w=4,a=8",
-                    help="';'-separated object builds: fp32, or a --compress spec")
+    ap.add_argument("--configs", default="fp32;gse:w=8,a=8;gse:w=4,a=8;gse:w=8,a=8+moments=bf16;gse:w=4,a=8+moments=bf16",
+                    help="';'-separated object builds: fp32 or a --compress spec, each optionally followed by "
+                         "'+' and more --train-lora options")
     ap.add_argument("--text", default="fortunes")
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--batch", type=int, default=8)

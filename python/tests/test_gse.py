@@ -131,3 +131,53 @@ def test_compiled_gse_linear_matches_numpy(tmp_path, w_bits, a_bits, group, expo
     assert entry["weight_bytes_before"] == 4 * k * n
     assert entry["weight_bytes_after"] == mantissa_bytes + n * groups
     assert 0 < entry["relative_error"] < 0.5 ** (w_bits - 2)
+
+
+def embedding_model(path, rows, width, seed):
+    """ONNX y = table[ids] (a token embedding) with ids int64 [batch, seq]."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    table = rows_of_magnitudes(seed, rows, width)
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["table", "ids"], ["y"], name="wte")],
+        "embedding", [helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "seq"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "seq", width])],
+        [numpy_helper.from_array(table, "table")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return table
+
+
+def rows_of_magnitudes(seed, rows, width):
+    rng = np.random.default_rng(seed)
+    table = (rng.standard_normal((rows, width)) * np.ldexp(1.0, rng.integers(-12, 4, (rows, 1)))).astype(np.float32)
+    table[1] = 0  # an all-zero row
+    return table
+
+
+@pytest.mark.parametrize("w_bits,group,exponent,width", [(8, 32, 5, 70), (4, 32, 5, 33), (6, 16, 8, 40)])
+def test_compiled_gse_embedding_matches_numpy(tmp_path, w_bits, group, exponent, width):
+    """--compress=gse stores an embedding table quantized (gse.gather): the
+    rows the object returns are sinter.gse's dequantized rows bit for bit,
+    negative ids count from the end, ids out of range are an error naming
+    the node, and embeddings=false keeps the table f32."""
+    import json
+    import sinter
+    table = embedding_model(str(tmp_path / "m.onnx"), 11, width, width)
+    report = tmp_path / "r.json"
+    flags = f"gse:w={w_bits},group={group},exponent={exponent}"
+    m = sinter.load(sinter.compile(tmp_path / "m.onnx", tmp_path / "m.so", compress=flags, report=report))
+    ids = np.array([[0, 1, 10, 3], [-1, -11, 5, 5]], dtype=np.int64)
+    q, e = gse.quantize(table, group, w_bits, exponent)
+    np.testing.assert_array_equal(m(ids), gse.dequantize(q, e, group)[ids])
+    with pytest.raises(RuntimeError, match=r"node 'wte' \(Gather\): index out of range"):
+        m(np.array([[11]], dtype=np.int64))
+    (entry,) = [e for e in json.loads(report.read_text())["compression"] if e["pass"] == "gse"]
+    mantissa_bytes = (11 * width + 1) // 2 if w_bits <= 4 else 11 * width
+    assert (entry["kind"], entry["layer"], entry["rows"], entry["width"]) == ("embedding", "wte", 11, width)
+    assert entry["weight_bytes_after"] == mantissa_bytes + 11 * -(-width // group)
+    assert json.loads(report.read_text())["weight_bytes_compiled"] == entry["weight_bytes_after"]
+    kept = tmp_path / "kept.json"
+    f32 = sinter.load(sinter.compile(tmp_path / "m.onnx", tmp_path / "kept.so", compress=flags + ",embeddings=false",
+                                     report=kept))
+    np.testing.assert_array_equal(f32(ids), table[ids])
+    assert json.loads(kept.read_text())["weight_bytes_compiled"] == table.nbytes

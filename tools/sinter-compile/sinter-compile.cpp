@@ -67,7 +67,7 @@ static cl::list<std::string> compressSpecs(
 static cl::opt<std::string> trainLoRA(
     "train-lora",
     cl::desc("Add LoRA adapters and an in-object Adam training step (sinter_lora in sinter.h); options rank (8), "
-             "alpha (16), targets (all, or node-name substrings), beta1, beta2, epsilon"),
+             "alpha (16), targets (all, or node-name substrings), beta1, beta2, epsilon, moments (f32 or bf16)"),
     cl::value_desc("rank=R[,alpha=A,targets=a,b,...]"), cl::init(""), cl::ValueOptional, cl::cat(cat));
 static cl::list<std::string> passPlugins(
     "load-pass-plugin", cl::desc("Load passes and compression methods from a pass plugin (repeatable)"),

@@ -224,6 +224,88 @@ private:
   mutable llvm::DenseMap<Attribute, std::pair<ElementsAttr, ElementsAttr>> panelsOf;
 };
 
+/// gse.gather(gse.constant T, ids) → a linalg.generic over [ids..., D]
+/// reading the table's mantissas and exponents from constants: row t =
+/// ids[...] (as nn.gather normalizes it), value q · 2^e. Mantissas of at
+/// most 4 bits are stored two to a byte (q + 8; the even column in the low
+/// nibble), as the object counts them.
+struct GSEGatherLowering : OpRewritePattern<gse::GatherOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(gse::GatherOp op, PatternRewriter &rewriter) const override {
+    auto table = op.getTable().getDefiningOp<gse::ConstantOp>();
+    if (!table)
+      return op.emitError("lowers only with a gse.constant table (an embedding quantized at compile time)");
+    auto mantissas = readBytes(table.getMantissas());
+    if (!mantissas)
+      return op.emitError("cannot read the table's mantissas");
+    Location loc = op.getLoc();
+    auto type = cast<gse::GSETensorType>(table.getType());
+    int64_t rows = type.getShape()[0], width = type.lastDim(), group = type.getFormat().getGroup();
+    bool nibbles = type.getFormat().getMantissa() <= 4;
+    Value m = arith::ConstantOp::create(rewriter, loc, nibbles ? packNibbles(rewriter, *mantissas, rows, width)
+                                                               : table.getMantissas());
+    Value e = arith::ConstantOp::create(rewriter, loc, table.getExponents());
+    Value indices = op.getIndices();
+    auto it = cast<RankedTensorType>(indices.getType());
+    auto result = cast<RankedTensorType>(op.getType());
+    SmallVector<Value> dims;
+    for (int64_t i = 0; i < it.getRank(); ++i)
+      dims.push_back(dimValue(rewriter, loc, indices, i));
+    dims.push_back(arith::ConstantIndexOp::create(rewriter, loc, width));
+    SmallVector<AffineExpr> idx;
+    for (int64_t i = 0; i < it.getRank(); ++i)
+      idx.push_back(rewriter.getAffineDimExpr(i));
+    AffineMap idxMap = AffineMap::get(result.getRank(), 0, idx, rewriter.getContext());
+    Value out = buildIndexed(rewriter, loc, result, dims, indices, idxMap,
+                             [&](OpBuilder &b, Location l, ValueRange iv, ValueRange args) {
+                               auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(b, l, v); };
+                               auto i32 = b.getI32Type();
+                               Value t = gatherIndex(b, l, args[0], c(rows)), j = iv.back();
+                               Value q;
+                               if (nibbles) {
+                                 Value byte = tensor::ExtractOp::create(b, l, m, ValueRange{t, arith::DivUIOp::create(b, l, j, c(2))});
+                                 Value shift = arith::IndexCastOp::create(
+                                     b, l, i32, arith::MulIOp::create(b, l, arith::RemUIOp::create(b, l, j, c(2)), c(4)));
+                                 Value bits = arith::ShRUIOp::create(b, l, arith::ExtUIOp::create(b, l, i32, byte), shift);
+                                 q = arith::SubIOp::create(b, l, arith::AndIOp::create(b, l, bits, i32Const(b, l, 15)),
+                                                           i32Const(b, l, 8));
+                               } else {
+                                 q = arith::ExtSIOp::create(b, l, i32, tensor::ExtractOp::create(b, l, m, ValueRange{t, j}));
+                               }
+                               Value g = arith::DivUIOp::create(b, l, j, c(group));
+                               Value ex = arith::ExtSIOp::create(b, l, i32, tensor::ExtractOp::create(b, l, e, ValueRange{t, g}));
+                               // 2^e as two normal powers of two (e/2 and the rest), so
+                               // that MX's 2^±127 stays exact.
+                               Value half = arith::DivSIOp::create(b, l, ex, i32Const(b, l, 2));
+                               Value rest = arith::SubIOp::create(b, l, ex, half);
+                               Value v = arith::SIToFPOp::create(b, l, b.getF32Type(), q);
+                               v = arith::MulFOp::create(b, l, v, powerOfTwo(b, l, half));
+                               return (Value)arith::MulFOp::create(b, l, v, powerOfTwo(b, l, rest));
+                             });
+    rewriter.replaceOp(op, out);
+    return success();
+  }
+
+private:
+  static Value i32Const(OpBuilder &b, Location l, int32_t v) { return arith::ConstantIntOp::create(b, l, v, 32); }
+
+  /// 2^x for an i32 x in [−126, 127], built from its exponent bits.
+  static Value powerOfTwo(OpBuilder &b, Location l, Value x) {
+    Value biased = arith::AddIOp::create(b, l, x, i32Const(b, l, 127));
+    return arith::BitcastOp::create(b, l, b.getF32Type(), arith::ShLIOp::create(b, l, biased, i32Const(b, l, 23)));
+  }
+
+  /// [rows, width] mantissas as [rows, ⌈width/2⌉] bytes of two nibbles.
+  static ElementsAttr packNibbles(PatternRewriter &rewriter, const std::vector<char> &q, int64_t rows, int64_t width) {
+    int64_t half = (width + 1) / 2;
+    std::vector<char> packed(rows * half, 0);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < width; ++j)
+        packed[r * half + j / 2] |= (char)(((q[r * width + j] + 8) & 15) << (4 * (j % 2)));
+    return makeElements(RankedTensorType::get({rows, half}, rewriter.getI8Type()), packed, "gse_table_nibbles");
+  }
+};
+
 /// Weights are constants, so bnn.pack_signs folds before lowering; one that
 /// is left packs a computed matrix, which no kernel does.
 struct PackSignsLowering : OpRewritePattern<bnn::PackSignsOp> {
@@ -236,7 +318,7 @@ struct PackSignsLowering : OpRewritePattern<bnn::PackSignsOp> {
 } // namespace
 
 void populateCompressionPatterns(RewritePatternSet &patterns) {
-  patterns.add<FFNOutlierCorrectionLowering, SparseFFNLowering, MoSLinearLowering, GSEMatmulLowering,
+  patterns.add<FFNOutlierCorrectionLowering, SparseFFNLowering, MoSLinearLowering, GSEMatmulLowering, GSEGatherLowering,
                PackSignsLowering>(
       patterns.getContext());
 }

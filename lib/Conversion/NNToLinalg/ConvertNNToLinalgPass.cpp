@@ -39,8 +39,9 @@ struct ConvertNNToLinalgPass
                            func::FuncDialect, bufferization::BufferizationDialect,
                            memref::MemRefDialect>();
     // gse.quantize, gse.transpose and gse.constant feed gse.matmul's kernel
-    // call and die with it; any other gse value is an error.
-    target.addIllegalOp<gse::MatmulOp>();
+    // call or gse.gather's loops and die with them; any other gse value is
+    // an error.
+    target.addIllegalOp<gse::MatmulOp, gse::GatherOp>();
     // Spike trains live only inside the kernels of their consumers: spike.if
     // lowers with the op that reads its spikes and must be gone after.
     target.addIllegalOp<spike::EncodeOp, spike::DecodeOp, spike::MatmulOp, spike::ValuesOp>();
@@ -62,7 +63,7 @@ struct ConvertNNToLinalgPass
       if (!isa<gse::GSEDialect, spike::SpikeDialect>(op->getDialect()) || op->use_empty())
         return WalkResult::advance();
       op->emitError(isa<spike::IFOp>(op) ? "spikes read other than by spike.matmul or spike.values cannot be lowered"
-                                         : "a GSE value used other than by gse.matmul cannot be lowered yet");
+                                         : "a GSE value used other than by gse.matmul or gse.gather cannot be lowered yet");
       return WalkResult::interrupt();
     });
     if (leftover.wasInterrupted())

@@ -20,24 +20,6 @@ SmallVector<Value> allDims(OpBuilder &b, Location loc, Value v) {
   return dims;
 }
 
-/// linalg.generic over `result` with no inputs whose body computes each
-/// element from the loop indices (gathers, index-computed slices).
-Value buildIndexed(OpBuilder &b, Location loc, RankedTensorType result,
-                   ValueRange dims, ValueRange ins, ArrayRef<AffineMap> inMaps,
-                   llvm::function_ref<Value(OpBuilder &, Location, ValueRange, ValueRange)> body) {
-  SmallVector<AffineMap> maps(inMaps);
-  maps.push_back(b.getMultiDimIdentityMap(result.getRank()));
-  SmallVector<utils::IteratorType> iters(result.getRank(), utils::IteratorType::parallel);
-  return linalg::GenericOp::create(
-             b, loc, result, ins, emptyTensor(b, loc, result, dims), maps, iters,
-             [&](OpBuilder &nb, Location nl, ValueRange args) {
-               SmallVector<Value> idx;
-               for (int64_t i = 0; i < result.getRank(); ++i)
-                 idx.push_back(linalg::IndexOp::create(nb, nl, i));
-               linalg::YieldOp::create(nb, nl, body(nb, nl, idx, args.drop_back()));
-             })
-      .getResult(0);
-}
 
 Value clampIndex(OpBuilder &b, Location loc, Value v, Value lo, Value hi) {
   return arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, v, lo), hi);
@@ -65,10 +47,7 @@ struct GatherLowering : OpRewritePattern<GatherOp> {
     Value out = buildIndexed(
         rewriter, loc, result, dims, indices, idxMap,
         [&](OpBuilder &b, Location l, ValueRange iv, ValueRange args) {
-          Value k = toIndex(b, l, args[0]);
-          Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, k, cidx(b, l, 0));
-          k = arith::SelectOp::create(b, l, neg, arith::AddIOp::create(b, l, k, n), k);
-          k = clampIndex(b, l, k, cidx(b, l, 0), arith::SubIOp::create(b, l, n, cidx(b, l, 1)));
+          Value k = gatherIndex(b, l, args[0], n);
           SmallVector<Value> at(iv.take_front(axis));
           at.push_back(k);
           llvm::append_range(at, iv.drop_front(axis + ir));

@@ -181,4 +181,30 @@ Value buildReduction(OpBuilder &b, Location loc, Value input,
   return generic.getResult(0);
 }
 
+Value buildIndexed(OpBuilder &b, Location loc, RankedTensorType result, ValueRange dims, ValueRange ins,
+                   ArrayRef<AffineMap> inMaps,
+                   llvm::function_ref<Value(OpBuilder &, Location, ValueRange, ValueRange)> body) {
+  SmallVector<AffineMap> maps(inMaps);
+  maps.push_back(b.getMultiDimIdentityMap(result.getRank()));
+  SmallVector<utils::IteratorType> iters(result.getRank(), utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, result, ins, emptyTensor(b, loc, result, dims), maps, iters,
+             [&](OpBuilder &nb, Location nl, ValueRange args) {
+               SmallVector<Value> idx;
+               for (int64_t i = 0; i < result.getRank(); ++i)
+                 idx.push_back(linalg::IndexOp::create(nb, nl, i));
+               linalg::YieldOp::create(nb, nl, body(nb, nl, idx, args.drop_back()));
+             })
+      .getResult(0);
+}
+
+Value gatherIndex(OpBuilder &b, Location loc, Value index, Value n) {
+  Value k = toIndex(b, loc, index);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0), one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, k, zero);
+  k = arith::SelectOp::create(b, loc, neg, arith::AddIOp::create(b, loc, k, n), k);
+  Value last = arith::SubIOp::create(b, loc, n, one);
+  return arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, k, zero), last);
+}
+
 } // namespace sinter::lowering

@@ -66,6 +66,18 @@ Value toI64(OpBuilder &b, Location loc, Value v);
 /// Element `i` of a 1-D (or 0-D when i == 0) integer tensor, as index.
 Value extractIndex(OpBuilder &b, Location loc, Value tensor, int64_t i);
 
+/// linalg.generic over `result` (sizes `dims`, one index value per
+/// dimension) reading `ins` through `inMaps`, whose body computes each
+/// element from the loop indices and the inputs' elements (gathers,
+/// index-computed slices).
+Value buildIndexed(OpBuilder &b, Location loc, RankedTensorType result, ValueRange dims, ValueRange ins,
+                   llvm::ArrayRef<mlir::AffineMap> inMaps,
+                   llvm::function_ref<Value(OpBuilder &, Location, ValueRange, ValueRange)> body);
+/// A Gather index (integer scalar) as an index into `n` rows: negative
+/// counts from the end, and what is still outside [0, n) is clamped into
+/// it (ONNX leaves it undefined; clamping keeps it memory safe).
+Value gatherIndex(OpBuilder &b, Location loc, Value index, Value n);
+
 void populateElementwisePatterns(mlir::RewritePatternSet &patterns);
 void populateContractionPatterns(mlir::RewritePatternSet &patterns);
 void populateNormalizationPatterns(mlir::RewritePatternSet &patterns);

@@ -196,6 +196,22 @@ LogicalResult ConstantOp::verify() {
   return success();
 }
 
+LogicalResult GatherOp::verify() {
+  auto table = cast<GSETensorType>(getTable().getType());
+  auto indices = cast<ShapedType>(getIndices().getType());
+  auto out = cast<ShapedType>(getOutput().getType());
+  if (table.getShape().size() != 2)
+    return emitOpError("gathers rows of a matrix [V, D], not ") << table;
+  if (!indices.hasRank())
+    return emitOpError("needs ranked indices");
+  SmallVector<int64_t> want(indices.getShape());
+  want.push_back(table.lastDim());
+  if (!out.hasRank() || !compatibleShapes(out.getShape(), want))
+    return emitOpError("result must be [indices..., D] = ") << RankedTensorType::get(want, out.getElementType())
+                                                           << ", not " << out;
+  return success();
+}
+
 LogicalResult TransposeOp::verify() {
   auto in = cast<GSETensorType>(getInput().getType());
   auto out = cast<GSETensorType>(getOutput().getType());

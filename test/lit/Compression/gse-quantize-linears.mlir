@@ -1,5 +1,6 @@
 // RUN: sinter-opt %s -split-input-file -verify-diagnostics -sinter-gse-quantize-linears | FileCheck %s
 // RUN: sinter-opt %s -split-input-file -sinter-gse-quantize-linears="w=4 a=6 group=16 exponent=8" 2>/dev/null | FileCheck %s --check-prefix=W4
+// RUN: sinter-opt %s -split-input-file -sinter-gse-quantize-linears="embeddings=false" 2>/dev/null | FileCheck %s --check-prefix=NOEMB
 // RUN: not sinter-opt %s -sinter-gse-quantize-linears=w=9 2>&1 | FileCheck %s --check-prefix=BITS
 // RUN: not sinter-opt %s -sinter-gse-quantize-linears=group=0 2>&1 | FileCheck %s --check-prefix=GROUP
 
@@ -11,7 +12,7 @@
 // compile time: W = 0.5 everywhere has e = ⌊log₂ 0.5⌋ − 6 = −7 and
 // q = 0.5 · 2^7 = 64; 0.25 has e = −8, q = 64. K = 40 makes two groups of
 // 32 (the second partial). The bias add and the ReLU stay.
-// CHECK: module attributes {sinter.compression_report = [{activations = #gse.format<group = 32, mantissa = 8, exponent = 5>, in_features = 40 : i64, layer = "linear0", out_features = 2 : i64, pass = "gse", relative_error = 0.000000e+00 : f64, weight_bytes_after = 84 : i64, weight_bytes_before = 320 : i64, weights = #gse.format<group = 32, mantissa = 8, exponent = 5>}, {{.*}}layer = "linear1"
+// CHECK: module attributes {sinter.compression_report = [{activations = #gse.format<group = 32, mantissa = 8, exponent = 5>, in_features = 40 : i64, kind = "linear", layer = "linear0", out_features = 2 : i64, pass = "gse", relative_error = 0.000000e+00 : f64, weight_bytes_after = 84 : i64, weight_bytes_before = 320 : i64, weights = #gse.format<group = 32, mantissa = 8, exponent = 5>}, {{.*}}layer = "linear1"
 // CHECK-LABEL: func @block
 // CHECK-DAG: %[[W:.*]] = gse.constant dense<64> : tensor<2x40xi8>, dense<-7> : tensor<2x2xi8> : !gse.tensor<2x40, #gse.format<group = 32, mantissa = 8, exponent = 5>>
 // CHECK-DAG: %[[X:.*]] = gse.quantize %arg0 : tensor<3x40xf32> -> !gse.tensor<3x40, #gse.format<group = 32, mantissa = 8, exponent = 5>>
@@ -50,4 +51,32 @@ func.func @kept(%v: tensor<8xf32>, %q: tensor<4x8xf32>, %k: tensor<8x4xf32>) -> 
   %0 = nn.matmul %v, %w : tensor<8xf32>, tensor<8x3xf32> -> tensor<3xf32>
   %1 = nn.matmul %q, %k : tensor<4x8xf32>, tensor<8x4xf32> -> tensor<4x4xf32>
   return %0, %1 : tensor<3xf32>, tensor<4x4xf32>
+}
+
+// -----
+
+// Embedding lookups: a gather of rows of a constant table by computed ids
+// becomes gse.gather of the table quantized along its rows in the weights'
+// format (0.5: e = −7, q = 64; D = 40: two groups of 32), reported as
+// kind = "embedding" (6·40 mantissas + 6·2 exponents = 252 bytes, from
+// 960). A table that something else reads too, and a gather along another
+// axis, stay f32. With embeddings=false nothing is quantized.
+// CHECK: {kind = "embedding", layer = "wte", pass = "gse", relative_error = 0.000000e+00 : f64, rows = 6 : i64, weight_bytes_after = 252 : i64, weight_bytes_before = 960 : i64, weights = #gse.format<group = 32, mantissa = 8, exponent = 5>, width = 40 : i64}
+// CHECK-LABEL: func @embeddings
+// CHECK-DAG: %[[T:.*]] = gse.constant dense<64> : tensor<6x40xi8>, dense<-7> : tensor<6x2xi8> : !gse.tensor<6x40, #gse.format<group = 32, mantissa = 8, exponent = 5>>
+// CHECK-DAG: %[[X:.*]] = gse.gather %[[T]], %arg0 : !gse.tensor<6x40, #gse.format<group = 32, mantissa = 8, exponent = 5>>, tensor<?x?xi64> -> tensor<?x?x40xf32>
+// CHECK-DAG: nn.gather %{{.*}}, %arg1 : tensor<4x8xf32>
+// CHECK-DAG: nn.gather %{{.*}}, %arg1 {axis = 1 : i64} : tensor<8x4xf32>
+// CHECK: return %[[X]]
+// W4: gse.constant dense<4> : tensor<6x40xi8>, dense<-3> : tensor<6x3xi8> : !gse.tensor<6x40, #gse.format<group = 16, mantissa = 4, exponent = 8>>
+// NOEMB-LABEL: func @embeddings
+// NOEMB-NOT: gse.
+func.func @embeddings(%ids: tensor<?x?xi64>, %pos: tensor<3xi64>) -> (tensor<?x?x40xf32>, tensor<3x8xf32>, tensor<4x8xf32>, tensor<8x3xf32>) {
+  %wte = arith.constant dense<0.5> : tensor<6x40xf32>
+  %x = nn.gather %wte, %ids : tensor<6x40xf32>, tensor<?x?xi64> -> tensor<?x?x40xf32> loc("node 'wte' (Gather)")
+  %shared = arith.constant dense<0.25> : tensor<4x8xf32>
+  %y = nn.gather %shared, %pos : tensor<4x8xf32>, tensor<3xi64> -> tensor<3x8xf32>
+  %cols = arith.constant dense<0.75> : tensor<8x4xf32>
+  %z = nn.gather %cols, %pos {axis = 1 : i64} : tensor<8x4xf32>, tensor<3xi64> -> tensor<8x3xf32>
+  return %x, %y, %shared, %z : tensor<?x?x40xf32>, tensor<3x8xf32>, tensor<4x8xf32>, tensor<8x3xf32>
 }

@@ -19,6 +19,22 @@ func.func @main_graph(%ids: tensor<?xi64>) -> (tensor<?x4xf32> {sinter.name = "y
 
 // -----
 
+// So does an embedding quantized by --compress=gse (gse.gather): the
+// table's 10 rows are a constant.
+// CHECK-LABEL: func @main_graph
+// CHECK-SAME: sinter.check_names = ["node 'wte' (Gather): index out of range"]
+// CHECK: arith.constant dense<10> : tensor<1xi64>
+// CHECK: nn.less
+// CHECK: nn.greater
+// CHECK: gse.gather
+func.func @main_graph(%ids: tensor<?xi64>) -> (tensor<?x4xf32> {sinter.name = "y"}) {
+  %t = gse.constant dense<1> : tensor<10x4xi8>, dense<0> : tensor<10x1xi8> : !gse.tensor<10x4, #gse.format<group = 32, mantissa = 8, exponent = 5>>
+  %0 = gse.gather %t, %ids : !gse.tensor<10x4, #gse.format<group = 32, mantissa = 8, exponent = 5>>, tensor<?xi64> -> tensor<?x4xf32> loc("node 'wte' (Gather)")
+  return %0 : tensor<?x4xf32>
+}
+
+// -----
+
 // Two symbolic dims paired by broadcasting must agree at run time; the
 // static ones need no check.
 // CHECK-LABEL: func @main_graph

@@ -117,3 +117,19 @@ func.func @transpose_shape(%w: !gse.tensor<3x64, #gse.format<group = 32, mantiss
   %t = gse.transpose %w : !gse.tensor<3x64, #gse.format<group = 32, mantissa = 8, exponent = 5>> -> !gse.tensor<3x64, #gse.format<group = 32, mantissa = 8, exponent = 5>>
   return
 }
+
+// -----
+
+func.func @gather_not_matrix(%t: !gse.tensor<2x5x64, #gse.format<group = 32, mantissa = 8, exponent = 5>>, %ids: tensor<3xi64>) {
+  // expected-error@+1 {{gathers rows of a matrix [V, D], not '!gse.tensor<2x5x64, #gse.format<group = 32, mantissa = 8, exponent = 5>>'}}
+  %x = gse.gather %t, %ids : !gse.tensor<2x5x64, #gse.format<group = 32, mantissa = 8, exponent = 5>>, tensor<3xi64> -> tensor<3x5x64xf32>
+  return
+}
+
+// -----
+
+func.func @gather_shape(%t: !gse.tensor<5x64, #gse.format<group = 32, mantissa = 8, exponent = 5>>, %ids: tensor<3xi64>) {
+  // expected-error@+1 {{result must be [indices..., D] = 'tensor<3x64xf32>', not 'tensor<3x32xf32>'}}
+  %x = gse.gather %t, %ids : !gse.tensor<5x64, #gse.format<group = 32, mantissa = 8, exponent = 5>>, tensor<3xi64> -> tensor<3x32xf32>
+  return
+}

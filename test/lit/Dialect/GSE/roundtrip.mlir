@@ -31,3 +31,10 @@ func.func @transpose(%w: !gse.tensor<3x64, #gse.format<group = 32, mantissa = 4,
   %t = gse.transpose %w : !gse.tensor<3x64, #gse.format<group = 32, mantissa = 4, exponent = 5>> -> !gse.tensor<64x3, #gse.format<group = 32, mantissa = 4, exponent = 5>>
   return %t : !gse.tensor<64x3, #gse.format<group = 32, mantissa = 4, exponent = 5>>
 }
+
+// CHECK-LABEL: func @gather
+// CHECK: gse.gather %arg0, %arg1 : !gse.tensor<50x64, #gse.format<group = 32, mantissa = 8, exponent = 5>>, tensor<?x?xi64> -> tensor<?x?x64xf32>
+func.func @gather(%t: !gse.tensor<50x64, #gse.format<group = 32, mantissa = 8, exponent = 5>>, %ids: tensor<?x?xi64>) -> tensor<?x?x64xf32> {
+  %x = gse.gather %t, %ids : !gse.tensor<50x64, #gse.format<group = 32, mantissa = 8, exponent = 5>>, tensor<?x?xi64> -> tensor<?x?x64xf32>
+  return %x : tensor<?x?x64xf32>
+}
