@@ -5,8 +5,11 @@ variant compiled by Sinter (--compress=gse:...) and scored on the whole of
 kjv-heldout (bits per byte) against the fp32 model: w8a8, w6a8, w4a8 with
 5-bit exponents in groups of 32, and w8a8 with OCP MX's 8-bit exponent.
 
-Sizes: the linears' bytes from the compile report (one byte per mantissa
-and per exponent, as the object holds them) and bits per weight. Writes
+Sizes: the quantized weights' bytes (linears and, unless
+embeddings=false, embedding tables) from the compile report (one byte per
+mantissa, half a byte for 4 bits or fewer, and one per exponent, as the
+object holds them), bits per quantized weight, and every weight the object
+stores (what stays f32 included). Writes
 bench/results/gse_accuracy.json and, with --docs, the table into
 docs/compression.md."""
 import argparse
@@ -20,7 +23,8 @@ from sinter import corpora  # noqa: E402
 from sinter.docs import write_results  # noqa: E402
 from sinter.measure import reference_model, score_variant  # noqa: E402
 
-VARIANTS = {"w8a8": "w=8,a=8", "w6a8": "w=6,a=8", "w4a8": "w=4,a=8", "w8a8 MX (8-bit exponents)": "w=8,a=8,exponent=8"}
+VARIANTS = {"w8a8": "w=8,a=8", "w6a8": "w=6,a=8", "w4a8": "w=4,a=8",
+            "w4a8, f32 embeddings": "w=4,a=8,embeddings=false", "w8a8 MX (8-bit exponents)": "w=8,a=8,exponent=8"}
 
 
 def parse_args():
@@ -47,15 +51,16 @@ def model_rows(model, text):
     _, onnx_path, context = reference_model(model)
     rows = {"fp32": measure(f"{model}-fp32", onnx_path, context, text)}
     for label, options in VARIANTS.items():
-        rows[label] = measure(f"{model}-{options.replace(',', '-').replace('=', '')}", onnx_path, context, text,
-                              f"--compress=gse:{options}")
+        name = options.replace(",", "-").replace("=", "")
+        rows[label] = measure(f"{model}-{name}", onnx_path, context, text, f"--compress=gse:{options}")
     return rows
 
 
 def table(results):
     lines = ["Measured by `make gse-table` (every variant compiled by Sinter, the whole of kjv-heldout, groups of 32; "
              "bench/results/gse_accuracy.json).", "",
-             "| model | variant | bits/byte | vs fp32 | linear bytes | bits per weight |", "|---|---|---|---|---|---|"]
+             "| model | variant | bits/byte | vs fp32 | quantized weights | bits per weight | all weights in the object |",
+             "|---|---|---|---|---|---|---|"]
     for model, rows in results.items():
         base = rows["fp32"]["bits_per_byte"]
         for label, r in rows.items():
@@ -63,7 +68,9 @@ def table(results):
             size = (f"{r['linear_bytes_gse'] / 2**20:.2f} MiB ({r['linear_bytes_fp32'] / r['linear_bytes_gse']:.1f}×)"
                     if "linear_bytes_gse" in r else "")
             per = f"{r['bits_per_weight']:.2f}" if "bits_per_weight" in r else "32"
-            lines.append(f"| {model} | {label} | {r['bits_per_byte']:.4f} | {delta} | {size} | {per} |")
+            total = rows["fp32"]["weight_bytes_compiled"] / r["weight_bytes_compiled"]
+            lines.append(f"| {model} | {label} | {r['bits_per_byte']:.4f} | {delta} | {size} | {per} | "
+                         f"{r['weight_bytes_compiled'] / 2**20:.2f} MiB ({total:.1f}×) |")
     return "\n".join(lines)
 
 

@@ -168,8 +168,10 @@ def score_variant(work, name, onnx_path, context, text, pass_name, after_key, *f
     so = os.path.join(work, name + ".so")
     report = so + ".json"
     compile_so(onnx_path, so, f"--report={report}", *flags)
-    entries = [e for e in json.load(open(report)).get("compression", []) if e["pass"] == pass_name]
-    result = {"bits_per_byte": bits(so, text, context), "object_bytes": os.path.getsize(so)}
+    compiled = json.load(open(report))
+    entries = [e for e in compiled.get("compression", []) if e["pass"] == pass_name]
+    result = {"bits_per_byte": bits(so, text, context), "object_bytes": os.path.getsize(so),
+              "weight_bytes_compiled": compiled["weight_bytes_compiled"]}
     if entries:
         result["linear_bytes_fp32"] = sum(e["weight_bytes_before"] for e in entries)
         result[after_key] = sum(e["weight_bytes_after"] for e in entries)
