@@ -6,7 +6,7 @@ kjv-heldout (bits per byte) against the fp32 model: w8a8, w6a8, w4a8 with
 5-bit exponents in groups of 32, and w8a8 with OCP MX's 8-bit exponent.
 
 Sizes: the quantized weights' bytes (linears and, unless
-embeddings=false, embedding tables) from the compile report (one byte per
+embeddings=0, embedding tables: 8-bit mantissas by default) from the compile report (one byte per
 mantissa, half a byte for 4 bits or fewer, and one per exponent, as the
 object holds them), bits per quantized weight, and every weight the object
 stores (what stays f32 included). Writes
@@ -23,8 +23,8 @@ from sinter import corpora  # noqa: E402
 from sinter.docs import write_results  # noqa: E402
 from sinter.measure import reference_model, score_variant  # noqa: E402
 
-VARIANTS = {"w8a8": "w=8,a=8", "w6a8": "w=6,a=8", "w4a8": "w=4,a=8",
-            "w4a8, f32 embeddings": "w=4,a=8,embeddings=false", "w8a8 MX (8-bit exponents)": "w=8,a=8,exponent=8"}
+VARIANTS = {"w8a8": "w=8,a=8", "w6a8": "w=6,a=8", "w4a8": "w=4,a=8", "w4a8, 4-bit embeddings": "w=4,a=8,embeddings=4",
+            "w4a8, f32 embeddings": "w=4,a=8,embeddings=0", "w8a8 MX (8-bit exponents)": "w=8,a=8,exponent=8"}
 
 
 def parse_args():

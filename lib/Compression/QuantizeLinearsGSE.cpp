@@ -37,7 +37,8 @@ struct QuantizeLinearsGSEPass : impl::QuantizeLinearsGSEBase<QuantizeLinearsGSEP
       return gse::FormatAttr::getChecked(diag, &getContext(), (int64_t)group, mantissa, (int64_t)exponentBits);
     };
     gse::FormatAttr weights = format(weightBits), activations = format(activationBits);
-    if (!weights || !activations)
+    gse::FormatAttr tables = embeddingBits ? format(embeddingBits) : gse::FormatAttr();
+    if (!weights || !activations || (embeddingBits && !tables))
       return signalPassFailure();
     SmallVector<Attribute> report;
     for (auto func : module.getOps<func::FuncOp>())
@@ -52,10 +53,10 @@ struct QuantizeLinearsGSEPass : impl::QuantizeLinearsGSEBase<QuantizeLinearsGSEP
           return signalPassFailure();
         report.push_back(entry);
       }
-    if (embeddings)
+    if (tables)
       for (auto func : module.getOps<func::FuncOp>())
         for (auto &[table, lookups] : embeddingTables(func)) {
-          Attribute entry = quantizeEmbedding(table, lookups, weights);
+          Attribute entry = quantizeEmbedding(table, lookups, tables);
           if (!entry)
             return signalPassFailure();
           report.push_back(entry);

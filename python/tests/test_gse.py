@@ -154,30 +154,31 @@ def rows_of_magnitudes(seed, rows, width):
     return table
 
 
-@pytest.mark.parametrize("w_bits,group,exponent,width", [(8, 32, 5, 70), (4, 32, 5, 33), (6, 16, 8, 40)])
-def test_compiled_gse_embedding_matches_numpy(tmp_path, w_bits, group, exponent, width):
-    """--compress=gse stores an embedding table quantized (gse.gather): the
-    rows the object returns are sinter.gse's dequantized rows bit for bit,
-    negative ids count from the end, ids out of range are an error naming
-    the node, and embeddings=false keeps the table f32."""
+@pytest.mark.parametrize("bits,group,exponent,width", [(8, 32, 5, 70), (4, 32, 5, 33), (6, 16, 8, 40)])
+def test_compiled_gse_embedding_matches_numpy(tmp_path, bits, group, exponent, width):
+    """--compress=gse stores an embedding table quantized (gse.gather, with
+    `embeddings` mantissa bits): the rows the object returns are
+    sinter.gse's dequantized rows bit for bit, negative ids count from the
+    end, ids out of range are an error naming the node, and embeddings=0
+    keeps the table f32."""
     import json
     import sinter
     table = embedding_model(str(tmp_path / "m.onnx"), 11, width, width)
     report = tmp_path / "r.json"
-    flags = f"gse:w={w_bits},group={group},exponent={exponent}"
+    flags = f"gse:w=4,group={group},exponent={exponent},embeddings={bits}"
     m = sinter.load(sinter.compile(tmp_path / "m.onnx", tmp_path / "m.so", compress=flags, report=report))
     ids = np.array([[0, 1, 10, 3], [-1, -11, 5, 5]], dtype=np.int64)
-    q, e = gse.quantize(table, group, w_bits, exponent)
+    q, e = gse.quantize(table, group, bits, exponent)
     np.testing.assert_array_equal(m(ids), gse.dequantize(q, e, group)[ids])
     with pytest.raises(RuntimeError, match=r"node 'wte' \(Gather\): index out of range"):
         m(np.array([[11]], dtype=np.int64))
     (entry,) = [e for e in json.loads(report.read_text())["compression"] if e["pass"] == "gse"]
-    mantissa_bytes = (11 * width + 1) // 2 if w_bits <= 4 else 11 * width
+    mantissa_bytes = (11 * width + 1) // 2 if bits <= 4 else 11 * width
     assert (entry["kind"], entry["layer"], entry["rows"], entry["width"]) == ("embedding", "wte", 11, width)
     assert entry["weight_bytes_after"] == mantissa_bytes + 11 * -(-width // group)
     assert json.loads(report.read_text())["weight_bytes_compiled"] == entry["weight_bytes_after"]
     kept = tmp_path / "kept.json"
-    f32 = sinter.load(sinter.compile(tmp_path / "m.onnx", tmp_path / "kept.so", compress=flags + ",embeddings=false",
+    f32 = sinter.load(sinter.compile(tmp_path / "m.onnx", tmp_path / "kept.so", compress=flags.replace(f"embeddings={bits}", "embeddings=0"),
                                      report=kept))
     np.testing.assert_array_equal(f32(ids), table[ids])
     assert json.loads(kept.read_text())["weight_bytes_compiled"] == table.nbytes

@@ -54,15 +54,18 @@ class GSELinearKernel : public ::testing::TestWithParam<Case> {
 protected:
   mlir::MLIRContext ctx;
   GSELinearKernel() { ctx.loadDialect<sinter::gse::GSEDialect>(); }
+  void SetUp() override {
+    if (GetParam().build == Build::AVX2 && !__builtin_cpu_supports("avx2"))
+      GTEST_SKIP() << "this CPU has no AVX2";
+  }
   void TearDown() override { __sinter_set_num_threads(0); }
+  FormatAttr weights(const Case &c) { return FormatAttr::get(&ctx, c.group, c.wBits, c.exponent); }
+  FormatAttr activations(const Case &c) { return FormatAttr::get(&ctx, c.group, c.aBits, c.exponent); }
 };
 
 TEST_P(GSELinearKernel, MatchesExactGroupSums) {
   const Case &c = GetParam();
-  if (c.build == Build::AVX2 && !__builtin_cpu_supports("avx2"))
-    GTEST_SKIP() << "this CPU has no AVX2";
-  FormatAttr wf = FormatAttr::get(&ctx, c.group, c.wBits, c.exponent);
-  FormatAttr af = FormatAttr::get(&ctx, c.group, c.aBits, c.exponent);
+  FormatAttr wf = weights(c), af = activations(c);
   std::mt19937 rng(c.k * 31 + c.n);
   std::normal_distribution<float> normal(0.f, 1.f);
   std::vector<float> w(c.n * c.k), x(c.rows * c.k);
@@ -114,10 +117,7 @@ TEST_P(GSELinearKernel, MatchesExactGroupSums) {
 // "k" is W's columns (the outputs) and "n" its rows (the sums' length).
 TEST_P(GSELinearKernel, TransposedMatchesRequantizedTranspose) {
   const Case &c = GetParam();
-  if (c.build == Build::AVX2 && !__builtin_cpu_supports("avx2"))
-    GTEST_SKIP() << "this CPU has no AVX2";
-  FormatAttr wf = FormatAttr::get(&ctx, c.group, c.wBits, c.exponent);
-  FormatAttr af = FormatAttr::get(&ctx, c.group, c.aBits, c.exponent);
+  FormatAttr wf = weights(c), af = activations(c);
   std::mt19937 rng(c.k * 17 + c.n);
   std::normal_distribution<float> normal(0.f, 1.f);
   std::vector<float> w(c.n * c.k), dy(c.rows * c.n);

@@ -118,19 +118,21 @@ def QuantizeLinearsGSE : Pass<"sinter-gse-quantize-linears", "mlir::ModuleOp"> {
     LayerNorm, softmax and attention's products of computed values stay
     float. Each layer's report entry gives its formats, the weight bytes
     before and after (mantissas and exponents as the object stores them)
-    and the relative error ‖W − Ŵ‖/‖W‖ of the quantized weights. With
-    `embeddings` (the default), every `nn.gather` of rows of a constant
-    f32 table that nothing else reads (token and position embeddings)
-    becomes `gse.gather` of the table quantized in the weights' format,
-    grouped along its rows; its report entry has `kind = "embedding"`.
+    and the relative error ‖W − Ŵ‖/‖W‖ of the quantized weights. Every
+    `nn.gather` of rows of a constant f32 table that nothing else reads
+    (token and position embeddings) becomes `gse.gather` of the table
+    quantized with `embeddings`-bit mantissas (default 8, whatever `w`
+    is: 4-bit tables cost a model more than 4-bit linears; 0 keeps them
+    f32) in the weights' group and exponent, grouped along its rows; its
+    report entry has `kind = "embedding"`.
   }];
   let options = [
     Option<"weightBits", "w", "int64_t", "8", "Mantissa bits of the weights, 2..8">,
     Option<"activationBits", "a", "int64_t", "8", "Mantissa bits of the activations, 2..8">,
     Option<"group", "group", "int64_t", "32", "Values per shared exponent (along K)">,
     Option<"exponentBits", "exponent", "int64_t", "5", "Exponent bits, 2..8 (8: OCP MX E8M0)">,
-    Option<"embeddings", "embeddings", "bool", "true",
-           "Also quantize embedding tables (gathers of constant rows) in the weights' format">
+    Option<"embeddingBits", "embeddings", "int64_t", "8",
+           "Mantissa bits of embedding tables (gathers of constant rows), 2..8; 0 keeps them f32">
   ];
   let dependentDialects = ["sinter::gse::GSEDialect", "mlir::arith::ArithDialect"];
 }

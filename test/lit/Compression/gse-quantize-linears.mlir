@@ -1,11 +1,13 @@
 // RUN: sinter-opt %s -split-input-file -verify-diagnostics -sinter-gse-quantize-linears | FileCheck %s
 // RUN: sinter-opt %s -split-input-file -sinter-gse-quantize-linears="w=4 a=6 group=16 exponent=8" 2>/dev/null | FileCheck %s --check-prefix=W4
-// RUN: sinter-opt %s -split-input-file -sinter-gse-quantize-linears="embeddings=false" 2>/dev/null | FileCheck %s --check-prefix=NOEMB
+// RUN: sinter-opt %s -split-input-file -sinter-gse-quantize-linears="embeddings=0" 2>/dev/null | FileCheck %s --check-prefix=NOEMB
 // RUN: not sinter-opt %s -sinter-gse-quantize-linears=w=9 2>&1 | FileCheck %s --check-prefix=BITS
 // RUN: not sinter-opt %s -sinter-gse-quantize-linears=group=0 2>&1 | FileCheck %s --check-prefix=GROUP
+// RUN: not sinter-opt %s -sinter-gse-quantize-linears=embeddings=1 2>&1 | FileCheck %s --check-prefix=BITS1
 
 // BITS: error: gse: mantissa bits must be in 2..8, not 9
 // GROUP: error: gse: group must be in 1..4096, not 0
+// BITS1: error: gse: mantissa bits must be in 2..8, not 1
 
 // Every constant linear, the head included, becomes gse.matmul of the
 // row-quantized input and W stored transposed ([N, K]), quantized at
@@ -56,11 +58,13 @@ func.func @kept(%v: tensor<8xf32>, %q: tensor<4x8xf32>, %k: tensor<8x4xf32>) -> 
 // -----
 
 // Embedding lookups: a gather of rows of a constant table by computed ids
-// becomes gse.gather of the table quantized along its rows in the weights'
-// format (0.5: e = −7, q = 64; D = 40: two groups of 32), reported as
-// kind = "embedding" (6·40 mantissas + 6·2 exponents = 252 bytes, from
-// 960). A table that something else reads too, and a gather along another
-// axis, stay f32. With embeddings=false nothing is quantized.
+// becomes gse.gather of the table quantized along its rows with 8-bit
+// mantissas in the weights' group and exponent (0.5: e = −7, q = 64; D =
+// 40: two groups of 32), reported as kind = "embedding" (6·40 mantissas +
+// 6·2 exponents = 252 bytes, from 960). A table that something else reads
+// too, and a gather along another axis, stay f32. With embeddings=0
+// nothing is quantized. With w=4 the table keeps 8-bit mantissas (groups
+// of 16, 8-bit exponents there).
 // CHECK: {kind = "embedding", layer = "wte", pass = "gse", relative_error = 0.000000e+00 : f64, rows = 6 : i64, weight_bytes_after = 252 : i64, weight_bytes_before = 960 : i64, weights = #gse.format<group = 32, mantissa = 8, exponent = 5>, width = 40 : i64}
 // CHECK-LABEL: func @embeddings
 // CHECK-DAG: %[[T:.*]] = gse.constant dense<64> : tensor<6x40xi8>, dense<-7> : tensor<6x2xi8> : !gse.tensor<6x40, #gse.format<group = 32, mantissa = 8, exponent = 5>>
@@ -68,7 +72,7 @@ func.func @kept(%v: tensor<8xf32>, %q: tensor<4x8xf32>, %k: tensor<8x4xf32>) -> 
 // CHECK-DAG: nn.gather %{{.*}}, %arg1 : tensor<4x8xf32>
 // CHECK-DAG: nn.gather %{{.*}}, %arg1 {axis = 1 : i64} : tensor<8x4xf32>
 // CHECK: return %[[X]]
-// W4: gse.constant dense<4> : tensor<6x40xi8>, dense<-3> : tensor<6x3xi8> : !gse.tensor<6x40, #gse.format<group = 16, mantissa = 4, exponent = 8>>
+// W4: gse.constant dense<64> : tensor<6x40xi8>, dense<-7> : tensor<6x3xi8> : !gse.tensor<6x40, #gse.format<group = 16, mantissa = 8, exponent = 8>>
 // NOEMB-LABEL: func @embeddings
 // NOEMB-NOT: gse.
 func.func @embeddings(%ids: tensor<?x?xi64>, %pos: tensor<3xi64>) -> (tensor<?x?x40xf32>, tensor<3x8xf32>, tensor<4x8xf32>, tensor<8x3xf32>) {
