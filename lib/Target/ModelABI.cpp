@@ -93,11 +93,8 @@ std::optional<LoRAABI> describeLoRA(ModuleOp module) {
     auto v = attr.getAs<FloatAttr>(key);
     return v ? v.getValueAsDouble() : 0.0;
   };
-  auto i = [&](StringRef key, int64_t otherwise) {
-    auto v = attr.getAs<IntegerAttr>(key);
-    return v ? v.getInt() : otherwise;
-  };
-  return LoRAABI{i("rank", 0), f("alpha"), f("beta1"), f("beta2"), f("epsilon"), i("moment_bytes", 4)};
+  auto rank = attr.getAs<IntegerAttr>("rank");
+  return LoRAABI{rank ? rank.getInt() : 0, f("alpha"), f("beta1"), f("beta2"), f("epsilon")};
 }
 } // namespace
 
@@ -314,6 +311,8 @@ void emitLoRA(llvm::Module &m, DescriptorBuilder &d, const ModelABI &abi, llvm::
   const ModelABI &stepABI = *abi.entry(kLoRAStepName);
   size_t numAdapters = (stepABI.inputs.size() - 3) / 3;
   std::vector<TensorABI> adapters(stepABI.inputs.begin() + 3, stepABI.inputs.begin() + 3 + numAdapters);
+  // The moments' element type is the step's (bf16 with moments=bf16).
+  int64_t momentBytes = stepABI.inputs[3 + numAdapters].dtype == SINTER_BFLOAT16 ? 2 : 4;
   auto *f32 = llvm::Type::getFloatTy(ctx);
   auto fn = [&](const char *name, llvm::Type *ret, llvm::ArrayRef<llvm::Type *> params) {
     return llvm::cast<llvm::Constant>(
@@ -326,7 +325,7 @@ void emitLoRA(llvm::Module &m, DescriptorBuilder &d, const ModelABI &abi, llvm::
       llvm::ConstantFP::get(f32, abi.lora->alpha),
       llvm::ConstantInt::get(i32, numAdapters),
       d.infos(adapters, ".sinter.adapters"),
-      llvm::ConstantInt::get(i64, loraWorkspaceBytes(adapters, abi.lora->momentBytes)),
+      llvm::ConstantInt::get(i64, loraWorkspaceBytes(adapters, momentBytes)),
       llvm::ConstantFP::get(f32, abi.lora->beta1),
       llvm::ConstantFP::get(f32, abi.lora->beta2),
       llvm::ConstantFP::get(f32, abi.lora->epsilon),

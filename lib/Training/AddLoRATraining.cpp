@@ -315,7 +315,6 @@ struct AddLoRATrainingPass : impl::AddLoRATrainingBase<AddLoRATrainingPass> {
                                                     b.getNamedAttr("beta1", b.getF64FloatAttr(beta1)),
                                                     b.getNamedAttr("beta2", b.getF64FloatAttr(beta2)),
                                                     b.getNamedAttr("epsilon", b.getF64FloatAttr(epsilon)),
-                                                    b.getNamedAttr("moment_bytes", b.getI64IntegerAttr(momentBytes())),
                                                     b.getNamedAttr("parameters", b.getI64IntegerAttr(params)),
                                                     b.getNamedAttr("adapters", b.getArrayAttr(names))}));
     // What the object needs beside its weights to train: the workspace.

@@ -35,7 +35,6 @@ struct TensorABI {
 struct LoRAABI {
   int64_t rank = 0;
   double alpha = 0, beta1 = 0, beta2 = 0, epsilon = 0;
-  int64_t momentBytes = 4; // 2: bf16 moments (moments=bf16)
 };
 
 struct ModelABI {

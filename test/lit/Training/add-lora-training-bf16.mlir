@@ -7,7 +7,6 @@
 // bf16, each padded to 64) and B [2, 40] (320 bytes f32, 160 bf16 padded
 // to 192): 64 + (64 + 2·64) + (320 + 2·192) = 960 (1216 with f32 moments).
 // CHECK: method = "train-lora-model", moments = "bf16", rank = 2 : i64, trainable_parameters = 92 : i64, workspace_bytes = 960 : i64
-// CHECK: sinter.lora = {{{.*}}moment_bytes = 2 : i64
 // CHECK-LABEL: func.func @lora_train_step
 // CHECK-SAME: %{{.*}}: tensor<6x2xf32> {sinter.name = "lin.lora_A"}, %{{.*}}: tensor<2x40xf32> {sinter.name = "lin.lora_B"}
 // CHECK-SAME: %[[MA:.*]]: tensor<6x2xbf16> {sinter.name = "lin.lora_A.adam_m"}, %{{.*}}: tensor<2x40xbf16> {sinter.name = "lin.lora_B.adam_m"}
