@@ -49,21 +49,21 @@ def NN_NegOp : NN_UnaryOp<"neg", NN_NumTensor, "ONNX Neg.", [NN_Differentiable]>
 def NN_ExpOp : NN_UnaryOp<"exp", NN_FloatTensor, "ONNX Exp.", [NN_Differentiable]>;
 def NN_LogOp : NN_UnaryOp<"log", NN_FloatTensor, "ONNX Log.", [NN_Differentiable]>;
 def NN_ErfOp : NN_UnaryOp<"erf", NN_FloatTensor, "ONNX Erf.", [NN_Differentiable]>;
-def NN_FloorOp : NN_UnaryOp<"floor", NN_FloatTensor, "ONNX Floor: the largest integer ≤ x.">;
+def NN_FloorOp : NN_UnaryOp<"floor", NN_FloatTensor, "ONNX Floor: the largest integer ≤ x.", [NN_Differentiable]>;
 def NN_TanhOp : NN_UnaryOp<"tanh", NN_FloatTensor, "ONNX Tanh.", [NN_Differentiable]>;
 def NN_SigmoidOp : NN_UnaryOp<"sigmoid", NN_FloatTensor, "ONNX Sigmoid: 1/(1+exp(-x)).", [NN_Differentiable]>;
 def NN_ReluOp : NN_UnaryOp<"relu", NN_NumTensor, "ONNX Relu: max(x, 0).", [NN_Differentiable]>;
 def NN_NotOp : NN_UnaryOp<"not", NN_BoolTensor, "ONNX Not (logical).">;
-def NN_AbsOp : NN_UnaryOp<"abs", NN_NumTensor, "ONNX Abs.">;
+def NN_AbsOp : NN_UnaryOp<"abs", NN_NumTensor, "ONNX Abs.", [NN_Differentiable]>;
 
 def NN_LeakyReluOp : NN_UnaryOp<"leaky_relu", NN_FloatTensor,
-    "ONNX LeakyRelu: x if x >= 0 else alpha * x."> {
+    "ONNX LeakyRelu: x if x >= 0 else alpha * x.", [NN_Differentiable]> {
   let arguments = (ins NN_FloatTensor:$input,
                        DefaultValuedAttr<F32Attr, "0.01">:$alpha);
 }
 
 def NN_HardSigmoidOp : NN_UnaryOp<"hard_sigmoid", NN_FloatTensor,
-    "ONNX HardSigmoid: max(0, min(1, alpha * x + beta)).">{
+    "ONNX HardSigmoid: max(0, min(1, alpha * x + beta)).", [NN_Differentiable]>{
   let arguments = (ins NN_FloatTensor:$input,
                        DefaultValuedAttr<F32Attr, "0.2">:$alpha,
                        DefaultValuedAttr<F32Attr, "0.5">:$beta);
@@ -99,7 +99,7 @@ def NN_QCFSOp : NN_Op<"qcfs", [Pure, AllTypesMatch<["input", "output"]>]> {
   let hasVerifier = 1;
 }
 
-def NN_ClipOp : NN_Op<"clip", [Pure, AttrSizedOperandSegments]> {
+def NN_ClipOp : NN_Op<"clip", [Pure, AttrSizedOperandSegments, NN_Differentiable]> {
   let summary = "ONNX Clip: min(max(x, min), max); an absent bound does not clip";
   let description = [{
     Bounds are 0-D tensors of the input's element type, known at compile
@@ -114,7 +114,7 @@ def NN_ClipOp : NN_Op<"clip", [Pure, AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
-def NN_CastOp : NN_Op<"cast", [Pure]> {
+def NN_CastOp : NN_Op<"cast", [Pure, NN_Differentiable]> {
   let summary = "ONNX Cast to the result element type";
   let description = [{
     Converts element type; the shape is unchanged. Float to integer truncates
@@ -173,7 +173,7 @@ def NN_MatMulOp : NN_InferredOp<"matmul", [NN_Differentiable]> {
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($output)";
 }
 
-def NN_GemmOp : NN_InferredOp<"gemm"> {
+def NN_GemmOp : NN_InferredOp<"gemm", [NN_Differentiable]> {
   let summary = "ONNX Gemm: alpha * op(A) * op(B) + beta * C";
   let arguments = (ins NN_FloatTensor:$a, NN_FloatTensor:$b,
                        Optional<NN_FloatTensor>:$c,
@@ -224,7 +224,7 @@ class NN_ReduceOp<string mnemonic, string doc, list<Trait> traits = []> : NN_Inf
 
 def NN_ReduceMeanOp : NN_ReduceOp<"reduce_mean", "ONNX ReduceMean", [NN_Differentiable]>;
 def NN_ReduceSumOp : NN_ReduceOp<"reduce_sum", "ONNX ReduceSum", [NN_Differentiable]>;
-def NN_ReduceMaxOp : NN_ReduceOp<"reduce_max", "ONNX ReduceMax">;
+def NN_ReduceMaxOp : NN_ReduceOp<"reduce_max", "ONNX ReduceMax", [NN_Differentiable]>;
 
 def NN_CumSumOp : NN_InferredOp<"cumsum"> {
   let summary = "ONNX CumSum along a compile-time axis";

@@ -240,3 +240,70 @@ func.func @main_graph(%x: tensor<?x6xf32>) -> tensor<?x?xf32> {
 }
 
 } // namespace
+
+Array values(std::vector<int64_t> shape, std::vector<float> data) { return Array{std::move(data), std::move(shape)}; }
+
+TEST(Gradients, PiecewiseActivations) {
+  // abs, leaky_relu, hard_sigmoid, clip (its bounds as tensors, with their
+  // own gradients), floor and the tanh GELU, at points a finite step does
+  // not carry across a kink.
+  GradientCheck g;
+  g.build(R"(
+func.func @main_graph(%x: tensor<?x4xf32>, %lo: tensor<f32>, %hi: tensor<f32>) -> (tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x4xf32>) {
+  %a = nn.abs %x : tensor<?x4xf32>
+  %l = nn.leaky_relu %x {alpha = 0.1 : f32} : tensor<?x4xf32>
+  %h = nn.hard_sigmoid %x {alpha = 0.5 : f32, beta = 0.25 : f32} : tensor<?x4xf32>
+  %s0 = nn.add %a, %l : tensor<?x4xf32>, tensor<?x4xf32> -> tensor<?x4xf32>
+  %s = nn.add %s0, %h : tensor<?x4xf32>, tensor<?x4xf32> -> tensor<?x4xf32>
+  %c = nn.clip %x min %lo : tensor<f32> max %hi : tensor<f32> : tensor<?x4xf32> -> tensor<?x4xf32>
+  %f = nn.floor %x : tensor<?x4xf32>
+  %cf = nn.add %c, %f : tensor<?x4xf32>, tensor<?x4xf32> -> tensor<?x4xf32>
+  %t = nn.gelu %x {approximate = "tanh"} : tensor<?x4xf32>
+  return %s, %cf, %t : tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x4xf32>
+})");
+  g.check({values({2, 4}, {-1.7f, -0.6f, -0.3f, 0.4f, 0.8f, 1.3f, 2.2f, -2.9f}), values({}, {-0.45f}),
+           values({}, {1.05f})});
+}
+
+TEST(Gradients, GemmTransposedScaledWithBias) {
+  GradientCheck g;
+  g.build(R"(
+func.func @main_graph(%a: tensor<3x2xf32>, %b: tensor<4x3xf32>, %c: tensor<4xf32>) -> tensor<2x4xf32> {
+  %0 = nn.gemm %a, %b, %c {alpha = 0.5 : f32, beta = 2.0 : f32, transA = true, transB = true} : tensor<3x2xf32>, tensor<4x3xf32>, tensor<4xf32> -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+})");
+  g.check({random({3, 2}, 12), random({4, 3}, 13), random({4}, 14)});
+}
+
+TEST(Gradients, ReduceMaxStabilizedSoftmaxWithTies) {
+  // Softmax as some exporters write it, exp(x − max x) / Σ, and a max
+  // itself: its gradient goes to the maximum.
+  GradientCheck g;
+  g.build(R"(
+func.func @main_graph(%x: tensor<?x4xf32>) -> (tensor<?x4xf32>, tensor<?xf32>) {
+  %m = nn.reduce_max %x {axes = [1], keepdims = true} : tensor<?x4xf32> -> tensor<?x1xf32>
+  %d = nn.sub %x, %m : tensor<?x4xf32>, tensor<?x1xf32> -> tensor<?x4xf32>
+  %e = nn.exp %d : tensor<?x4xf32>
+  %s = nn.reduce_sum %e {axes = [1], keepdims = true} : tensor<?x4xf32> -> tensor<?x1xf32>
+  %p = nn.div %e, %s : tensor<?x4xf32>, tensor<?x1xf32> -> tensor<?x4xf32>
+  %r = nn.reduce_max %x {axes = [1], keepdims = false} : tensor<?x4xf32> -> tensor<?xf32>
+  return %p, %r : tensor<?x4xf32>, tensor<?xf32>
+})");
+  g.check({values({2, 4}, {0.3f, -1.2f, 0.9f, 0.1f, -0.4f, 0.7f, 0.2f, -0.9f})});
+}
+
+TEST(Gradients, ReduceMaxSplitsTiesEvenly) {
+  // Where the maximum is tied (no finite difference there), the gradient
+  // is shared evenly, as PyTorch's amax shares it.
+  GradientCheck g;
+  g.build(R"(
+func.func @main_graph(%x: tensor<2x4xf32>) -> tensor<2xf32> {
+  %r = nn.reduce_max %x {axes = [-1], keepdims = false} : tensor<2x4xf32> -> tensor<2xf32>
+  return %r : tensor<2xf32>
+})");
+  std::vector<Array> in = {values({2, 4}, {1, 3, 3, 0, 2, 2, 2, -1}), values({2}, {1, 6})};
+  auto grads = GradientCheck::run(g.gradient->model(), in);
+  ASSERT_EQ(grads.size(), 1u);
+  std::vector<float> want = {0, 0.5f, 0.5f, 0, 2, 2, 2, 0};
+  EXPECT_EQ(grads[0].data, want);
+}

@@ -248,16 +248,87 @@ NN_GRADIENT(ErfOp) {
   });
 }
 NN_GRADIENT(GeluOp) {
-  if (getApproximate() != "none")
-    return emitError("cannot differentiate the tanh-approximated GELU");
-  // d/dx x·Φ(x) = Φ(x) + x·φ(x).
+  bool tanhForm = getApproximate() == "tanh"; // else "none" (the verifier allows no other)
   return elementwise(*this, b, resultGrads, wanted, out, [&](GradBuilder &g, Value dy, unsigned) {
     Value x = getInput();
+    if (tanhForm) {
+      // y = x/2·(1 + t), t = tanh(u), u = √(2/π)·(x + c·x³):
+      // dy/dx = (1 + t)/2 + x/2·(1 − t²)·√(2/π)·(1 + 3c·x²).
+      const double c = 0.044715, k = std::sqrt(2.0 / M_PI);
+      Value x2 = g.mul(x, x);
+      Value t = g.make<TanhOp>(g.mul(g.scalar(x, k), g.add(x, g.mul(g.scalar(x, c), g.mul(x2, x)))));
+      Value du = g.mul(g.scalar(x, k), g.add(g.scalar(x, 1.0), g.mul(g.scalar(x, 3 * c), x2)));
+      Value half = g.scalar(x, 0.5);
+      Value dt = g.mul(g.mul(half, x), g.mul(g.sub(g.scalar(x, 1.0), g.mul(t, t)), du));
+      return g.mul(dy, g.add(g.mul(half, g.add(g.scalar(x, 1.0), t)), dt));
+    }
+    // d/dx x·Φ(x) = Φ(x) + x·φ(x).
     Value erf = g.make<ErfOp>(g.mul(x, g.scalar(x, M_SQRT1_2)));
     Value cdf = g.mul(g.add(erf, g.scalar(x, 1.0)), g.scalar(x, 0.5));
     Value pdf = g.mul(g.make<ExpOp>(g.mul(g.mul(x, x), g.scalar(x, -0.5))), g.scalar(x, 0.5 * M_2_SQRTPI * M_SQRT1_2));
     return g.mul(dy, g.add(cdf, g.mul(x, pdf)));
   });
+}
+NN_GRADIENT(AbsOp) {
+  // dy·sign(x), sign(0) = 0.
+  return elementwise(*this, b, resultGrads, wanted, out, [&](GradBuilder &g, Value dy, unsigned) {
+    Value x = getInput(), zero = g.scalar(dy, 0.0);
+    Value negative = g.make<WhereOp>(g.make<LessOp>(x, zero), g.neg(dy), zero);
+    return g.make<WhereOp>(g.make<GreaterOp>(x, zero), dy, negative);
+  });
+}
+NN_GRADIENT(LeakyReluOp) {
+  return elementwise(*this, b, resultGrads, wanted, out, [&](GradBuilder &g, Value dy, unsigned) {
+    Value positive = g.make<GreaterOp>(getInput(), g.scalar(dy, 0.0));
+    return g.make<WhereOp>(positive, dy, g.mul(dy, g.scalar(dy, getAlpha().convertToDouble())));
+  });
+}
+NN_GRADIENT(HardSigmoidOp) {
+  // alpha·dy where 0 < alpha·x + beta < 1 (the unclipped part), else 0.
+  return elementwise(*this, b, resultGrads, wanted, out, [&](GradBuilder &g, Value dy, unsigned) {
+    double alpha = getAlpha().convertToDouble();
+    Value z = g.add(g.mul(getInput(), g.scalar(dy, alpha)), g.scalar(dy, getBeta().convertToDouble()));
+    Value inside = g.make<AndOp>(g.make<GreaterOp>(z, g.scalar(dy, 0.0)), g.make<LessOp>(z, g.scalar(dy, 1.0)));
+    return g.make<WhereOp>(inside, g.mul(dy, g.scalar(dy, alpha)), g.scalar(dy, 0.0));
+  });
+}
+NN_GRADIENT(FloorOp) {
+  // Piecewise constant: zero almost everywhere (as PyTorch defines it).
+  return elementwise(*this, b, resultGrads, wanted, out,
+                     [&](GradBuilder &g, Value dy, unsigned) { return g.zerosLike(dy); });
+}
+NN_GRADIENT(ClipOp) {
+  // dy where min ≤ x ≤ max (inclusive, as PyTorch's clamp); a bound given
+  // as a tensor gets dy where it clipped.
+  Value x = getInput(), lo = getMin(), hi = getMax();
+  return elementwise(*this, b, resultGrads, wanted, out, [&](GradBuilder &g, Value dy, unsigned i) {
+    Value zero = g.scalar(dy, 0.0);
+    Value belowLo = lo ? g.make<LessOp>(x, lo) : Value(), aboveHi = hi ? g.make<GreaterOp>(x, hi) : Value();
+    if (i == 0) {
+      Value clipped = belowLo && aboveHi ? g.make<OrOp>(belowLo, aboveHi) : belowLo ? belowLo : aboveHi;
+      return clipped ? g.make<WhereOp>(clipped, zero, dy) : dy;
+    }
+    bool isMin = lo && i == 1;
+    return g.make<WhereOp>(isMin ? belowLo : aboveHi, dy, zero);
+  });
+}
+NN_GRADIENT(CastOp) {
+  // Between float types the gradient casts back; an integer result carries
+  // none.
+  if (failed(requireFloat(*this, wanted)))
+    return failure();
+  GradBuilder g(b, *this);
+  if (!wanted[0]) {
+    out.push_back(Value());
+    return success();
+  }
+  Value dy = resultGrads[0];
+  if (!dy || !isa<FloatType>(typeOf(getOutput()).getElementType())) {
+    out.push_back(g.zerosLike(getInput()));
+    return success();
+  }
+  out.push_back(CastOp::create(b, getLoc(), getInput().getType(), dy).getResult());
+  return success();
 }
 
 // --- Contractions and normalization -----------------------------------------
@@ -287,6 +358,29 @@ NN_GRADIENT(MatMulOp) {
     return success();
   }
   out.push_back(g.unbroadcast(g.make<MatMulOp>(g.transposeLast2(a), dy), w));
+  return success();
+}
+
+NN_GRADIENT(GemmOp) {
+  // Y = α·A'·B' + β·C with A' = Aᵀ if transA (B' likewise): dA' = α·dY·B'ᵀ,
+  // dB' = α·A'ᵀ·dY, each transposed back when its operand was; dC = β·dY,
+  // summed over what C broadcast.
+  if (failed(requireFloat(*this, wanted)))
+    return failure();
+  GradBuilder g(b, *this);
+  Value dy = g.orZero(resultGrads[0], getOutput());
+  // A'ᵀ and B'ᵀ: the operand itself where it was transposed.
+  Value at = getTransA() ? getA() : g.transposeLast2(getA());
+  Value wt = getTransB() ? getB() : g.transposeLast2(getB());
+  Value alpha = g.scalar(dy, getAlpha().convertToDouble());
+  auto scaled = [&](Value v) { return getAlpha().convertToDouble() == 1.0 ? v : g.mul(v, alpha); };
+  auto back = [&](Value grad, bool transposed, Value operand) {
+    return g.castTo(transposed ? g.transposeLast2(grad) : grad, operand.getType());
+  };
+  out.push_back(wanted[0] ? back(scaled(g.make<MatMulOp>(dy, wt)), getTransA(), getA()) : Value());
+  out.push_back(wanted[1] ? back(scaled(g.make<MatMulOp>(at, dy)), getTransB(), getB()) : Value());
+  if (getC())
+    out.push_back(wanted[2] ? g.unbroadcast(g.mul(dy, g.scalar(dy, getBeta().convertToDouble())), getC()) : Value());
   return success();
 }
 
@@ -333,20 +427,22 @@ NN_GRADIENT(LayerNormOp) {
   return success();
 }
 
-/// Reductions: the gradient spreads back over the reduced dims (divided by
-/// their count for a mean).
+/// Reductions: the gradient spreads back over the reduced dims, divided
+/// by their count for a mean; for a max it goes to the elements equal to
+/// the maximum, shared evenly between ties (as PyTorch's amax).
+enum class Reduction { Sum, Mean, Max };
 template <typename ReduceOp>
 static LogicalResult reduceGradient(ReduceOp op, OpBuilder &b, ValueRange resultGrads, ArrayRef<bool> wanted,
-                                    SmallVectorImpl<Value> &out, bool isMean) {
+                                    SmallVectorImpl<Value> &out, Reduction kind) {
   if (failed(requireFloat(op, wanted)))
     return failure();
-  Value x = op.getInput();
+  Value x = op.getInput(), y = op.getOutput();
   auto xt = typeOf(x);
   auto mask = reductionMask(xt.getRank(), op.getAxes(), op.getNoopWithEmptyAxes());
   if (failed(mask))
     return op.emitError("invalid reduction axes");
   GradBuilder g(b, op);
-  Value dy = g.orZero(resultGrads[0], op.getOutput());
+  Value dy = g.orZero(resultGrads[0], y);
   SmallVector<int64_t> reduced;
   int64_t count = 1;
   for (auto [i, r] : llvm::enumerate(*mask))
@@ -356,15 +452,24 @@ static LogicalResult reduceGradient(ReduceOp op, OpBuilder &b, ValueRange result
         return op.emitError("cannot differentiate a reduction over a symbolic dimension");
       count *= xt.getDimSize(i);
     }
-  if (!op.getKeepdims())
+  if (!op.getKeepdims()) {
     dy = g.make<UnsqueezeOp>(dy, b.getDenseI64ArrayAttr(reduced));
-  if (isMean)
+    y = g.make<UnsqueezeOp>(y, b.getDenseI64ArrayAttr(reduced));
+  }
+  if (kind == Reduction::Mean)
     dy = g.mul(dy, g.scalar(x, 1.0 / (double)count));
-  out.push_back(g.castTo(g.make<ExpandOp>(dy, g.shapeOf(x)), x.getType()));
+  Value dx = g.make<ExpandOp>(dy, g.shapeOf(x));
+  if (kind == Reduction::Max) {
+    Value hit = g.make<EqualOp>(x, y);
+    Value share = CastOp::create(b, op.getLoc(), typeOf(hit).clone(xt.getElementType()), hit).getResult();
+    dx = g.div(g.mul(dx, share), g.sum(share, reduced, /*keep=*/true));
+  }
+  out.push_back(g.castTo(dx, x.getType()));
   return success();
 }
-NN_GRADIENT(ReduceSumOp) { return reduceGradient(*this, b, resultGrads, wanted, out, false); }
-NN_GRADIENT(ReduceMeanOp) { return reduceGradient(*this, b, resultGrads, wanted, out, true); }
+NN_GRADIENT(ReduceSumOp) { return reduceGradient(*this, b, resultGrads, wanted, out, Reduction::Sum); }
+NN_GRADIENT(ReduceMeanOp) { return reduceGradient(*this, b, resultGrads, wanted, out, Reduction::Mean); }
+NN_GRADIENT(ReduceMaxOp) { return reduceGradient(*this, b, resultGrads, wanted, out, Reduction::Max); }
 
 // --- Data movement ----------------------------------------------------------
 

@@ -62,17 +62,35 @@ func.func @f(%x: tensor<2x6xf32>, %unused: tensor<6xf32>, %n: tensor<2xi64>) -> 
 
 // An op without a gradient rule on the path is an error naming it.
 func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
-  // expected-error @+1 {{cannot differentiate 'nn.floor': it lies between the trained parameters and the loss and has no gradient rule}}
-  %0 = nn.floor %x : tensor<4xf32>
+  // expected-error @+1 {{cannot differentiate 'nn.cumsum': it lies between the trained parameters and the loss and has no gradient rule}}
+  %0 = nn.cumsum %x {axis = 0 : i64} : tensor<4xf32> -> tensor<4xf32>
   return %0 : tensor<4xf32>
 }
 
 // -----
 
-func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
-  // expected-error @+1 {{cannot differentiate the tanh-approximated GELU}}
-  %0 = nn.gelu %x {approximate = "tanh"} : tensor<4xf32>
-  return %0 : tensor<4xf32>
+// Gemm: dA' = α·dY·B'ᵀ transposed back for transA, dB' = α·A'ᵀ·dY, dC =
+// β·dY summed over C's broadcast rows. A float-to-float cast casts the
+// gradient back; reduce_max sends it to the maximum, split between ties.
+// CHECK-LABEL: func.func @f_grad
+// CHECK-SAME: (%[[A:.*]]: tensor<3x2xf32>, %[[B:.*]]: tensor<3x4xf32>, %[[C:.*]]: tensor<4xf32>, %[[DY:.*]]: tensor<2xf16>)
+// CHECK: %[[G:.*]] = nn.cast %[[DY]] : tensor<2xf16> -> tensor<2xf32>
+// CHECK: %[[HIT:.*]] = nn.equal
+// CHECK: %[[SHARE:.*]] = nn.cast %[[HIT]] : tensor<2x4xi1> -> tensor<2x4xf32>
+// CHECK: %[[TIES:.*]] = nn.reduce_sum %[[SHARE]] {axes = [1]
+// CHECK: %[[DM:.*]] = nn.div %{{.*}}, %[[TIES]]
+// CHECK: %[[BT:.*]] = nn.transpose %[[B]] {perm = array<i64: 1, 0>}
+// CHECK: %[[DAT:.*]] = nn.matmul %[[DM]], %[[BT]]
+// CHECK: %[[DAS:.*]] = nn.mul %[[DAT]], %{{.*}}
+// CHECK: %[[DA:.*]] = nn.transpose %[[DAS]] {perm = array<i64: 1, 0>}
+// CHECK: nn.matmul %[[A]], %[[DM]]
+// CHECK: %[[DC:.*]] = nn.reduce_sum %{{.*}} {axes = [0], keepdims = false}
+// CHECK: return %[[DA]], %{{.*}}, %[[DC]]
+func.func @f(%a: tensor<3x2xf32>, %b: tensor<3x4xf32>, %c: tensor<4xf32>) -> tensor<2xf16> {
+  %0 = nn.gemm %a, %b, %c {alpha = 0.5 : f32, beta = 2.0 : f32, transA = true} : tensor<3x2xf32>, tensor<3x4xf32>, tensor<4xf32> -> tensor<2x4xf32>
+  %1 = nn.reduce_max %0 {axes = [1], keepdims = false} : tensor<2x4xf32> -> tensor<2xf32>
+  %2 = nn.cast %1 : tensor<2xf32> -> tensor<2xf16>
+  return %2 : tensor<2xf16>
 }
 
 // -----
