@@ -82,9 +82,18 @@ void registerPipelines() {
                              [](OpPassManager &pm) { buildLinalgToNVPTXPipeline(pm, "sm_90"); });
 }
 
+LogicalResult applyCommandLineOptions(PassManager &pm) {
+  if (failed(applyPassManagerCLOptions(pm)))
+    return failure();
+  applyDefaultTimingPassManagerCLOptions(pm);
+  return success();
+}
+
 LogicalResult lowerModule(ModuleOp module, Stage from, Stage to, int64_t gemmPanelWidth,
                           bool releasePackedWeights) {
   PassManager pm(module.getContext());
+  if (failed(applyCommandLineOptions(pm)))
+    return failure();
   if (from == Stage::NN && to != Stage::NN)
     buildLowerToLinalgPipeline(pm);
   if (from != Stage::LLVM && to == Stage::LLVM)

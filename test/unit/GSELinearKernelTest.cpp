@@ -168,6 +168,7 @@ std::vector<Case> cases() {
       out.push_back({20, 96, 80, 32, 6, 8, 8, host, threads});  // MX exponents; two row chunks
       out.push_back({3, 30, 9, 7, 5, 7, 4, host, threads});     // a group that is no multiple of 4
       out.push_back({2, 256, 130, 128, 8, 8, 5, host, threads}); // wide groups; 3 blocks of panels
+      out.push_back({2100, 40, 70, 32, 4, 8, 5, host, threads}); // transposed: two chunks of rows (2048 + 52)
     }
   return out;
 }

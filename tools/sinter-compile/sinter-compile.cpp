@@ -354,6 +354,10 @@ std::optional<std::string> prepareProfile(ModuleOp module, llvm::SmallString<256
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // MLIR's pass-manager flags (--mlir-timing, --mlir-print-ir-after-all,
+  // ...) apply to every pass pipeline the compiler runs.
+  registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
   cl::HideUnrelatedOptions(cat);
   cl::ParseCommandLineOptions(argc, argv, "Sinter ahead-of-time ONNX compiler\n");
   auto start = std::chrono::steady_clock::now();
@@ -441,6 +445,8 @@ int main(int argc, char **argv) {
   }
   if (!stages.empty()) {
     PassManager pm(&ctx);
+    if (failed(sinter::applyCommandLineOptions(pm)))
+      return die("invalid pass-manager options");
     for (const PassStage &st : stages) {
       std::string parseErrors;
       llvm::raw_string_ostream errs(parseErrors);

@@ -27,7 +27,12 @@ void buildLinalgToNVPTXPipeline(mlir::OpPassManager &pm, llvm::StringRef chip);
 /// `sinter-lower-to-nvptx` pipelines (for sinter-opt).
 void registerPipelines();
 
-/// Runs the pipeline from `from` up to `to` on `module`.
+/// Applies MLIR's pass-manager command-line options (--mlir-timing,
+/// --mlir-print-ir-*) to `pm`, where a tool registered them; else nothing.
+mlir::LogicalResult applyCommandLineOptions(mlir::PassManager &pm);
+
+/// Runs the pipeline from `from` up to `to` on `module`, with the
+/// command-line pass-manager options.
 mlir::LogicalResult lowerModule(mlir::ModuleOp module, Stage from, Stage to,
                                 int64_t gemmPanelWidth = 0, bool releasePackedWeights = false);
 
