@@ -82,7 +82,21 @@ void registerPipelines() {
                              [](OpPassManager &pm) { buildLinalgToNVPTXPipeline(pm, "sm_90"); });
 }
 
+namespace {
+// Whether a tool registered MLIR's pass-manager options: applying them
+// fails where they do not exist (the unit tests, the Python host library).
+bool passManagerOptionsRegistered = false;
+} // namespace
+
+void registerPassManagerOptions() {
+  registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
+  passManagerOptionsRegistered = true;
+}
+
 LogicalResult applyCommandLineOptions(PassManager &pm) {
+  if (!passManagerOptionsRegistered)
+    return success();
   if (failed(applyPassManagerCLOptions(pm)))
     return failure();
   applyDefaultTimingPassManagerCLOptions(pm);

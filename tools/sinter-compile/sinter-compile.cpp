@@ -356,8 +356,7 @@ int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   // MLIR's pass-manager flags (--mlir-timing, --mlir-print-ir-after-all,
   // ...) apply to every pass pipeline the compiler runs.
-  registerPassManagerCLOptions();
-  registerDefaultTimingManagerCLOptions();
+  sinter::registerPassManagerOptions();
   cl::HideUnrelatedOptions(cat);
   cl::ParseCommandLineOptions(argc, argv, "Sinter ahead-of-time ONNX compiler\n");
   auto start = std::chrono::steady_clock::now();

@@ -27,8 +27,10 @@ void buildLinalgToNVPTXPipeline(mlir::OpPassManager &pm, llvm::StringRef chip);
 /// `sinter-lower-to-nvptx` pipelines (for sinter-opt).
 void registerPipelines();
 
-/// Applies MLIR's pass-manager command-line options (--mlir-timing,
-/// --mlir-print-ir-*) to `pm`, where a tool registered them; else nothing.
+/// Registers MLIR's pass-manager command-line options (--mlir-timing,
+/// --mlir-print-ir-*), before the tool parses its command line.
+void registerPassManagerOptions();
+/// Applies them to `pm` where they were registered; else does nothing.
 mlir::LogicalResult applyCommandLineOptions(mlir::PassManager &pm);
 
 /// Runs the pipeline from `from` up to `to` on `module`, with the
