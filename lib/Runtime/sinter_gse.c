@@ -424,7 +424,7 @@ void __sinter_gse_linear(intptr_t x, intptr_t y, int64_t rows, int64_t k, int64_
  * kernel above on Wᵀ requantized into the weights' format grouped along
  * N, as gse.transpose defines it. Wᵀ is never stored: each block of 64
  * outputs (columns of W) is repacked from W's panels into a block of
- * panels on the thread's stack of scratch, exactly as the compiler would
+ * panels in the thread's heap scratch, exactly as the compiler would
  * have packed the requantized Wᵀ, just before the block's GEMM over every
  * row. Rows go in large chunks so that the repacking (∝ K·N) stays small
  * against the GEMM (∝ rows·K·N / 64 per instruction). */

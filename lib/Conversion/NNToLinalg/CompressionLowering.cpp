@@ -242,8 +242,12 @@ struct GSEGatherLowering : OpRewritePattern<gse::GatherOp> {
     auto type = cast<gse::GSETensorType>(table.getType());
     int64_t rows = type.getShape()[0], width = type.lastDim(), group = type.getFormat().getGroup();
     bool nibbles = type.getFormat().getMantissa() <= 4;
-    Value m = arith::ConstantOp::create(rewriter, loc, nibbles ? packNibbles(rewriter, *mantissas, rows, width)
-                                                               : table.getMantissas());
+    // A table read by several lookups or functions (--train-lora's
+    // entries) is packed once: equal attributes become one global.
+    ElementsAttr &packed = nibblesOf[table.getMantissas()];
+    if (nibbles && !packed)
+      packed = packNibbles(rewriter, *mantissas, rows, width);
+    Value m = arith::ConstantOp::create(rewriter, loc, nibbles ? packed : table.getMantissas());
     Value e = arith::ConstantOp::create(rewriter, loc, table.getExponents());
     Value indices = op.getIndices();
     auto it = cast<RankedTensorType>(indices.getType());
@@ -304,6 +308,8 @@ private:
         packed[r * half + j / 2] |= (char)(((q[r * width + j] + 8) & 15) << (4 * (j % 2)));
     return makeElements(RankedTensorType::get({rows, half}, rewriter.getI8Type()), packed, "gse_table_nibbles");
   }
+
+  mutable llvm::DenseMap<Attribute, ElementsAttr> nibblesOf;
 };
 
 /// Weights are constants, so bnn.pack_signs folds before lowering; one that

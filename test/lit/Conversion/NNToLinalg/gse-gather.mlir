@@ -50,3 +50,18 @@ func.func @nibbles(%ids: tensor<5xi64>) -> tensor<5x3xf32> {
   %x = gse.gather %t, %ids : !gse.tensor<2x3, #gse.format<group = 4, mantissa = 4, exponent = 5>>, tensor<5xi64> -> tensor<5x3xf32>
   return %x : tensor<5x3xf32>
 }
+
+// -----
+
+// Two lookups of one table share one packed constant (256 bytes of
+// nibbles: a resource blob, which is not uniqued by its contents).
+// CHECK-LABEL: func @shared_table
+// CHECK: arith.constant dense_resource<gse_table_nibbles{{.*}}> : tensor<32x8xi8>
+// CHECK-NOT: dense_resource<gse_table_nibbles
+// CHECK: return
+func.func @shared_table(%ids: tensor<5xi64>) -> (tensor<5x16xf32>, tensor<5x16xf32>) {
+  %t = gse.constant dense<1> : tensor<32x16xi8>, dense<0> : tensor<32x4xi8> : !gse.tensor<32x16, #gse.format<group = 4, mantissa = 4, exponent = 5>>
+  %x = gse.gather %t, %ids : !gse.tensor<32x16, #gse.format<group = 4, mantissa = 4, exponent = 5>>, tensor<5xi64> -> tensor<5x16xf32>
+  %y = gse.gather %t, %ids : !gse.tensor<32x16, #gse.format<group = 4, mantissa = 4, exponent = 5>>, tensor<5xi64> -> tensor<5x16xf32>
+  return %x, %y : tensor<5x16xf32>, tensor<5x16xf32>
+}
