@@ -25,6 +25,7 @@
 #define NR (VL * NV)
 #define KC 256
 #define DIRECT_MAX_ROWS 4 /* up to this many rows, B is not packed */
+#define TASKS_PER_THREAD 16
 
 typedef float vf __attribute__((vector_size(VL * 4)));
 typedef float vfu __attribute__((vector_size(VL * 4), aligned(4)));
@@ -173,7 +174,10 @@ static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /* Splits the work into enough tasks to balance the threads: column panels
  * first (each task then owns its panels of B), rows only when panels run
- * short. */
+ * short. Tasks are small (TASKS_PER_THREAD each) so that a thread that
+ * starts late or runs slow (a busy sibling core) leaves the others little
+ * to wait for at the end; with 4 per thread that wait was a tenth of the
+ * GEMMs' time in a 2-thread prefill. */
 static void run_gemm(gemm *g) {
   if (g->c_cs != 1) {
     sgemm_strided(g);
@@ -182,7 +186,7 @@ static void run_gemm(gemm *g) {
   int64_t threads = __sinter_available_threads();
   if (2 * g->m * g->n * g->k * g->batch < (1 << 18))
     threads = 1; /* not worth a wake-up */
-  int64_t want = 4 * threads;
+  int64_t want = TASKS_PER_THREAD * threads;
   int64_t panels = ceil_div(g->n, NR);
   int64_t col_blocks = panels < ceil_div(want, g->batch) ? panels : ceil_div(want, g->batch);
   g->col_block = ceil_div(panels, col_blocks) * NR;

@@ -1,9 +1,11 @@
 /* A small fork-join thread pool for the kernels of one emitted object.
  *
  * Workers start on the first parallel call (one fewer than the cores this
- * process may run on), spin briefly after each job so that back-to-back
- * kernels (a decode step is dozens of them) do not pay a wake-up each, then
- * sleep on a futex. Each worker has its own wake word, so a job wakes only
+ * process may run on), spin for a while after each job (2 ms, or
+ * SINTER_SPIN_US microseconds) so that the kernels of one forward pass, with
+ * the serial work between them, do not pay a wake-up each, then sleep on a
+ * futex. Waking a sleeping worker costs up to a quarter of a millisecond in a
+ * VM, and a forward pass has dozens of parallel kernels. Each worker has its own wake word, so a job wakes only
  * the workers it uses. One job runs at a time; a parallel_for that finds the
  * pool busy (another thread's run, or a nested call) runs serially, which is
  * always correct. When the object is unloaded (dlclose) or the process
@@ -18,6 +20,10 @@ int pthread_join(pthread_t thread, void **result);
 long syscall(long number, ...);
 int sched_getaffinity(int pid, size_t size, void *mask);
 char *getenv(const char *name);
+struct sinter_timespec {
+  long tv_sec, tv_nsec;
+};
+int clock_gettime(int clock, struct sinter_timespec *t);
 
 #if defined(__x86_64__)
 #define SYS_FUTEX 202
@@ -27,7 +33,9 @@ char *getenv(const char *name);
 #define FUTEX_WAIT_PRIVATE 128
 #define FUTEX_WAKE_PRIVATE 129
 #define MAX_WORKERS 255
-#define SPIN_ROUNDS 4000 /* pauses before sleeping: ~0.1 ms where pause is slow (Intel since Skylake), less elsewhere */
+#define CLOCK_MONOTONIC 1
+#define DEFAULT_SPIN_US 2000
+#define PAUSES_PER_CLOCK_READ 64
 
 #define LOAD(p) __atomic_load_n(p, __ATOMIC_ACQUIRE)
 #define STORE(p, v) __atomic_store_n(p, v, __ATOMIC_RELEASE)
@@ -45,6 +53,7 @@ static struct {
   int32_t busy;
   int32_t cap; /* 0: default */
   int32_t default_threads;
+  int64_t spin_ns; /* how long an idle worker spins before it sleeps */
   /* The current job; written before the workers' go words are bumped. */
   sinter_task_fn fn;
   void *ctx;
@@ -63,6 +72,12 @@ static void futex_wake(uint32_t *addr) {
   syscall(SYS_FUTEX, addr, FUTEX_WAKE_PRIVATE, 1, (void *)0, (void *)0, 0);
 }
 
+static int64_t now_ns(void) {
+  struct sinter_timespec t = {0, 0};
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
 static void run_chunks(void) {
   for (;;) {
     int64_t begin = __atomic_fetch_add(&pool.next, pool.grain, __ATOMIC_RELAXED);
@@ -77,8 +92,9 @@ static void *worker_main(void *arg) {
   worker_slot *s = (worker_slot *)arg;
   uint32_t seen = 0;
   for (;;) {
-    for (int spin = 0; LOAD(&s->go) == seen; ++spin) {
-      if (spin < SPIN_ROUNDS) {
+    int64_t spin_until = now_ns() + pool.spin_ns;
+    for (int spin = 1; LOAD(&s->go) == seen; ++spin) {
+      if (spin % PAUSES_PER_CLOCK_READ != 0 || now_ns() < spin_until) {
         SINTER_CPU_RELAX();
         continue;
       }
@@ -98,11 +114,14 @@ static void *worker_main(void *arg) {
   return 0;
 }
 
-static int32_t parse_threads(const char *s) {
+/* A decimal count below 10^8, or -1 (unset, empty or not a number). */
+static int32_t parse_count(const char *s) {
   int32_t v = 0;
-  for (; s && *s >= '0' && *s <= '9' && v < 100000; ++s)
+  if (!s || !*s)
+    return -1;
+  for (; *s >= '0' && *s <= '9' && v < 10000000; ++s)
     v = v * 10 + (*s - '0');
-  return s && *s == 0 ? v : 0;
+  return *s == 0 ? v : -1;
 }
 
 /* The cores this process may run on (glibc's sched_getaffinity returns 0
@@ -126,7 +145,9 @@ static int pool_ready(void) {
   if (state != 0 ||
       !__atomic_compare_exchange_n(&pool.state, &expected, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
     return 0;
-  int32_t env = parse_threads(getenv("SINTER_NUM_THREADS"));
+  int32_t env = parse_count(getenv("SINTER_NUM_THREADS"));
+  int32_t spin_us = parse_count(getenv("SINTER_SPIN_US"));
+  pool.spin_ns = (int64_t)(spin_us >= 0 ? spin_us : DEFAULT_SPIN_US) * 1000;
   int32_t cores = online_cores();
   pool.default_threads = env > 0 ? env : cores;
   int32_t want = (env > cores ? env : cores) - 1;

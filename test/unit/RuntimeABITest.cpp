@@ -15,7 +15,11 @@
 #include <dlfcn.h>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -243,6 +247,55 @@ TEST_F(RuntimeABI, UnloadJoinsTheWorkerThreads) {
   EXPECT_EQ(threadCount(before), before);
   unsetenv("SINTER_NUM_THREADS");
   std::filesystem::remove(copy);
+}
+
+// The scheduler states ('R' running or runnable, 'S' sleeping, ...) of the
+// threads that are not in `known`.
+std::vector<char> newThreadStates(const std::set<std::string> &known) {
+  std::vector<char> states;
+  for (const auto &e : std::filesystem::directory_iterator("/proc/self/task")) {
+    if (known.count(e.path().filename()))
+      continue;
+    std::ifstream stat(e.path() / "stat");
+    std::string line((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    size_t close = line.rfind(')'); // the name may hold spaces
+    if (close != std::string::npos && close + 2 < line.size())
+      states.push_back(line[close + 2]);
+  }
+  return states;
+}
+
+std::set<std::string> threadIds() {
+  std::set<std::string> ids;
+  for (const auto &e : std::filesystem::directory_iterator("/proc/self/task"))
+    ids.insert(e.path().filename());
+  return ids;
+}
+
+// SINTER_SPIN_US bounds how long an idle worker spins before it sleeps: 0
+// puts it to sleep at once; a long bound keeps it runnable.
+TEST_F(RuntimeABI, IdleWorkersSpinForSinterSpinUs) {
+  for (const char *spin : {"0", "5000000"}) {
+    std::string copy = soPath + ".spin" + spin + ".so";
+    std::filesystem::copy_file(soPath, copy, std::filesystem::copy_options::overwrite_existing);
+    ASSERT_EQ(setenv("SINTER_NUM_THREADS", "2", 1), 0);
+    ASSERT_EQ(setenv("SINTER_SPIN_US", spin, 1), 0);
+    std::set<std::string> before = threadIds();
+    void *h = dlopen(copy.c_str(), RTLD_NOW | RTLD_LOCAL);
+    ASSERT_NE(h, nullptr) << dlerror();
+    auto getter = reinterpret_cast<const sinter_model *(*)()>(dlsym(h, "linear_model"));
+    ASSERT_NE(getter, nullptr);
+    EXPECT_EQ(getter()->set_num_threads(0), 2); // starts the pool: one worker
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::vector<char> states = newThreadStates(before);
+    ASSERT_EQ(states.size(), 1u);
+    EXPECT_EQ(states[0], std::string(spin) == "0" ? 'S' : 'R') << "SINTER_SPIN_US=" << spin;
+    ASSERT_EQ(dlclose(h), 0); // wakes the worker, spinning or asleep, and joins it
+    EXPECT_EQ(threadCount(before.size()), before.size());
+    std::filesystem::remove(copy);
+  }
+  unsetenv("SINTER_NUM_THREADS");
+  unsetenv("SINTER_SPIN_US");
 }
 
 } // namespace
