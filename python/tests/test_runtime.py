@@ -56,3 +56,26 @@ def test_compile_errors_are_raised(tmp_path):
     bad.write_bytes(b"not a model")
     with pytest.raises(RuntimeError, match="not a valid ONNX model"):
         sinter.compile(bad, tmp_path / "bad.so")
+
+
+def test_parallel_loops_match_one_thread_and_pytorch(tmp_path, monkeypatch):
+    """The elementwise, normalization and softmax loops run on the thread
+    pool (sinter-parallel-loops-to-runtime): the logits of a GPT-2-shaped
+    model are bitwise the same with 1 and 3 threads, and match PyTorch."""
+    import torch
+    from sinter import testmodels
+    model = testmodels.build("gpt2", seed=4, d=96, heads=4, layers=2, ctx=128)
+    testmodels.export(model, tmp_path / "gpt2.onnx", ctx=128)
+    ir = open(sinter.compile(tmp_path / "gpt2.onnx", tmp_path / "gpt2.mlir", emit="llvm")).read()
+    assert ir.count("llvm.call @__sinter_parallel_for") >= 10
+    monkeypatch.setenv("SINTER_NUM_THREADS", "3")  # three threads even on fewer cores
+    m = sinter.load(sinter.compile(tmp_path / "gpt2.onnx", tmp_path / "gpt2.so"))
+    ids = np.random.default_rng(0).integers(0, 256, (1, 120))
+    m.set_num_threads(1)
+    one = m(ids)
+    assert m.set_num_threads(3) == 3
+    three = m(ids)
+    np.testing.assert_array_equal(one, three)
+    with torch.no_grad():
+        ref = model(torch.from_numpy(ids)).numpy()
+    np.testing.assert_allclose(three, ref, rtol=1e-4, atol=1e-4)

@@ -70,6 +70,33 @@ def LinalgToUkernel : Pass<"sinter-linalg-to-ukernel", "mlir::ModuleOp"> {
                            "mlir::scf::SCFDialect", "mlir::arith::ArithDialect"];
 }
 
+def ParallelLoopsToRuntime : Pass<"sinter-parallel-loops-to-runtime", "mlir::ModuleOp"> {
+  let summary = "Run top-level scf.parallel loops on the runtime's thread pool";
+  let description = [{
+    The loops that `convert-linalg-to-parallel-loops` makes of elementwise
+    ops, normalizations, softmax and layout copies would otherwise run on
+    one thread while the pool's workers wait for the next GEMM. This pass
+    outlines the body of every `scf.parallel` that sits directly in a
+    function (no results, no calls or allocations inside) into a private
+    function `(ctx, begin, end)` and replaces the loop by a call to the
+    runtime's `__sinter_parallel_for`. The parallel dims are linearized into
+    one range of items; when the body is a plain elementwise body (no loop
+    inside) the last dim stays a whole inner loop, so it still vectorizes.
+    The values the body reads from outside travel in an LLVM struct on the
+    caller's stack (memrefs as their descriptors). Items are handed out in
+    chunks of at least `min-chunk-work` inner iterations (computed at run
+    time from the loop bounds), so small loops, such as a decode step's,
+    stay on the calling thread. Each output element is computed exactly as
+    before, so results do not depend on the thread count.
+  }];
+  let options = [
+    Option<"minChunkWork", "min-chunk-work", "int64_t", "16384",
+           "Fewest inner iterations per chunk handed to a thread">
+  ];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::LLVM::LLVMDialect",
+                           "mlir::scf::SCFDialect", "mlir::arith::ArithDialect"];
+}
+
 def MergeGPUModules : Pass<"sinter-merge-gpu-modules", "mlir::ModuleOp"> {
   let summary = "Move every outlined GPU kernel into one gpu.module";
   let description = [{
