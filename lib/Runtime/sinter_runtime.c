@@ -252,7 +252,9 @@ int __sinter_run_entry(const sinter_internal *e, const sinter_tensor *inputs, in
   return status;
 }
 
-void __sinter_free_output(void *data) { free(data); }
+/* Outputs go back to the buffer cache: a caller that runs the model in a
+ * loop gets the same blocks again instead of fresh, page-faulting ones. */
+void __sinter_free_output(void *data) { _mlir_memref_to_llvm_free(data); }
 
 /* MLIR's memref-to-LLVM lowering calls `memrefCopy` for copies between
  * non-contiguous memrefs; it normally lives in libmlir_c_runner_utils, which

@@ -24,7 +24,8 @@ constexpr const char *kToLinalg =
 // Buffers, then f32 contractions to the runtime's GEMM kernel (constant
 // weights packed for it; formatv's {0} is the panel width), loops, LLVM.
 // Results are returned as owned buffers that the runtime frees; inputs are
-// never written.
+// never written. Buffers come from an aligned allocation, so that a result
+// starts at its allocation and the ABI hands it to the caller uncopied.
 constexpr const char *kToLLVMFormat =
     "one-shot-bufferize{{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
@@ -33,7 +34,7 @@ constexpr const char *kToLLVMFormat =
     "func.func(convert-linalg-to-parallel-loops),sinter-parallel-loops-to-runtime,"
     "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
     "func.func(sinter-approximate-math,math-expand-ops,sinter-expand-bf16),"
-    "convert-math-to-llvm,convert-math-to-libm,finalize-memref-to-llvm{{use-generic-functions=1},"
+    "convert-math-to-llvm,convert-math-to-libm,finalize-memref-to-llvm{{use-generic-functions=1 use-aligned-alloc=1},"
     "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"
     "convert-cf-to-llvm,reconcile-unrealized-casts,canonicalize";
 

@@ -3,6 +3,7 @@ ABI in include/sinter/runtime/sinter.h (ctypes: numpy in, numpy out)."""
 import ctypes
 import os
 import subprocess
+import weakref
 
 import numpy as np
 
@@ -127,15 +128,21 @@ class Model:
         status = self._m.run(ins, len(arrays), outs, len(self.outputs), ctypes.byref(err))
         if status != 0:
             raise SinterError(status, err.message.decode(errors="replace"))
-        results = []
-        for i, spec in enumerate(self.outputs):
-            o = outs[i]
-            shape = tuple(o.shape[d] for d in range(o.rank))
-            n = int(np.prod(shape, dtype=np.int64))
-            buf = (ctypes.c_char * (n * spec.dtype.itemsize)).from_address(o.data) if n else b""
-            results.append(np.frombuffer(bytes(buf), dtype=spec.dtype).reshape(shape))
-            self._m.free_output(o.data)
+        results = [self._adopt(outs[i], spec) for i, spec in enumerate(self.outputs)]
         return results[0] if len(results) == 1 else tuple(results)
+
+    def _adopt(self, o, spec):
+        """An output buffer as a numpy array without a copy; the buffer goes
+        back to the model (free_output) when the array and its views die."""
+        shape = tuple(o.shape[d] for d in range(o.rank))
+        n = int(np.prod(shape, dtype=np.int64))
+        if n == 0:
+            self._m.free_output(o.data)
+            return np.empty(shape, spec.dtype)
+        buf = (ctypes.c_char * (n * spec.dtype.itemsize)).from_address(o.data)
+        flat = np.frombuffer(buf, dtype=spec.dtype)
+        weakref.finalize(flat, self._m.free_output, o.data)
+        return flat.reshape(shape)
 
 
 LORA_ABI_VERSION = 1

@@ -79,3 +79,25 @@ def test_parallel_loops_match_one_thread_and_pytorch(tmp_path, monkeypatch):
     with torch.no_grad():
         ref = model(torch.from_numpy(ids)).numpy()
     np.testing.assert_allclose(three, ref, rtol=1e-4, atol=1e-4)
+
+
+def test_outputs_are_handed_over_and_recycled(tmp_path):
+    """An output is the runtime's own buffer, not a copy: numpy points at it
+    (64-byte aligned, as allocated), and once the array dies free_output
+    returns it to the buffer cache, so the next run gets the same block."""
+    from sinter import testmodels
+    model = testmodels.build("gpt2", seed=1, d=64, heads=4, layers=1, ctx=128)
+    testmodels.export(model, tmp_path / "gpt2.onnx", ctx=128)
+    m = sinter.load(sinter.compile(tmp_path / "gpt2.onnx", tmp_path / "gpt2.so"), threads=1)
+    ids = np.zeros((1, 120), np.int64)  # logits: 120 KiB, a cached size
+    out = m(ids)
+    first = out.ctypes.data
+    expected = out.copy()
+    assert first % 64 == 0 and out.flags.writeable
+    del out
+    again = m(ids)
+    assert again.ctypes.data == first
+    np.testing.assert_array_equal(again, expected)
+    view = again[0, :3]
+    del again  # the view keeps the buffer
+    np.testing.assert_array_equal(view, expected[0, :3])
