@@ -38,7 +38,7 @@ LogicalResult buildHostLibrary(ModuleOp module, llvm::StringRef name, llvm::Stri
     return failure();
   }
   llvm::FileRemover remover(object);
-  if (failed(writeObject(**llvmModule, topts, object, error)) || failed(linkSharedLibrary(object, path, topts, error)))
+  if (failed(writeObject(**llvmModule, topts, object, error)) || failed(linkSharedLibrary({llvm::StringRef(object)}, path, topts, error)))
     return failure();
   return success();
 }

@@ -21,8 +21,7 @@ using namespace mlir;
 
 namespace sinter {
 
-static std::unique_ptr<llvm::TargetMachine> createTargetMachine(const TargetOptions &opts,
-                                                                std::string &error) {
+std::unique_ptr<llvm::TargetMachine> createTargetMachine(const TargetOptions &opts, std::string &error) {
   static std::once_flag once;
   std::call_once(once, [] {
     llvm::InitializeAllTargetInfos();
@@ -162,7 +161,7 @@ LogicalResult writeObject(llvm::Module &m, const TargetOptions &opts, llvm::Stri
   return success();
 }
 
-LogicalResult linkSharedLibrary(llvm::StringRef object, llvm::StringRef path,
+LogicalResult linkSharedLibrary(llvm::ArrayRef<llvm::StringRef> objects, llvm::StringRef path,
                                 const TargetOptions &opts, std::string &error) {
   llvm::Triple triple(opts.triple.empty() ? llvm::sys::getDefaultTargetTriple() : opts.triple);
   if (triple.getArch() != llvm::Triple(llvm::sys::getDefaultTargetTriple()).getArch()) {
@@ -174,8 +173,9 @@ LogicalResult linkSharedLibrary(llvm::StringRef object, llvm::StringRef path,
     error = std::string("cannot find ") + SINTER_CLANG_NAME + " to link the shared library";
     return failure();
   }
-  std::vector<llvm::StringRef> args{*clang, "-shared", "-fuse-ld=lld", "-nostartfiles",
-                                    object, "-o", path, "-lm"};
+  std::vector<llvm::StringRef> args{*clang, "-shared", "-fuse-ld=lld", "-nostartfiles"};
+  args.insert(args.end(), objects.begin(), objects.end());
+  args.insert(args.end(), {"-o", path, "-lm"});
   std::string msg;
   if (llvm::sys::ExecuteAndWait(*clang, args, std::nullopt, {}, 0, 0, &msg) != 0) {
     error = "linking '" + path.str() + "' failed" + (msg.empty() ? "" : ": " + msg);

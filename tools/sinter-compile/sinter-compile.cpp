@@ -37,6 +37,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <malloc.h>
 #include <map>
 
 using namespace mlir;
@@ -166,6 +167,9 @@ bool writeText(llvm::StringRef path, llvm::function_ref<void(llvm::raw_ostream &
 
 /// This process's peak resident memory since exec (VmHWM); getrusage's
 /// maxrss would include the parent's memory copied at fork.
+/// Constants at least this large bypass LLVM IR in shared libraries.
+constexpr int64_t kExternalWeightBytes = 64 << 10;
+
 int64_t peakResidentBytes() {
   auto status = llvm::MemoryBuffer::getFileAsStream("/proc/self/status");
   if (!status)
@@ -354,6 +358,11 @@ std::optional<std::string> prepareProfile(ModuleOp module, llvm::SmallString<256
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // Weights are large blocks freed as the compiler goes (packed originals,
+  // each blob once written). glibc raises its mmap threshold each time such
+  // a block is freed, so later ones would stay in the heap and count against
+  // peak memory; a fixed threshold returns each to the OS.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   // MLIR's pass-manager flags (--mlir-timing, --mlir-print-ir-after-all,
   // ...) apply to every pass pipeline the compiler runs.
   sinter::registerPassManagerOptions();
@@ -493,6 +502,22 @@ int main(int argc, char **argv) {
     if (!writeText(outputPath, [&](llvm::raw_ostream &os) { module->print(os); }))
       return 1;
   } else {
+    // For a shared library the weights go into an object of their own,
+    // written first, straight from their blobs (freed as written unless the
+    // --eval-text copy shares them); LLVM IR then holds only declarations.
+    llvm::SmallString<256> weightsObject;
+    std::optional<llvm::FileRemover> weightsRemover;
+    if (ext != ".ll" && ext != ".o") {
+      auto weights = sinter::externalizeWeights(*module, kExternalWeightBytes);
+      if (!weights.empty()) {
+        if (auto ec = llvm::sys::fs::createTemporaryFile("sinter-weights", "o", weightsObject))
+          return die("cannot create a temporary file: " + ec.message());
+        weightsRemover.emplace(weightsObject);
+        std::string error;
+        if (failed(sinter::writeWeightsObject(weights, topts, weightsObject, /*release=*/!uncompressed, error)))
+          return die(error);
+      }
+    }
     llvm::LLVMContext llvmCtx;
     auto llvmModule = sinter::buildLLVMModule(*module, *abi, topts, llvmCtx);
     if (failed(llvmModule))
@@ -518,7 +543,9 @@ int main(int argc, char **argv) {
         return die("cannot create a temporary file: " + ec.message());
       llvm::FileRemover remover(tmp);
       if (failed(sinter::writeObject(**llvmModule, topts, tmp, error)) ||
-          failed(sinter::linkSharedLibrary(tmp, outputPath, topts, error)))
+          failed(sinter::linkSharedLibrary(weightsObject.empty() ? llvm::SmallVector<llvm::StringRef>{tmp}
+                                                                 : llvm::SmallVector<llvm::StringRef>{tmp, weightsObject},
+                                           outputPath, topts, error)))
         return die(error);
     }
   }

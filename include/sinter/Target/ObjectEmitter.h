@@ -1,12 +1,15 @@
 #ifndef SINTER_TARGET_OBJECTEMITTER_H
 #define SINTER_TARGET_OBJECTEMITTER_H
 
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/Target/TargetMachine.h"
 #include "llvm/IR/Module.h"
 
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace sinter {
 
@@ -101,9 +104,27 @@ int64_t gemmPanelWidth(llvm::StringRef variant);
 /// Writes `module` as an object file for the target.
 mlir::LogicalResult writeObject(llvm::Module &module, const TargetOptions &opts,
                                 llvm::StringRef path, std::string &error);
-/// Links an object into a shared library (ld.lld through clang).
-mlir::LogicalResult linkSharedLibrary(llvm::StringRef object, llvm::StringRef path,
+/// Links objects into a shared library (ld.lld through clang).
+mlir::LogicalResult linkSharedLibrary(llvm::ArrayRef<llvm::StringRef> objects, llvm::StringRef path,
                                       const TargetOptions &opts, std::string &error);
+/// The target machine for the options (null, with `error` set, if invalid).
+std::unique_ptr<llvm::TargetMachine> createTargetMachine(const TargetOptions &opts, std::string &error);
+
+/// A constant global whose bytes bypass LLVM IR (WeightsObject.cpp).
+struct ExternalWeight {
+  std::string symbol;
+  uint64_t alignment;
+  mlir::DenseResourceElementsAttr data;
+};
+/// Turns every constant `llvm.mlir.global` of at least `minBytes` that a
+/// resource blob holds into an external declaration (hidden, dso_local) and
+/// returns them: translation to LLVM IR then copies none of their bytes.
+std::vector<ExternalWeight> externalizeWeights(mlir::ModuleOp module, int64_t minBytes);
+/// Writes the weights as an object of their own (read-only data, hidden
+/// symbols) straight from the blobs; with `release`, frees each blob once
+/// written, so the compiler never holds two copies of the weights.
+mlir::LogicalResult writeWeightsObject(llvm::ArrayRef<ExternalWeight> weights, const TargetOptions &opts,
+                                       llvm::StringRef path, bool release, std::string &error);
 /// The C header declaring the model's getter and a typed run function.
 std::string generateHeader(const ModelABI &abi, const TargetOptions &opts);
 
