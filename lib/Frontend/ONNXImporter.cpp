@@ -17,6 +17,8 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -495,6 +497,18 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
 
 } // namespace
 
+namespace {
+OwningOpRef<ModuleOp> importModelProto(MLIRContext &ctx, onnx::ModelProto &model, StringRef baseDir,
+                                       StringRef sourceName) {
+  Location loc = FileLineColLoc::get(&ctx, sourceName, 0, 0);
+  if (!model.has_graph()) {
+    emitError(loc) << "ONNX model has no graph";
+    return nullptr;
+  }
+  return GraphImporter(ctx, model, baseDir, sourceName).run();
+}
+} // namespace
+
 OwningOpRef<ModuleOp> importONNX(MLIRContext &ctx, StringRef bytes, StringRef baseDir,
                                  StringRef sourceName) {
   ctx.loadDialect<nn::NNDialect, bnn::BNNDialect, func::FuncDialect, arith::ArithDialect>();
@@ -508,25 +522,41 @@ OwningOpRef<ModuleOp> importONNX(MLIRContext &ctx, StringRef bytes, StringRef ba
     emitError(loc) << "not a valid ONNX model (protobuf parse failed: truncated or corrupt file?)";
     return nullptr;
   }
-  if (!model.has_graph()) {
-    emitError(loc) << "ONNX model has no graph";
-    return nullptr;
-  }
-  return GraphImporter(ctx, model, baseDir, sourceName).run();
+  return importModelProto(ctx, model, baseDir, sourceName);
 }
 
 OwningOpRef<ModuleOp> importONNXFile(MLIRContext &ctx, StringRef path) {
-  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
-  if (!buf) {
-    emitError(FileLineColLoc::get(&ctx, path, 0, 0))
-        << "cannot read model file: " << buf.getError().message();
+  ctx.loadDialect<nn::NNDialect, bnn::BNNDialect, func::FuncDialect, arith::ArithDialect>();
+  Location loc = FileLineColLoc::get(&ctx, path, 0, 0);
+  // Parsed from the descriptor in chunks rather than from a mapping of the
+  // whole file: the weights are then held once (in the protobuf, whose
+  // strings the blobs adopt), not twice.
+  int fd = ::open(path.str().c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    std::string why = fd < 0 ? std::strerror(errno) : "not a regular file";
+    if (fd >= 0)
+      ::close(fd);
+    emitError(loc) << "cannot read model file: " << why;
+    return nullptr;
+  }
+  if (st.st_size > INT32_MAX) {
+    ::close(fd);
+    emitError(loc) << "model is larger than 2 GiB; store weights as external data";
+    return nullptr;
+  }
+  onnx::ModelProto model;
+  bool parsed = model.ParseFromFileDescriptor(fd);
+  ::close(fd);
+  if (!parsed) {
+    emitError(loc) << "not a valid ONNX model (protobuf parse failed: truncated or corrupt file?)";
     return nullptr;
   }
   SmallString<256> dir(path);
   llvm::sys::path::remove_filename(dir);
   if (dir.empty())
     dir = ".";
-  return importONNX(ctx, (*buf)->getBuffer(), dir, path);
+  return importModelProto(ctx, model, dir, path);
 }
 
 } // namespace sinter

@@ -168,23 +168,36 @@ public:
   /// Erases the weights that were packed and are no longer read, and frees
   /// their bytes now: the compiler's peak memory holds each weight in as
   /// few copies as possible.
-  void releaseUnpacked() {
-    for (memref::GlobalOp global : originals) {
-      if (!SymbolTable::symbolKnownUseEmpty(global, module))
-        continue;
-      auto blob = dyn_cast_or_null<DenseResourceElementsAttr>(global.getInitialValueAttr());
-      global.erase();
-      // Another global may share the resource; free it only if none does.
-      bool shared = blob && llvm::any_of(module.getOps<memref::GlobalOp>(), [&](memref::GlobalOp g) {
-                      return g.getInitialValueAttr() == blob;
-                    });
-      if (blob && !shared)
-        blob.getRawHandle().getResource()->setBlob(AsmResourceBlob());
-    }
-    originals.clear();
+  void releaseUnpacked(RewriterBase &rewriter) {
+    for (memref::GlobalOp global : originals.takeVector())
+      releaseIfUnread(global, rewriter);
+  }
+
+  /// The same for the weight `name` alone, as soon as its last product is
+  /// rewritten, so that no more than one weight is held twice at a time.
+  void releaseIfUnread(StringRef name, RewriterBase &rewriter) {
+    auto global = symbols.lookup<memref::GlobalOp>(name);
+    if (global && originals.remove(global))
+      releaseIfUnread(global, rewriter);
   }
 
 private:
+  void releaseIfUnread(memref::GlobalOp global, RewriterBase &rewriter) {
+    if (!SymbolTable::symbolKnownUseEmpty(global, module)) {
+      originals.insert(global); // read elsewhere: kept, looked at again at the end
+      return;
+    }
+    auto blob = dyn_cast_or_null<DenseResourceElementsAttr>(global.getInitialValueAttr());
+    symbols.remove(global);
+    rewriter.eraseOp(global);
+    // Another global may share the resource; free it only if none does.
+    bool shared = blob && llvm::any_of(module.getOps<memref::GlobalOp>(), [&](memref::GlobalOp g) {
+                    return g.getInitialValueAttr() == blob;
+                  });
+    if (blob && !shared)
+      blob.getRawHandle().getResource()->setBlob(AsmResourceBlob());
+  }
+
   ModuleOp module;
   SymbolTable symbols;
   int64_t width;
@@ -193,9 +206,10 @@ private:
 };
 
 struct ContractionToUkernelCall : OpRewritePattern<linalg::GenericOp> {
-  ContractionToUkernelCall(MLIRContext *ctx, WeightPacker &packer)
-      : OpRewritePattern(ctx), packer(packer) {}
+  ContractionToUkernelCall(MLIRContext *ctx, WeightPacker &packer, bool release)
+      : OpRewritePattern(ctx), packer(packer), release(release) {}
   WeightPacker &packer;
+  bool release;
 
   LogicalResult matchAndRewrite(linalg::GenericOp op, PatternRewriter &rewriter) const override {
     auto loops = matchContraction(op);
@@ -255,7 +269,13 @@ struct ContractionToUkernelCall : OpRewritePattern<linalg::GenericOp> {
       args.push_back(view.loopStrides[rc.second]);
     }
     func::CallOp::create(rewriter, loc, packedB ? kSgemmPacked : kSgemm, TypeRange{}, args);
+    auto weight = op.getDpsInputs()[1].getDefiningOp<memref::GetGlobalOp>();
     rewriter.eraseOp(op);
+    if (packedB && release && weight && weight->use_empty()) {
+      std::string name = weight.getName().str();
+      rewriter.eraseOp(weight);
+      packer.releaseIfUnread(name, rewriter);
+    }
     return success();
   }
 };
@@ -267,11 +287,13 @@ struct LinalgToUkernelPass : impl::LinalgToUkernelBase<LinalgToUkernelPass> {
     ModuleOp module = getOperation();
     WeightPacker packer(module, panelWidth);
     RewritePatternSet patterns(&getContext());
-    patterns.add<ContractionToUkernelCall>(&getContext(), packer);
+    patterns.add<ContractionToUkernelCall>(&getContext(), packer, releasePacked);
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();
-    if (releasePacked)
-      packer.releaseUnpacked();
+    if (releasePacked) {
+      IRRewriter rewriter(&getContext());
+      packer.releaseUnpacked(rewriter);
+    }
     declareIfCalled(module, kSgemm, 16);
     declareIfCalled(module, kSgemmPacked, 13);
   }
