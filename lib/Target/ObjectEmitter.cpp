@@ -161,6 +161,28 @@ LogicalResult writeObject(llvm::Module &m, const TargetOptions &opts, llvm::Stri
   return success();
 }
 
+/// Runs clang (with ld.lld): `flags`, the objects, then `libraries`.
+static LogicalResult runLinker(llvm::ArrayRef<llvm::StringRef> flags, llvm::ArrayRef<llvm::StringRef> objects,
+                               llvm::ArrayRef<llvm::StringRef> libraries, llvm::StringRef path,
+                               std::string &error) {
+  auto clang = llvm::sys::findProgramByName(SINTER_CLANG_NAME);
+  if (!clang) {
+    error = std::string("cannot find ") + SINTER_CLANG_NAME + " to link '" + path.str() + "'";
+    return failure();
+  }
+  std::vector<llvm::StringRef> args{*clang, "-fuse-ld=lld"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  args.insert(args.end(), objects.begin(), objects.end());
+  args.insert(args.end(), libraries.begin(), libraries.end());
+  args.insert(args.end(), {"-o", path});
+  std::string msg;
+  if (llvm::sys::ExecuteAndWait(*clang, args, std::nullopt, {}, 0, 0, &msg) != 0) {
+    error = "linking '" + path.str() + "' failed" + (msg.empty() ? "" : ": " + msg);
+    return failure();
+  }
+  return success();
+}
+
 LogicalResult linkSharedLibrary(llvm::ArrayRef<llvm::StringRef> objects, llvm::StringRef path,
                                 const TargetOptions &opts, std::string &error) {
   llvm::Triple triple(opts.triple.empty() ? llvm::sys::getDefaultTargetTriple() : opts.triple);
@@ -168,20 +190,14 @@ LogicalResult linkSharedLibrary(llvm::ArrayRef<llvm::StringRef> objects, llvm::S
     error = "shared libraries are linked for the host only; emit a .o for '" + triple.str() + "'";
     return failure();
   }
-  auto clang = llvm::sys::findProgramByName(SINTER_CLANG_NAME);
-  if (!clang) {
-    error = std::string("cannot find ") + SINTER_CLANG_NAME + " to link the shared library";
-    return failure();
-  }
-  std::vector<llvm::StringRef> args{*clang, "-shared", "-fuse-ld=lld", "-nostartfiles"};
-  args.insert(args.end(), objects.begin(), objects.end());
-  args.insert(args.end(), {"-o", path, "-lm"});
-  std::string msg;
-  if (llvm::sys::ExecuteAndWait(*clang, args, std::nullopt, {}, 0, 0, &msg) != 0) {
-    error = "linking '" + path.str() + "' failed" + (msg.empty() ? "" : ": " + msg);
-    return failure();
-  }
-  return success();
+  return runLinker({"-shared", "-nostartfiles"}, objects, {"-lm"}, path, error);
+}
+
+LogicalResult linkRelocatable(llvm::ArrayRef<llvm::StringRef> objects, llvm::StringRef path,
+                              const TargetOptions &opts, std::string &error) {
+  std::string target =
+      "--target=" + (opts.triple.empty() ? llvm::sys::getDefaultTargetTriple() : opts.triple);
+  return runLinker({target, "-r", "-nostdlib"}, objects, {}, path, error);
 }
 
 namespace {

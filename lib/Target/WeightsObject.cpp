@@ -21,15 +21,21 @@ using namespace mlir;
 
 namespace sinter {
 
-std::vector<ExternalWeight> externalizeWeights(ModuleOp module, int64_t minBytes) {
+std::vector<ExternalWeight> externalizeWeights(ModuleOp module, int64_t minBytes, llvm::StringRef prefix) {
   std::vector<ExternalWeight> weights;
-  for (auto global : module.getOps<LLVM::GlobalOp>()) {
+  for (auto global : llvm::make_early_inc_range(module.getOps<LLVM::GlobalOp>())) {
     auto data = dyn_cast_or_null<DenseResourceElementsAttr>(global.getValueOrNull());
     AsmResourceBlob *blob = data ? data.getRawHandle().getBlob() : nullptr;
     if (!global.getConstant() || !blob || (int64_t)blob->getData().size() < minBytes ||
         !global.getInitializerRegion().empty())
       continue;
-    weights.push_back({global.getSymName().str(), std::max<uint64_t>(global.getAlignment().value_or(1), 64), data});
+    // Global symbols now (hidden): prefixed with the model's name, so that
+    // two models' objects link into one program.
+    std::string symbol = (prefix + "." + global.getSymName()).str();
+    if (failed(SymbolTable::replaceAllSymbolUses(global, StringAttr::get(module.getContext(), symbol), module)))
+      continue;
+    global.setSymName(symbol);
+    weights.push_back({symbol, std::max<uint64_t>(global.getAlignment().value_or(1), 64), data});
     global.removeValueAttr();
     global.setLinkage(LLVM::Linkage::External);
     global.setVisibility_(LLVM::Visibility::Hidden);

@@ -502,13 +502,14 @@ int main(int argc, char **argv) {
     if (!writeText(outputPath, [&](llvm::raw_ostream &os) { module->print(os); }))
       return 1;
   } else {
-    // For a shared library the weights go into an object of their own,
-    // written first, straight from their blobs (freed as written unless the
-    // --eval-text copy shares them); LLVM IR then holds only declarations.
+    // For an object or a shared library the weights go into an object of
+    // their own, written first, straight from their blobs (freed as written
+    // unless the --eval-text copy shares them); LLVM IR then holds only
+    // declarations, and the two objects are linked into the output.
     llvm::SmallString<256> weightsObject;
     std::optional<llvm::FileRemover> weightsRemover;
-    if (ext != ".ll" && ext != ".o") {
-      auto weights = sinter::externalizeWeights(*module, kExternalWeightBytes);
+    if (ext != ".ll") {
+      auto weights = sinter::externalizeWeights(*module, kExternalWeightBytes, topts.modelName);
       if (!weights.empty()) {
         if (auto ec = llvm::sys::fs::createTemporaryFile("sinter-weights", "o", weightsObject))
           return die("cannot create a temporary file: " + ec.message());
@@ -531,7 +532,14 @@ int main(int argc, char **argv) {
       if (!writeText(outputPath, [&](llvm::raw_ostream &os) { (*llvmModule)->print(os, nullptr); }))
         return 1;
     } else if (ext == ".o") {
-      if (failed(sinter::writeObject(**llvmModule, topts, outputPath, error)))
+      llvm::SmallString<256> code;
+      if (auto ec = llvm::sys::fs::createTemporaryFile("sinter", "o", code))
+        return die("cannot create a temporary file: " + ec.message());
+      llvm::FileRemover codeRemover(code);
+      if (failed(sinter::writeObject(**llvmModule, topts, weightsObject.empty() ? outputPath.getValue() : code.str(),
+                                     error)) ||
+          (!weightsObject.empty() &&
+           failed(sinter::linkRelocatable({code.str(), weightsObject.str()}, outputPath, topts, error))))
         return die(error);
       llvm::SmallString<256> header(outputPath);
       llvm::sys::path::replace_extension(header, ".h");

@@ -107,6 +107,9 @@ mlir::LogicalResult writeObject(llvm::Module &module, const TargetOptions &opts,
 /// Links objects into a shared library (ld.lld through clang).
 mlir::LogicalResult linkSharedLibrary(llvm::ArrayRef<llvm::StringRef> objects, llvm::StringRef path,
                                       const TargetOptions &opts, std::string &error);
+/// Links objects into one relocatable object (ld.lld -r), for any target.
+mlir::LogicalResult linkRelocatable(llvm::ArrayRef<llvm::StringRef> objects, llvm::StringRef path,
+                                    const TargetOptions &opts, std::string &error);
 /// The target machine for the options (null, with `error` set, if invalid).
 std::unique_ptr<llvm::TargetMachine> createTargetMachine(const TargetOptions &opts, std::string &error);
 
@@ -119,7 +122,9 @@ struct ExternalWeight {
 /// Turns every constant `llvm.mlir.global` of at least `minBytes` that a
 /// resource blob holds into an external declaration (hidden, dso_local) and
 /// returns them: translation to LLVM IR then copies none of their bytes.
-std::vector<ExternalWeight> externalizeWeights(mlir::ModuleOp module, int64_t minBytes);
+/// Their symbols become `prefix.NAME` (the model's name): global, so that
+/// the weights object links, and distinct between models.
+std::vector<ExternalWeight> externalizeWeights(mlir::ModuleOp module, int64_t minBytes, llvm::StringRef prefix);
 /// Writes the weights as an object of their own (read-only data, hidden
 /// symbols) straight from the blobs; with `release`, frees each blob once
 /// written, so the compiler never holds two copies of the weights.

@@ -49,6 +49,8 @@ CASES = {
     "Clip": ("Clip", [x([3]), c("lo", np.float32(-1)), c("hi", np.float32(1))], {}, 17, 1),
     "Gelu": ("Gelu", [x([3])], {"approximate": "tanh"}, 17, 1),
     "MatMul": ("MatMul", [x(["b", "s", 8]), c("w", np.ones((8, 16), np.float32))], {}, 17, 1),
+    # 128 KiB of weights: enough to go through the separate weights object.
+    "BigMatMul": ("MatMul", [x(["n", 128]), c("w", np.ones((128, 256), np.float32))], {}, 17, 1),
     "Gemm": ("Gemm", [x([2, 8]), c("w", np.ones((4, 8), np.float32)), c("bias", np.ones(4, np.float32))],
              {"transB": 1, "alpha": 0.5}, 17, 1),
     "Softmax": ("Softmax", [x([2, 5])], {"axis": -1}, 17, 1),
