@@ -5,7 +5,11 @@
  * SINTER_SPIN_US microseconds) so that the kernels of one forward pass, with
  * the serial work between them, do not pay a wake-up each, then sleep on a
  * futex. Waking a sleeping worker costs up to a quarter of a millisecond in a
- * VM, and a forward pass has dozens of parallel kernels. Each worker has its own wake word, so a job wakes only
+ * VM, and a forward pass has dozens of parallel kernels. The caller runs
+ * chunks too and, once none are left, waits only for the workers that
+ * joined the job: a worker that the OS has not scheduled yet (another
+ * process busy on its core) joins a later job instead of delaying this
+ * one. Each worker has its own wake word, so a job wakes only
  * the workers it uses. One job runs at a time; a parallel_for that finds the
  * pool busy (another thread's run, or a nested call) runs serially, which is
  * always correct. When the object is unloaded (dlclose) or the process
@@ -37,6 +41,8 @@ int clock_gettime(int clock, struct sinter_timespec *t);
 #define DEFAULT_SPIN_US 2000
 #define PAUSES_PER_CLOCK_READ 64
 
+#define JOB_CLOSED 0x80000000u
+#define JOB_ACTIVE 0x7fffffffu
 #define LOAD(p) __atomic_load_n(p, __ATOMIC_ACQUIRE)
 #define STORE(p, v) __atomic_store_n(p, v, __ATOMIC_RELEASE)
 
@@ -59,7 +65,10 @@ static struct {
   void *ctx;
   int64_t n, grain;
   int64_t next;
-  int32_t pending;
+  /* The job's state, one word so that joining and closing cannot cross:
+   * epoch << 32 | JOB_CLOSED | the number of workers in it. */
+  uint64_t job;
+  uint32_t epoch;
   worker_slot slot[MAX_WORKERS];
   pthread_t thread[MAX_WORKERS];
 } pool;
@@ -88,6 +97,20 @@ static void run_chunks(void) {
   }
 }
 
+/* Takes part in the open job, if any: a worker that wakes after the caller
+ * has run out of chunks and closed the job stays out, so a descheduled
+ * worker (a busy sibling core) never holds up the caller's return. */
+static void join_job(void) {
+  uint64_t job = LOAD(&pool.job);
+  while (!(job & JOB_CLOSED)) {
+    if (__atomic_compare_exchange_n(&pool.job, &job, job + 1, 1, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+      run_chunks();
+      __atomic_fetch_sub(&pool.job, 1, __ATOMIC_RELEASE);
+      return;
+    }
+  }
+}
+
 static void *worker_main(void *arg) {
   worker_slot *s = (worker_slot *)arg;
   uint32_t seen = 0;
@@ -108,8 +131,7 @@ static void *worker_main(void *arg) {
     if (LOAD(&pool.stop))
       return 0;
     seen = LOAD(&s->go);
-    run_chunks();
-    __atomic_fetch_sub(&pool.pending, 1, __ATOMIC_RELEASE);
+    join_job();
   }
   return 0;
 }
@@ -153,6 +175,7 @@ static int pool_ready(void) {
   int32_t want = (env > cores ? env : cores) - 1;
   if (want > MAX_WORKERS)
     want = MAX_WORKERS;
+  pool.job = JOB_CLOSED; /* before any worker can look at it */
   int32_t started = 0;
   for (; started < want; ++started) {
     if (pthread_create(&pool.thread[started], 0, worker_main, &pool.slot[started]) != 0)
@@ -195,7 +218,7 @@ void __sinter_parallel_for(int64_t n, int64_t grain, sinter_task_fn fn, void *ct
   pool.n = n;
   pool.grain = grain;
   pool.next = 0;
-  pool.pending = helpers;
+  STORE(&pool.job, (uint64_t)++pool.epoch << 32); /* open, nobody in it yet */
   for (int32_t i = 0; i < helpers; ++i) {
     worker_slot *s = &pool.slot[i];
     __atomic_fetch_add(&s->go, 1, __ATOMIC_SEQ_CST);
@@ -203,7 +226,9 @@ void __sinter_parallel_for(int64_t n, int64_t grain, sinter_task_fn fn, void *ct
       futex_wake(&s->go);
   }
   run_chunks();
-  while (LOAD(&pool.pending) != 0)
+  /* Close the job, then wait only for the workers that joined it. */
+  __atomic_fetch_or(&pool.job, JOB_CLOSED, __ATOMIC_ACQ_REL);
+  while ((LOAD(&pool.job) & JOB_ACTIVE) != 0)
     SINTER_CPU_RELAX();
   STORE(&pool.busy, 0);
 }
