@@ -63,24 +63,28 @@ def test_compile_errors_are_raised(tmp_path):
 def test_parallel_loops_match_one_thread_and_pytorch(tmp_path, monkeypatch):
     """The elementwise, normalization and softmax loops run on the thread
     pool (sinter-parallel-loops-to-runtime): the logits of a GPT-2-shaped
-    model are bitwise the same with 1 and 3 threads, and match PyTorch."""
+    model are bitwise the same with 1, 3 and 6 threads, and match PyTorch."""
     import torch
     from sinter import testmodels
     model = testmodels.build("gpt2", seed=4, d=96, heads=4, layers=2, ctx=128)
     testmodels.export(model, tmp_path / "gpt2.onnx", ctx=128)
     ir = open(sinter.compile(tmp_path / "gpt2.onnx", tmp_path / "gpt2.mlir", emit="llvm")).read()
     assert ir.count("llvm.call @__sinter_parallel_for") >= 10
-    monkeypatch.setenv("SINTER_NUM_THREADS", "3")  # three threads even on fewer cores
+    # Up to six threads even on two cores: workers then often start late,
+    # which the pool must tolerate (a late worker joins a later job).
+    monkeypatch.setenv("SINTER_NUM_THREADS", "6")
     m = sinter.load(sinter.compile(tmp_path / "gpt2.onnx", tmp_path / "gpt2.so"))
-    ids = np.random.default_rng(0).integers(0, 256, (1, 120))
-    m.set_num_threads(1)
-    one = m(ids)
-    assert m.set_num_threads(3) == 3
-    three = m(ids)
-    np.testing.assert_array_equal(one, three)
-    with torch.no_grad():
-        ref = model(torch.from_numpy(ids)).numpy()
-    np.testing.assert_allclose(three, ref, rtol=1e-4, atol=1e-4)
+    rng = np.random.default_rng(0)
+    for length in (120, 1, 77, 128, 9):
+        ids = rng.integers(0, 256, (1, length))
+        m.set_num_threads(1)
+        one = m(ids)
+        for threads in (3, 6):
+            assert m.set_num_threads(threads) == threads
+            np.testing.assert_array_equal(one, m(ids))
+        with torch.no_grad():
+            ref = model(torch.from_numpy(ids)).numpy()
+        np.testing.assert_allclose(one, ref, rtol=1e-4, atol=1e-4)
 
 
 def test_outputs_are_handed_over_and_recycled(tmp_path):
