@@ -116,7 +116,7 @@ static void *worker_main(void *arg) {
   uint32_t seen = 0;
   for (;;) {
     int64_t spin_until = now_ns() + pool.spin_ns;
-    for (int spin = 1; LOAD(&s->go) == seen; ++spin) {
+    for (uint32_t spin = 1; LOAD(&s->go) == seen; ++spin) {
       if (spin % PAUSES_PER_CLOCK_READ != 0 || now_ns() < spin_until) {
         SINTER_CPU_RELAX();
         continue;

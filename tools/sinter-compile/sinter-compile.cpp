@@ -165,11 +165,12 @@ bool writeText(llvm::StringRef path, llvm::function_ref<void(llvm::raw_ostream &
   return true;
 }
 
-/// This process's peak resident memory since exec (VmHWM); getrusage's
-/// maxrss would include the parent's memory copied at fork.
-/// Constants at least this large bypass LLVM IR in shared libraries.
+/// Constants at least this large bypass LLVM IR in objects and shared
+/// libraries (sinter::writeWeightsObject).
 constexpr int64_t kExternalWeightBytes = 64 << 10;
 
+/// This process's peak resident memory since exec (VmHWM); getrusage's
+/// maxrss would include the parent's memory copied at fork.
 int64_t peakResidentBytes() {
   auto status = llvm::MemoryBuffer::getFileAsStream("/proc/self/status");
   if (!status)
