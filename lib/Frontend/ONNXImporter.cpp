@@ -500,6 +500,7 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
 namespace {
 OwningOpRef<ModuleOp> importModelProto(MLIRContext &ctx, onnx::ModelProto &model, StringRef baseDir,
                                        StringRef sourceName) {
+  ctx.loadDialect<nn::NNDialect, bnn::BNNDialect, func::FuncDialect, arith::ArithDialect>();
   Location loc = FileLineColLoc::get(&ctx, sourceName, 0, 0);
   if (!model.has_graph()) {
     emitError(loc) << "ONNX model has no graph";
@@ -511,7 +512,6 @@ OwningOpRef<ModuleOp> importModelProto(MLIRContext &ctx, onnx::ModelProto &model
 
 OwningOpRef<ModuleOp> importONNX(MLIRContext &ctx, StringRef bytes, StringRef baseDir,
                                  StringRef sourceName) {
-  ctx.loadDialect<nn::NNDialect, bnn::BNNDialect, func::FuncDialect, arith::ArithDialect>();
   Location loc = FileLineColLoc::get(&ctx, sourceName, 0, 0);
   if (bytes.size() > (size_t)INT32_MAX) {
     emitError(loc) << "model is larger than 2 GiB; store weights as external data";
@@ -526,7 +526,6 @@ OwningOpRef<ModuleOp> importONNX(MLIRContext &ctx, StringRef bytes, StringRef ba
 }
 
 OwningOpRef<ModuleOp> importONNXFile(MLIRContext &ctx, StringRef path) {
-  ctx.loadDialect<nn::NNDialect, bnn::BNNDialect, func::FuncDialect, arith::ArithDialect>();
   Location loc = FileLineColLoc::get(&ctx, path, 0, 0);
   // Parsed from the descriptor in chunks rather than from a mapping of the
   // whole file: the weights are then held once (in the protobuf, whose

@@ -533,15 +533,18 @@ int main(int argc, char **argv) {
       if (!writeText(outputPath, [&](llvm::raw_ostream &os) { (*llvmModule)->print(os, nullptr); }))
         return 1;
     } else if (ext == ".o") {
-      llvm::SmallString<256> code;
-      if (auto ec = llvm::sys::fs::createTemporaryFile("sinter", "o", code))
-        return die("cannot create a temporary file: " + ec.message());
-      llvm::FileRemover codeRemover(code);
-      if (failed(sinter::writeObject(**llvmModule, topts, weightsObject.empty() ? outputPath.getValue() : code.str(),
-                                     error)) ||
-          (!weightsObject.empty() &&
-           failed(sinter::linkRelocatable({code.str(), weightsObject.str()}, outputPath, topts, error))))
-        return die(error);
+      if (weightsObject.empty()) {
+        if (failed(sinter::writeObject(**llvmModule, topts, outputPath, error)))
+          return die(error);
+      } else {
+        llvm::SmallString<256> code;
+        if (auto ec = llvm::sys::fs::createTemporaryFile("sinter", "o", code))
+          return die("cannot create a temporary file: " + ec.message());
+        llvm::FileRemover codeRemover(code);
+        if (failed(sinter::writeObject(**llvmModule, topts, code, error)) ||
+            failed(sinter::linkRelocatable({code.str(), weightsObject.str()}, outputPath, topts, error)))
+          return die(error);
+      }
       llvm::SmallString<256> header(outputPath);
       llvm::sys::path::replace_extension(header, ".h");
       if (!writeText(header, [&](llvm::raw_ostream &os) { os << sinter::generateHeader(*abi, topts); }))
@@ -551,10 +554,11 @@ int main(int argc, char **argv) {
       if (auto ec = llvm::sys::fs::createTemporaryFile("sinter", "o", tmp))
         return die("cannot create a temporary file: " + ec.message());
       llvm::FileRemover remover(tmp);
+      llvm::SmallVector<llvm::StringRef> objects{tmp};
+      if (!weightsObject.empty())
+        objects.push_back(weightsObject);
       if (failed(sinter::writeObject(**llvmModule, topts, tmp, error)) ||
-          failed(sinter::linkSharedLibrary(weightsObject.empty() ? llvm::SmallVector<llvm::StringRef>{tmp}
-                                                                 : llvm::SmallVector<llvm::StringRef>{tmp, weightsObject},
-                                           outputPath, topts, error)))
+          failed(sinter::linkSharedLibrary(objects, outputPath, topts, error)))
         return die(error);
     }
   }

@@ -66,27 +66,27 @@ Value nestedWork(OpBuilder &b, Location loc, scf::ParallelOp loop) {
   return work;
 }
 
+/// Whether the body reads from outside only values a Context can carry.
+bool hasCarriableCaptures(scf::ParallelOp loop) {
+  llvm::SetVector<Value> captured;
+  getUsedValuesDefinedAbove(loop.getRegion(), captured);
+  return llvm::all_of(captured, [](Value v) {
+    return isa<IndexType, MemRefType, IntegerType, FloatType>(v.getType());
+  });
+}
+
 /// Carries values into the outlined function: an LLVM struct with one
-/// field per value, memrefs as their descriptors.
+/// field per value, memrefs as their descriptors. Values must be index,
+/// memref, integer or float (hasCarriableCaptures).
 struct Context {
   SmallVector<Value> values;
   LLVM::LLVMStructType type;
 
-  static FailureOr<Context> build(ArrayRef<Value> values, const LLVMTypeConverter &converter) {
-    Context c;
+  Context(ArrayRef<Value> values, const LLVMTypeConverter &converter) : values(values) {
     SmallVector<Type> fields;
-    for (Value v : values) {
-      Type t = v.getType();
-      Type field = isa<IndexType>(t) ? converter.getIndexType()
-                   : isa<MemRefType, IntegerType, FloatType>(t) ? converter.convertType(t)
-                                                                 : Type();
-      if (!field)
-        return failure();
-      fields.push_back(field);
-      c.values.push_back(v);
-    }
-    c.type = LLVM::LLVMStructType::getLiteral(&converter.getContext(), fields);
-    return c;
+    for (Value v : values)
+      fields.push_back(isa<IndexType>(v.getType()) ? converter.getIndexType() : converter.convertType(v.getType()));
+    type = LLVM::LLVMStructType::getLiteral(&converter.getContext(), fields);
   }
 
   /// Packs the values into a struct on the caller's stack; returns its address.
@@ -138,12 +138,10 @@ struct ParallelLoopsToRuntimePass : impl::ParallelLoopsToRuntimeBase<ParallelLoo
     for (auto func : module.getOps<func::FuncOp>())
       if (!func.isExternal())
         for (auto loop : func.getBody().getOps<scf::ParallelOp>())
-          if (hasOutlinableBody(loop))
+          if (hasOutlinableBody(loop) && hasCarriableCaptures(loop))
             loops.push_back(loop);
-    unsigned count = 0;
-    for (scf::ParallelOp loop : loops)
-      if (succeeded(outline(loop, converter, symbols, count)))
-        ++count;
+    for (auto [index, loop] : llvm::enumerate(loops))
+      outline(loop, converter, symbols, index);
   }
 
   func::FuncOp parallelFor(SymbolTable &symbols, FunctionType bodyType) {
@@ -158,8 +156,7 @@ struct ParallelLoopsToRuntimePass : impl::ParallelLoopsToRuntimeBase<ParallelLoo
     return f;
   }
 
-  LogicalResult outline(scf::ParallelOp loop, const LLVMTypeConverter &converter, SymbolTable &symbols,
-                        unsigned index) {
+  void outline(scf::ParallelOp loop, const LLVMTypeConverter &converter, SymbolTable &symbols, size_t index) {
     auto parent = loop->getParentOfType<func::FuncOp>();
     Location loc = loop.getLoc();
     unsigned rank = loop.getNumLoops();
@@ -186,14 +183,14 @@ struct ParallelLoopsToRuntimePass : impl::ParallelLoopsToRuntimeBase<ParallelLoo
 
     llvm::SetVector<Value> carried;
     getUsedValuesDefinedAbove(loop.getRegion(), carried);
-    for (unsigned d = 0; d < rank; ++d)
-    {
+    for (unsigned d = 0; d < rank; ++d) {
       carried.insert(loop.getLowerBound()[d]);
       carried.insert(loop.getStep()[d]);
     }
     if (keepLast)
       carried.insert(loop.getUpperBound()[rank - 1]);
-    carried.insert(counts.begin(), counts.end());
+    if (!counts.empty()) // the outermost count bounds `items` only
+      carried.insert(counts.begin() + 1, counts.end());
     // Constants are rebuilt in the body rather than carried: a loop step
     // the vectorizer cannot see is a loop it does not vectorize.
     SmallVector<Operation *> constants;
@@ -205,23 +202,20 @@ struct ParallelLoopsToRuntimePass : impl::ParallelLoopsToRuntimeBase<ParallelLoo
       else
         passed.push_back(v);
     }
-    FailureOr<Context> ctx = Context::build(passed, converter);
-    if (failed(ctx))
-      return failure();
+    Context ctx(passed, converter);
 
     Type i64 = b.getI64Type(), ptr = LLVM::LLVMPointerType::get(&getContext());
     FunctionType bodyType = b.getFunctionType({ptr, i64, i64}, {});
-    func::FuncOp body = buildBody(loop, *ctx, constants, counts, keepLast,
+    func::FuncOp body = buildBody(loop, ctx, constants, counts, keepLast,
                                   (parent.getSymName() + "_parallel" + Twine(index)).str(), bodyType);
     symbols.insert(body, Block::iterator(parent));
 
-    Value slot = ctx->pack(b, loc, parent.getBody().front());
+    Value slot = ctx.pack(b, loc, parent.getBody().front());
     Value fn = func::ConstantOp::create(b, loc, bodyType, SymbolRefAttr::get(body.getSymNameAttr()));
     Value n = arith::IndexCastOp::create(b, loc, i64, items);
     Value g = arith::IndexCastOp::create(b, loc, i64, grain);
     func::CallOp::create(b, loc, parallelFor(symbols, bodyType), ValueRange{n, g, fn, slot});
     loop.erase();
-    return success();
   }
 
   /// func @name(%ctx, %begin, %end): items begin..end of the loop, each
@@ -249,10 +243,12 @@ struct ParallelLoopsToRuntimePass : impl::ParallelLoopsToRuntimeBase<ParallelLoo
     Value rest = items.getInductionVar();
     SmallVector<Value> ivs(counts.size());
     for (int d = counts.size() - 1; d >= 0; --d) {
-      Value n = map.lookup(counts[d]);
-      Value idx = d == 0 ? rest : arith::RemUIOp::create(b, loc, rest, n).getResult();
-      if (d > 0)
+      Value idx = rest;
+      if (d > 0) {
+        Value n = map.lookup(counts[d]);
+        idx = arith::RemUIOp::create(b, loc, rest, n);
         rest = arith::DivUIOp::create(b, loc, rest, n);
+      }
       Value scaled = arith::MulIOp::create(b, loc, idx, map.lookup(loop.getStep()[d]));
       ivs[d] = arith::AddIOp::create(b, loc, map.lookup(loop.getLowerBound()[d]), scaled);
     }

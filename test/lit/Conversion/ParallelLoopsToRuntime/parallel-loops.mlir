@@ -3,10 +3,11 @@
 
 // An elementwise loop over (rows, cols): rows are the items, each a whole
 // inner loop over cols (it vectorizes). The memrefs travel as descriptors
-// in a struct on the caller's stack; the constant bounds and steps are
-// rebuilt in the body, not carried. The grain is ceil(16384 / cols).
+// in a struct on the caller's stack, with the inner bound (cols); the
+// constant bounds and steps are rebuilt in the body, not carried, and the
+// row count only bounds the items. The grain is ceil(16384 / cols).
 // CHECK-LABEL: func.func private @scale_parallel0(%arg0: !llvm.ptr, %arg1: i64, %arg2: i64)
-// CHECK: %[[S:.*]] = llvm.load %arg0 : !llvm.ptr -> !llvm.struct<(struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)>, f32, struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)>, i64, i64)>
+// CHECK: %[[S:.*]] = llvm.load %arg0 : !llvm.ptr -> !llvm.struct<(struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)>, f32, struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)>, i64)>
 // CHECK: %[[INS:.*]] = llvm.extractvalue %[[S]][0]
 // CHECK: %[[IN:.*]] = builtin.unrealized_conversion_cast %[[INS]] : !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)> to memref<?x?xf32>
 // CHECK: %[[K:.*]] = llvm.extractvalue %[[S]][1]
@@ -85,13 +86,14 @@ func.func @row_sums(%in: memref<4x6x8xf32>, %out: memref<4x6xf32>) {
 // -----
 
 // Left alone: a loop that calls a function (a kernel may use the pool
-// itself), one that allocates, one with a reduction result, and one nested
-// in a sequential loop.
+// itself), one that allocates, one with a reduction result, one nested in
+// a sequential loop, and one that reads a value no struct field carries
+// (a vector).
 // CHECK-LABEL: func.func @untouched(
-// CHECK-COUNT-4: scf.parallel
+// CHECK-COUNT-5: scf.parallel
 // CHECK-NOT: __sinter_parallel_for
 func.func private @kernel(index)
-func.func @untouched(%out: memref<8xf32>, %n: index) -> f32 {
+func.func @untouched(%out: memref<8xf32>, %n: index, %v: vector<4xf32>) -> f32 {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %zero = arith.constant 0.0 : f32
@@ -117,6 +119,11 @@ func.func @untouched(%out: memref<8xf32>, %n: index) -> f32 {
       memref.store %zero, %out[%i] : memref<8xf32>
       scf.reduce
     }
+  }
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %x = vector.extract %v[0] : f32 from vector<4xf32>
+    memref.store %x, %out[%i] : memref<8xf32>
+    scf.reduce
   }
   return %sum : f32
 }
