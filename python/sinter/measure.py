@@ -93,13 +93,16 @@ class OrtServer:
         self.p.wait()
 
 
-def alternate_blocks(first, second, runs, block=5, settle=3, settle_ms=50.0):
+def alternate_blocks(first, second, runs, block=5, settle=3, settle_ms=250.0):
     """Median ms of two timers, run in alternating blocks: each block starts
     with untimed runs — at least `settle` of them and `settle_ms` of their
-    own time — which absorb the other runtime's workers still spinning from
-    its last run (they steal cores on a small machine; a fast model needs
-    more runs to outlast them), then `block` timed runs; blocks alternate
-    until each has `runs` timed runs."""
+    own time — then `block` timed runs; blocks alternate until each has
+    `runs` timed runs. The untimed runs outlast what the other runtime left
+    behind: onnxruntime's idle workers spin for about 40 ms after a run (a
+    core taken from whoever runs next), and each side's weights must come
+    back into the caches the other's evicted. Measured here after one
+    onnxruntime run, a Sinter decode step took 2.5x its steady time for the
+    first 14 runs (70 ms); onnxruntime after Sinter, 1.5x for 10 runs."""
     import statistics
     a, b = [], []
     while len(a) < runs:
