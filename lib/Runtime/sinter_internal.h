@@ -67,4 +67,14 @@ void __sinter_sgemm_packed(int64_t batch, int64_t m, int64_t n, int64_t k,
                            int64_t c, int64_t c_bs, int64_t c_rs, int64_t c_cs);
 extern const int32_t __sinter_gemm_panel_width;
 
+/* Multi-head attention on sequence-major tensors (sinter_attention.c):
+ * q [batch, t_len, heads·dk], k [batch, s_len, heads·dk], v [batch, s_len,
+ * heads·dv] and out [batch, t_len, heads·dv], each with element strides
+ * between batches and between rows (unit within a row); scale_bits holds
+ * the f32 scale's bits; causal lets query t see keys s ≤ t + s_len − t_len. */
+void __sinter_attention(int64_t batch, int64_t t_len, int64_t s_len, int64_t heads, int64_t dk, int64_t dv,
+                        int64_t q, int64_t q_bs, int64_t q_ts, int64_t k, int64_t k_bs, int64_t k_ts,
+                        int64_t v, int64_t v_bs, int64_t v_ts, int64_t out, int64_t o_bs, int64_t o_ts,
+                        int64_t scale_bits, int64_t causal);
+
 #endif
