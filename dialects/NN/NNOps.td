@@ -354,10 +354,44 @@ def NN_TriluOp : NN_InferredOp<"trilu"> {
 }
 
 //===----------------------------------------------------------------------===//
-// Compression (Sinter's own; not ONNX)
+// Sinter's own ops (not ONNX)
 //===----------------------------------------------------------------------===//
 
 def NN_F32Tensor : RankedTensorOf<[F32]>;
+
+def NN_AttentionOp : NN_Op<"attention", [Pure]> {
+  let summary = "Fused multi-head scaled dot-product attention, sequence-major";
+  let description = [{
+    Written by `sinter-fuse-attention` in place of the matmuls, scaling,
+    mask, softmax and head transposes of an exported attention block.
+    `query` is [B, T, H·Dk], `key` [B, S, H·Dk], `value` [B, S, H·Dv] and
+    the result [B, T, H·Dv] (H = `heads`); head h owns columns
+    h·Dk … (h+1)·Dk − 1 of query and key and h·Dv … of value and result:
+
+      out[b, t, h·Dv + e] = Σ_s softmax_s(scale · Σ_d q[b, t, h·Dk + d]
+                                                 · k[b, s, h·Dk + d]) · v[b, s, h·Dv + e]
+
+    With `causal`, query t sees only the keys s ≤ t + S − T (the lower
+    triangle when S = T). The operands are read in place, so slices of one
+    fused Q/K/V projection need no copy.
+
+    ```mlir
+    %o = nn.attention %q, %k, %v {heads = 12 : i64, scale = 0.125 : f32, causal}
+        : tensor<1x?x768xf32>, tensor<1x?x768xf32>, tensor<1x?x768xf32> -> tensor<1x?x768xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$query, NN_F32Tensor:$key, NN_F32Tensor:$value,
+                       I64Attr:$heads, F32Attr:$scale, UnitAttr:$causal);
+  let results = (outs NN_F32Tensor:$output);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value attr-dict `:` type($query) `,` type($key) `,` type($value) `->` type($output)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Compression (Sinter's own; not ONNX)
+//===----------------------------------------------------------------------===//
 
 def NN_FFNOutlierCorrectionOp : NN_Op<"ffn_outlier_correction", [Pure]> {
   let summary = "TARDIS: exact FFN correction for neurons predicted to leave their linear range";

@@ -15,10 +15,11 @@ using namespace mlir;
 namespace sinter {
 
 namespace {
-// Tensor level: raise decomposed activations, lower nn, fuse elementwise
-// producers into consumers.
-constexpr const char *kToLinalg =
-    "sinter-raise-activations,sinter-insert-runtime-checks,convert-nn-to-linalg,canonicalize,cse,"
+// Tensor level: raise decomposed activations, fuse attention blocks into
+// the CPU runtime's kernel ({0}: the pass, or nothing for GPUs), lower nn,
+// fuse elementwise producers into consumers.
+constexpr const char *kToLinalgFormat =
+    "sinter-raise-activations,{0}sinter-insert-runtime-checks,convert-nn-to-linalg,canonicalize,cse,"
     "func.func(sinter-fuse-elementwise),canonicalize,cse";
 
 // Buffers, then f32 contractions to the runtime's GEMM kernel (constant
@@ -66,7 +67,9 @@ void addPipeline(OpPassManager &pm, StringRef text) {
 }
 } // namespace
 
-void buildLowerToLinalgPipeline(OpPassManager &pm) { addPipeline(pm, kToLinalg); }
+void buildLowerToLinalgPipeline(OpPassManager &pm, bool fuseAttention) {
+  addPipeline(pm, llvm::formatv(kToLinalgFormat, fuseAttention ? "sinter-fuse-attention," : "").str());
+}
 void buildLinalgToLLVMPipeline(OpPassManager &pm, int64_t gemmPanelWidth, bool releasePackedWeights) {
   addPipeline(pm, llvm::formatv(kToLLVMFormat, gemmPanelWidth, releasePackedWeights ? "true" : "false").str());
 }
@@ -77,7 +80,7 @@ void buildLinalgToNVPTXPipeline(OpPassManager &pm, StringRef chip) {
 
 void registerPipelines() {
   PassPipelineRegistration<>("sinter-lower-to-linalg", "Lower nn to linalg on tensors",
-                             buildLowerToLinalgPipeline);
+                             [](OpPassManager &pm) { buildLowerToLinalgPipeline(pm); });
   PassPipelineRegistration<>("sinter-lower-to-llvm", "Lower linalg on tensors to the LLVM dialect",
                              [](OpPassManager &pm) { buildLinalgToLLVMPipeline(pm, 0); });
   PassPipelineRegistration<>("sinter-lower-to-nvptx", "Lower linalg on tensors to GPU kernels in PTX for sm_90",
@@ -106,12 +109,12 @@ LogicalResult applyCommandLineOptions(PassManager &pm) {
 }
 
 LogicalResult lowerModule(ModuleOp module, Stage from, Stage to, int64_t gemmPanelWidth,
-                          bool releasePackedWeights) {
+                          bool releasePackedWeights, bool cpuKernels) {
   PassManager pm(module.getContext());
   if (failed(applyCommandLineOptions(pm)))
     return failure();
   if (from == Stage::NN && to != Stage::NN)
-    buildLowerToLinalgPipeline(pm);
+    buildLowerToLinalgPipeline(pm, cpuKernels);
   if (from != Stage::LLVM && to == Stage::LLVM)
     buildLinalgToLLVMPipeline(pm, gemmPanelWidth, releasePackedWeights);
   return pm.run(module);

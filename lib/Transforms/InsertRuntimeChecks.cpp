@@ -150,6 +150,11 @@ public:
                 addDimsEqual(l, l.getInput(), i + off, p, i, "scale/bias dimensions");
           }
         })
+        .Case<AttentionOp>([&](AttentionOp a) {
+          addDimsEqual(a, a.getQuery(), 0, a.getKey(), 0, "query and key batch dimensions");
+          addDimsEqual(a, a.getQuery(), 0, a.getValue(), 0, "query and value batch dimensions");
+          addDimsEqual(a, a.getKey(), 1, a.getValue(), 1, "key and value sequence lengths");
+        })
         .Case<GatherOp>([&](GatherOp g) {
           if (!matchPattern(g.getIndices(), m_Constant()))
             addGatherRange(g);

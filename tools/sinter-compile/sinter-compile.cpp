@@ -475,7 +475,7 @@ int main(int argc, char **argv) {
   Stage stop = ext == ".mlir" ? emit : Stage::LLVM;
   if (stop != Stage::NN)
     sinter::markEntriesForC(*module);
-  if (stop != Stage::NN && failed(sinter::lowerModule(*module, Stage::NN, Stage::Linalg)))
+  if (stop != Stage::NN && failed(sinter::lowerModule(*module, Stage::NN, Stage::Linalg, 0, false, /*cpuKernels=*/!gpu)))
     return die("lowering to linalg failed");
   auto abi = sinter::describeModel(*module);
   if (failed(abi))

@@ -9,8 +9,10 @@ namespace sinter {
 /// The stages `--emit` can stop after.
 enum class Stage { NN, Linalg, LLVM };
 
-/// Adds nn → linalg (and the tensor-level clean-ups) to `pm`.
-void buildLowerToLinalgPipeline(mlir::OpPassManager &pm);
+/// Adds nn → linalg (and the tensor-level clean-ups) to `pm`;
+/// `fuseAttention`: attention blocks become calls to the CPU runtime's
+/// fused kernel (off for GPU targets, which have no such kernel).
+void buildLowerToLinalgPipeline(mlir::OpPassManager &pm, bool fuseAttention = true);
 /// Adds linalg-on-tensors → bufferization → loops → LLVM dialect to `pm`;
 /// constant weights are packed for a GEMM kernel with panels of
 /// `gemmPanelWidth` columns (0: not packed).
@@ -34,9 +36,11 @@ void registerPassManagerOptions();
 mlir::LogicalResult applyCommandLineOptions(mlir::PassManager &pm);
 
 /// Runs the pipeline from `from` up to `to` on `module`, with the
-/// command-line pass-manager options.
+/// command-line pass-manager options; `cpuKernels` off keeps calls to CPU
+/// runtime kernels that a GPU target lacks out of the linalg stage.
 mlir::LogicalResult lowerModule(mlir::ModuleOp module, Stage from, Stage to,
-                                int64_t gemmPanelWidth = 0, bool releasePackedWeights = false);
+                                int64_t gemmPanelWidth = 0, bool releasePackedWeights = false,
+                                bool cpuKernels = true);
 
 } // namespace sinter
 

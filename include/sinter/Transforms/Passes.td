@@ -51,6 +51,25 @@ def ExpandBF16 : Pass<"sinter-expand-bf16"> {
   let dependentDialects = ["mlir::arith::ArithDialect"];
 }
 
+def FuseAttention : Pass<"sinter-fuse-attention"> {
+  let summary = "Fuse exported multi-head attention into nn.attention";
+  let description = [{
+    Exporters write attention as a dozen ops: Q, K and V reshaped to
+    [B, T, H, D] and transposed to heads, Q·Kᵀ, a scale, a causal mask
+    (Where with −∞ over a lower-triangular constant cut to the sequence
+    length), Softmax, a product with V, and a transpose and reshape back to
+    [B, T, H·D]. Lowered one by one they materialize three transposed
+    copies, the [B, H, T, T] scores four times over and a transposed
+    result. This pass rewrites the whole block into one `nn.attention` on
+    the [B, T, H·D] tensors, which reads them in place. The causal mask is
+    accepted only when the graph proves it is the lower triangle over as
+    many keys as queries (the slices' ends are the queries' sequence length
+    and keys and queries come from one tensor's sequence dimension); a
+    scale is Mul or Div by a constant; anything else (another mask, a
+    rotary embedding between the split and the heads, f16) is left alone.
+  }];
+}
+
 def RaiseActivations : Pass<"sinter-raise-activations"> {
   let summary = "Recognise GELU and QCFS written as arithmetic and make them nn.gelu, nn.qcfs";
   let description = [{

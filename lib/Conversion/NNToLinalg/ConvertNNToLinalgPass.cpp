@@ -26,6 +26,7 @@ void populateNNToLinalgPatterns(RewritePatternSet &patterns) {
   lowering::populateDataMovementPatterns(patterns);
   lowering::populateCompressionPatterns(patterns);
   lowering::populateSpikePatterns(patterns);
+  lowering::populateAttentionPatterns(patterns);
 }
 
 namespace {

@@ -84,6 +84,7 @@ void populateNormalizationPatterns(mlir::RewritePatternSet &patterns);
 void populateDataMovementPatterns(mlir::RewritePatternSet &patterns);
 void populateCompressionPatterns(mlir::RewritePatternSet &patterns);
 void populateSpikePatterns(mlir::RewritePatternSet &patterns);
+void populateAttentionPatterns(mlir::RewritePatternSet &patterns);
 } // namespace sinter::lowering
 
 #endif
