@@ -25,7 +25,8 @@
 #define NR (VL * NV)
 #define KC 256
 #define DIRECT_MAX_ROWS 4 /* up to this many rows, B is not packed */
-#define TASKS_PER_THREAD 4
+#define TASKS_PER_THREAD 4 /* batched products: tasks per thread */
+#define MAX_COL_BLOCKS 64
 
 typedef float vf __attribute__((vector_size(VL * 4)));
 typedef float vfu __attribute__((vector_size(VL * 4), aligned(4)));
@@ -39,7 +40,8 @@ typedef struct gemm {
   float *c;
   int64_t c_bs, c_rs, c_cs;
   int packed; /* b is pre-packed panels: [ceil(n / NR)][k][NR] */
-  int64_t row_block, col_block, row_blocks, col_blocks;
+  int64_t row_block, row_blocks, col_blocks;
+  int32_t col_start[MAX_COL_BLOCKS + 1]; /* each column block's first panel */
 } gemm;
 
 /* C[0:mr, 0:nr] += A[0:mr, 0:kc] · B[0:kc, 0:NR]; B rows are `b_rs` apart
@@ -137,7 +139,7 @@ static void run_task(const gemm *g, int64_t t) {
   int64_t per_batch = g->row_blocks * g->col_blocks;
   int64_t bi = t / per_batch, rb = t % per_batch / g->col_blocks, cb = t % g->col_blocks;
   int64_t m0 = rb * g->row_block, m1 = m0 + g->row_block < g->m ? m0 + g->row_block : g->m;
-  int64_t n0 = cb * g->col_block, n1 = n0 + g->col_block < g->n ? n0 + g->col_block : g->n;
+  int64_t n0 = g->col_start[cb] * NR, n1 = g->col_start[cb + 1] * NR < g->n ? g->col_start[cb + 1] * NR : g->n;
   const float *a = g->a + bi * g->a_bs;
   const float *b = g->b + bi * g->b_bs;
   float *c = g->c + bi * g->c_bs;
@@ -205,14 +207,35 @@ static void sgemm_strided(const gemm *g) {
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-/* Splits the work into tasks: column panels first, so each task owns its
+/* Column blocks, in panels. One product: guided, each block a share
+ * 1/(2·threads) of the panels left (at least one), so blocks shrink towards
+ * the end and whichever thread finishes last waits at most one panel's work
+ * for the other (equal blocks of 3 panels left a thread idle for up to a
+ * ninth of a GEMM); one thread takes all the panels in one block.
+ * Batched products: `want` equal shares over the batch. */
+static void split_columns(gemm *g, int64_t threads, int64_t want) {
+  int64_t panels = ceil_div(g->n, NR), start = 0, count = 0;
+  int64_t equal = g->batch > 1 ? ceil_div(panels, panels < ceil_div(want, g->batch) ? panels : ceil_div(want, g->batch)) : 0;
+  while (start < panels) {
+    int64_t take = equal ? equal : threads == 1 ? panels : (panels - start) / (2 * threads);
+    if (take < 1)
+      take = 1;
+    if (count == MAX_COL_BLOCKS - 1 || start + take > panels)
+      take = panels - start;
+    g->col_start[count++] = (int32_t)start;
+    start += take;
+  }
+  g->col_start[count] = (int32_t)panels;
+  g->col_blocks = count;
+}
+
+/* Splits the work into tasks: column blocks first, so each task owns its
  * panels of B and streams every block of them once through all the rows
  * (splitting rows too would read each weight once per row block: a 2-thread
  * GPT-2 prefill ran 10% slower with two row blocks). Rows are split only
- * when there are too few panels to keep every thread busy. A few tasks per
- * thread, handed out dynamically, let a thread that starts late or runs slow
- * (a busy sibling core) leave the others little to wait for; more, smaller
- * tasks measured slower, each one streaming fewer consecutive panels. */
+ * when there are too few column blocks to keep every thread busy. Tasks are
+ * handed out dynamically, so a thread that starts late or runs slow (a busy
+ * sibling core) takes fewer of them. */
 static void run_gemm(gemm *g) {
   if (g->c_cs != 1) {
     sgemm_strided(g);
@@ -222,10 +245,7 @@ static void run_gemm(gemm *g) {
   if (2 * g->m * g->n * g->k * g->batch < (1 << 18))
     threads = 1; /* not worth a wake-up */
   int64_t want = TASKS_PER_THREAD * threads;
-  int64_t panels = ceil_div(g->n, NR);
-  int64_t col_blocks = panels < ceil_div(want, g->batch) ? panels : ceil_div(want, g->batch);
-  g->col_block = ceil_div(panels, col_blocks) * NR;
-  g->col_blocks = ceil_div(g->n, g->col_block);
+  split_columns(g, threads, want);
   int64_t row_tiles = ceil_div(g->m, MR);
   int64_t row_blocks = 1;
   if (g->batch * g->col_blocks < threads)
@@ -249,7 +269,7 @@ void __sinter_sgemm(int64_t batch, int64_t m, int64_t n, int64_t k,
     return;
   gemm g = {batch, m, n, k, (const float *)(intptr_t)a, a_bs, a_rs, a_cs,
             (const float *)(intptr_t)b, b_bs, b_rs, b_cs, (float *)(intptr_t)c,
-            c_bs, c_rs, c_cs, 0, 0, 0, 0, 0};
+            c_bs, c_rs, c_cs, 0};
   run_gemm(&g);
 }
 
@@ -264,6 +284,6 @@ void __sinter_sgemm_packed(int64_t batch, int64_t m, int64_t n, int64_t k,
     return;
   gemm g = {batch, m, n, k, (const float *)(intptr_t)a, a_bs, a_rs, a_cs,
             (const float *)(intptr_t)b, 0, NR, 1, (float *)(intptr_t)c,
-            c_bs, c_rs, c_cs, 1, 0, 0, 0, 0};
+            c_bs, c_rs, c_cs, 1};
   run_gemm(&g);
 }
