@@ -22,13 +22,15 @@ constexpr const char *kToLinalgFormat =
     "sinter-raise-activations,{0}sinter-insert-runtime-checks,convert-nn-to-linalg,canonicalize,cse,"
     "func.func(sinter-fuse-elementwise),canonicalize,cse";
 
-// Buffers, then f32 contractions to the runtime's GEMM kernel (constant
+// Contractions started from their addends, and one zero fill per user (CSE
+// shared them: bufferization would copy), then buffers, then f32
+// contractions to the runtime's GEMM kernel (constant
 // weights packed for it; formatv's {0} is the panel width), loops, LLVM.
 // Results are returned as owned buffers that the runtime frees; inputs are
 // never written. Buffers come from an aligned allocation, so that a result
 // starts at its allocation and the ABI hands it to the caller uncopied.
 constexpr const char *kToLLVMFormat =
-    "one-shot-bufferize{{bufferize-function-boundaries "
+    "func.func(sinter-fold-addends-into-contraction),one-shot-bufferize{{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     "canonicalize,buffer-deallocation-pipeline,convert-bufferization-to-memref,"
     "sinter-linalg-to-ukernel{{panel-width={0} release-packed={1}},symbol-dce,"

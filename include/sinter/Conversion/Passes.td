@@ -35,6 +35,25 @@ def FuseElementwise : Pass<"sinter-fuse-elementwise", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def FoldAddendsIntoContraction : Pass<"sinter-fold-addends-into-contraction", "mlir::func::FuncOp"> {
+  let summary = "Start contractions from the bias and residual they are added to, not from zero";
+  let description = [{
+    A linear layer lowers to a contraction into a zero-filled tensor and an
+    elementwise op that adds its bias (with elementwise fusion, also the
+    residual, or applies an activation to the sum). This pass makes the
+    contraction start from the addends instead: when an all-parallel
+    `linalg.generic` uses a zero-started contraction's result, element for
+    element and only in `c + x`, a new generic computing x from the
+    generic's other inputs becomes the contraction's init and the generic
+    reads c where it read c + x (a generic left yielding c unchanged is
+    replaced by the contraction). A matmul plus bias plus residual
+    thus writes its output once instead of being zeroed, written, read
+    and written again. It also gives every user of a zero fill that CSE
+    shared its own fill, which bufferization would otherwise copy.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::arith::ArithDialect"];
+}
+
 def LinalgToUkernel : Pass<"sinter-linalg-to-ukernel", "mlir::ModuleOp"> {
   let summary = "Call the runtime's f32 GEMM microkernel for every f32 contraction on buffers";
   let description = [{
