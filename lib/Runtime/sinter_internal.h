@@ -67,6 +67,12 @@ void __sinter_sgemm_packed(int64_t batch, int64_t m, int64_t n, int64_t k,
                            int64_t c, int64_t c_bs, int64_t c_rs, int64_t c_cs);
 extern const int32_t __sinter_gemm_panel_width;
 
+/* LayerNorm of `rows` contiguous rows of d floats over each row, then
+ * · scale[d] + bias[d] (bias 0: none); eps_bits holds the f32 epsilon's
+ * bits (sinter_layer_norm.c). */
+void __sinter_layer_norm(int64_t rows, int64_t d, int64_t x, int64_t scale, int64_t bias, int64_t out,
+                         int64_t eps_bits);
+
 /* Multi-head attention on sequence-major tensors (sinter_attention.c):
  * q [batch, t_len, heads·dk], k [batch, s_len, heads·dk], v [batch, s_len,
  * heads·dv] and out [batch, t_len, heads·dv], each with element strides

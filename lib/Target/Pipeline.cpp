@@ -16,10 +16,12 @@ namespace sinter {
 
 namespace {
 // Tensor level: raise decomposed activations, fuse attention blocks into
-// the CPU runtime's kernel ({0}: the pass, or nothing for GPUs), lower nn,
-// fuse elementwise producers into consumers.
+// the CPU runtime's kernel ({0}: the pass, or nothing for GPUs), lower nn
+// (LayerNorm to the CPU runtime's kernel unless {1} is false), fuse
+// elementwise producers into consumers.
 constexpr const char *kToLinalgFormat =
-    "sinter-raise-activations,{0}sinter-insert-runtime-checks,convert-nn-to-linalg,canonicalize,cse,"
+    "sinter-raise-activations,{0}sinter-insert-runtime-checks,convert-nn-to-linalg{{runtime-kernels={1}},"
+    "canonicalize,cse,"
     "func.func(sinter-fuse-elementwise),canonicalize,cse";
 
 // Contractions started from their addends, and one zero fill per user (CSE
@@ -70,7 +72,9 @@ void addPipeline(OpPassManager &pm, StringRef text) {
 } // namespace
 
 void buildLowerToLinalgPipeline(OpPassManager &pm, bool fuseAttention) {
-  addPipeline(pm, llvm::formatv(kToLinalgFormat, fuseAttention ? "sinter-fuse-attention," : "").str());
+  addPipeline(pm, llvm::formatv(kToLinalgFormat, fuseAttention ? "sinter-fuse-attention," : "",
+                                fuseAttention ? "true" : "false")
+                      .str());
 }
 void buildLinalgToLLVMPipeline(OpPassManager &pm, int64_t gemmPanelWidth, bool releasePackedWeights) {
   addPipeline(pm, llvm::formatv(kToLLVMFormat, gemmPanelWidth, releasePackedWeights ? "true" : "false").str());

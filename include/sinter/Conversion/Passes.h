@@ -21,7 +21,7 @@ namespace sinter {
 #include "sinter/Conversion/Passes.h.inc"
 
 /// Adds the patterns that lower nn ops to linalg/tensor/arith/math.
-void populateNNToLinalgPatterns(mlir::RewritePatternSet &patterns);
+void populateNNToLinalgPatterns(mlir::RewritePatternSet &patterns, bool runtimeKernels = true);
 } // namespace sinter
 
 #endif

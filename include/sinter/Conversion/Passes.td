@@ -12,8 +12,14 @@ def ConvertNNToLinalg : Pass<"convert-nn-to-linalg", "mlir::ModuleOp"> {
     Dynamic dimensions are read with `tensor.dim` at run time; ONNX's
     run-time shape arithmetic (Reshape's 0 and -1, Slice's clamping, Expand's
     broadcasting) is emitted as index arithmetic. The pass fails, naming the
-    op, if any `nn` op is left.
+    op, if any `nn` op is left. With `runtime-kernels` (the default; off for
+    GPU targets), f32 LayerNorm over the last dimension becomes a call to
+    the CPU runtime's vectorized kernel instead of loops.
   }];
+  let options = [
+    Option<"runtimeKernels", "runtime-kernels", "bool", "true",
+           "Call the CPU runtime's kernels for the ops it has them for (LayerNorm)">
+  ];
   let dependentDialects = ["mlir::linalg::LinalgDialect",
                            "mlir::tensor::TensorDialect",
                            "mlir::arith::ArithDialect",

@@ -10,8 +10,8 @@ namespace sinter {
 enum class Stage { NN, Linalg, LLVM };
 
 /// Adds nn → linalg (and the tensor-level clean-ups) to `pm`;
-/// `fuseAttention`: attention blocks become calls to the CPU runtime's
-/// fused kernel (off for GPU targets, which have no such kernel).
+/// `fuseAttention`: attention blocks and LayerNorms become calls to the CPU
+/// runtime's kernels (off for GPU targets, which have no such kernels).
 void buildLowerToLinalgPipeline(mlir::OpPassManager &pm, bool fuseAttention = true);
 /// Adds linalg-on-tensors → bufferization → loops → LLVM dialect to `pm`;
 /// constant weights are packed for a GEMM kernel with panels of

@@ -19,7 +19,9 @@ using namespace mlir;
 
 namespace sinter {
 
-void populateNNToLinalgPatterns(RewritePatternSet &patterns) {
+void populateNNToLinalgPatterns(RewritePatternSet &patterns, bool runtimeKernels) {
+  if (runtimeKernels)
+    lowering::populateDenseKernelPatterns(patterns);
   lowering::populateElementwisePatterns(patterns);
   lowering::populateContractionPatterns(patterns);
   lowering::populateNormalizationPatterns(patterns);
@@ -32,6 +34,7 @@ void populateNNToLinalgPatterns(RewritePatternSet &patterns) {
 namespace {
 struct ConvertNNToLinalgPass
     : impl::ConvertNNToLinalgBase<ConvertNNToLinalgPass> {
+  using Base::Base;
   void runOnOperation() override {
     ConversionTarget target(getContext());
     target.addIllegalDialect<nn::NNDialect, bnn::BNNDialect>();
@@ -47,7 +50,7 @@ struct ConvertNNToLinalgPass
     // lowers with the op that reads its spikes and must be gone after.
     target.addIllegalOp<spike::EncodeOp, spike::DecodeOp, spike::MatmulOp, spike::ValuesOp>();
     RewritePatternSet patterns(&getContext());
-    populateNNToLinalgPatterns(patterns);
+    populateNNToLinalgPatterns(patterns, runtimeKernels);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       return signalPassFailure();
     // What fed the lowered gse.matmuls is dead now; a gse.transpose keeps

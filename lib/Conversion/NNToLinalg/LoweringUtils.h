@@ -85,6 +85,8 @@ void populateDataMovementPatterns(mlir::RewritePatternSet &patterns);
 void populateCompressionPatterns(mlir::RewritePatternSet &patterns);
 void populateSpikePatterns(mlir::RewritePatternSet &patterns);
 void populateAttentionPatterns(mlir::RewritePatternSet &patterns);
+/// Calls to the CPU runtime's kernels for ops it has them for (LayerNorm).
+void populateDenseKernelPatterns(mlir::RewritePatternSet &patterns);
 } // namespace sinter::lowering
 
 #endif

@@ -47,17 +47,6 @@ func.func @softmax(%x: tensor<2x5xf32>) -> tensor<2x5xf32> {
 
 // -----
 
-// LayerNorm: mean, centred square mean, rsqrt, scale and bias.
-// CHECK-LABEL: func @layer_norm
-// CHECK-COUNT-2: iterator_types = ["parallel", "reduction"]
-// CHECK: math.rsqrt
-func.func @layer_norm(%x: tensor<?x8xf32>, %g: tensor<8xf32>, %b: tensor<8xf32>) -> tensor<?x8xf32> {
-  %0 = nn.layer_norm %x, %g, %b : tensor<?x8xf32>, tensor<8xf32>, tensor<8xf32> -> tensor<?x8xf32>
-  return %0 : tensor<?x8xf32>
-}
-
-// -----
-
 // Gather: negative indices wrap, then clamp into range; the row is read
 // with tensor.extract.
 // CHECK-LABEL: func @gather

@@ -1,6 +1,9 @@
-// nn.attention → the runtime's fused attention kernel (sinter_attention.c).
-// Q, K and V are passed as strided views, so a slice of a fused QKV
-// projection is read where it lies instead of being copied out first.
+// Dense ops the CPU runtime has kernels for: nn.attention → the fused
+// attention kernel (sinter_attention.c), whose Q, K and V are passed as
+// strided views, so a slice of a fused QKV projection is read where it lies;
+// and, when runtime kernels are on, f32 nn.layer_norm over the last
+// dimension → sinter_layer_norm.c (one vectorized pass per row instead of
+// five loops, two of them scalar reductions).
 #include "KernelCalls.h"
 #include "LoweringUtils.h"
 
@@ -17,6 +20,14 @@ namespace sinter::lowering {
 namespace {
 
 constexpr llvm::StringLiteral kAttention = "__sinter_attention";
+constexpr llvm::StringLiteral kLayerNorm = "__sinter_layer_norm";
+
+/// The bits of an f32, as an index constant (kernels take them as int64).
+Value floatBits(PatternRewriter &rewriter, Location loc, float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, sizeof(bits));
+  return arith::ConstantIndexOp::create(rewriter, loc, bits);
+}
 
 /// The address of [B, T, F] `tensor`'s element 0 and its batch and row
 /// strides, in elements. Rows must be contiguous; any other layout (a
@@ -42,11 +53,8 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
     auto index = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(rewriter, loc, v); };
     int64_t heads = op.getHeads();
     int64_t dk = rankedOf(op.getKey()).getDimSize(2) / heads, dv = type.getDimSize(2) / heads;
-    auto [out, rows] = resultBuffer(rewriter, loc, type, op.getQuery());
+    Value out = resultBuffer(rewriter, loc, type, op.getQuery()).first;
     Value tokens = dimValue(rewriter, loc, op.getQuery(), 1);
-    float scale = op.getScale().convertToFloat();
-    uint32_t scaleBits;
-    std::memcpy(&scaleBits, &scale, sizeof(scaleBits));
     SmallVector<Value> args = {dimValue(rewriter, loc, op.getQuery(), 0), tokens,
                                dimValue(rewriter, loc, op.getKey(), 1), index(heads), index(dk), index(dv)};
     for (Value operand : {op.getQuery(), op.getKey(), op.getValue()})
@@ -54,10 +62,38 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
     args.push_back(memref::ExtractAlignedPointerAsIndexOp::create(rewriter, loc, out));
     args.push_back(arith::MulIOp::create(rewriter, loc, tokens, index(type.getDimSize(2))));
     args.push_back(index(type.getDimSize(2)));
-    args.push_back(index(scaleBits));
+    args.push_back(floatBits(rewriter, loc, op.getScale().convertToFloat()));
     args.push_back(index(op.getCausal() ? 1 : 0));
-    (void)rows;
     callKernel(rewriter, op, kAttention, args, out);
+    return success();
+  }
+};
+
+struct LayerNormKernelLowering : OpRewritePattern<LayerNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LayerNormOp op, PatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t rank = type.getRank(), d = rank ? type.getDimSize(rank - 1) : 0;
+    auto isRow = [&](Value v) {
+      auto t = rankedOf(v);
+      return t.getRank() == 1 && t.getDimSize(0) == d;
+    };
+    if (rank < 1 || !type.getElementType().isF32() || ShapedType::isDynamic(d) ||
+        (op.getAxis() != -1 && op.getAxis() != rank - 1) || !isRow(op.getScale()) ||
+        (op.getBias() && !isRow(op.getBias())))
+      return rewriter.notifyMatchFailure(op, "not an f32 LayerNorm of the last dimension with [d] parameters");
+    Location loc = op.getLoc();
+    auto [out, rows] = resultBuffer(rewriter, loc, type, op.getInput());
+    Value bias = op.getBias() ? addressOf(rewriter, loc, op.getBias())
+                              : (Value)arith::ConstantIndexOp::create(rewriter, loc, 0);
+    SmallVector<Value> args = {rows,
+                               arith::ConstantIndexOp::create(rewriter, loc, d),
+                               addressOf(rewriter, loc, op.getInput()),
+                               addressOf(rewriter, loc, op.getScale()),
+                               bias,
+                               memref::ExtractAlignedPointerAsIndexOp::create(rewriter, loc, out),
+                               floatBits(rewriter, loc, op.getEpsilon().convertToFloat())};
+    callKernel(rewriter, op, kLayerNorm, args, out);
     return success();
   }
 };
@@ -65,5 +101,10 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
 } // namespace
 
 void populateAttentionPatterns(RewritePatternSet &patterns) { patterns.add<AttentionLowering>(patterns.getContext()); }
+
+void populateDenseKernelPatterns(RewritePatternSet &patterns) {
+  // Preferred over the linalg lowering of the same op.
+  patterns.add<LayerNormKernelLowering>(patterns.getContext(), /*benefit=*/2);
+}
 
 } // namespace sinter::lowering
