@@ -40,14 +40,15 @@ linalg::LinalgOp zeroStartedContraction(Value v) {
 
 /// Whether `v` can be computed in G's body before `add` without `element`:
 /// a value from outside the body, or a block argument other than element
-/// and the output's, or an op result whose operands all can.
+/// and the output's, or the one result of a region-free op before `add`
+/// whose operands all can (what the init's body clones).
 bool computableWithout(Value v, BlockArgument element, Block &body, Operation *add) {
   if (v.getParentBlock() != &body)
     return true;
   if (auto arg = dyn_cast<BlockArgument>(v))
     return arg != element && arg.getArgNumber() + 1 < body.getNumArguments();
   Operation *def = v.getDefiningOp();
-  return def->isBeforeInBlock(add) && def->getNumRegions() == 0 &&
+  return def->isBeforeInBlock(add) && def->getNumRegions() == 0 && def->getNumResults() == 1 &&
          llvm::all_of(def->getOperands(), [&](Value o) { return computableWithout(o, element, body, add); });
 }
 
