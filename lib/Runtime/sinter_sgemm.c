@@ -139,7 +139,8 @@ static void run_task(const gemm *g, int64_t t) {
   int64_t per_batch = g->row_blocks * g->col_blocks;
   int64_t bi = t / per_batch, rb = t % per_batch / g->col_blocks, cb = t % g->col_blocks;
   int64_t m0 = rb * g->row_block, m1 = m0 + g->row_block < g->m ? m0 + g->row_block : g->m;
-  int64_t n0 = g->col_start[cb] * NR, n1 = g->col_start[cb + 1] * NR < g->n ? g->col_start[cb + 1] * NR : g->n;
+  int64_t n0 = g->col_start[cb] * NR, n1 = g->col_start[cb + 1] * NR;
+  n1 = n1 < g->n ? n1 : g->n;
   const float *a = g->a + bi * g->a_bs;
   const float *b = g->b + bi * g->b_bs;
   float *c = g->c + bi * g->c_bs;
@@ -214,8 +215,11 @@ static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
  * ninth of a GEMM); one thread takes all the panels in one block.
  * Batched products: `want` equal shares over the batch. */
 static void split_columns(gemm *g, int64_t threads, int64_t want) {
-  int64_t panels = ceil_div(g->n, NR), start = 0, count = 0;
-  int64_t equal = g->batch > 1 ? ceil_div(panels, panels < ceil_div(want, g->batch) ? panels : ceil_div(want, g->batch)) : 0;
+  int64_t panels = ceil_div(g->n, NR), start = 0, count = 0, equal = 0;
+  if (g->batch > 1) {
+    int64_t shares = ceil_div(want, g->batch);
+    equal = ceil_div(panels, panels < shares ? panels : shares);
+  }
   while (start < panels) {
     int64_t take = equal ? equal : threads == 1 ? panels : (panels - start) / (2 * threads);
     if (take < 1)
