@@ -112,13 +112,11 @@ void __sinter_attention(int64_t batch, int64_t t_len, int64_t s_len, int64_t hea
                         int64_t scale_bits, int64_t causal) {
   if (batch <= 0 || t_len <= 0 || heads <= 0 || dv <= 0)
     return;
-  uint32_t bits = (uint32_t)scale_bits;
-  float scale;
-  memcpy(&scale, &bits, sizeof(scale));
   attention a = {batch, t_len, s_len, heads, dk, dv,
                  (const float *)(intptr_t)q, (const float *)(intptr_t)k, (const float *)(intptr_t)v,
-                 (float *)(intptr_t)out, q_bs, q_ts, k_bs, k_ts, v_bs, v_ts, o_bs, o_ts, scale, causal};
-  if (s_len <= 0 || dk <= 0) { /* no keys (or empty products): softmax of nothing is no mass */
+                 (float *)(intptr_t)out, q_bs, q_ts, k_bs, k_ts, v_bs, v_ts, o_bs, o_ts,
+                 __sinter_f32_from_bits(scale_bits), causal};
+  if (s_len <= 0) { /* no keys: softmax of nothing is no mass */
     for (int64_t b = 0; b < batch; ++b)
       for (int64_t t = 0; t < t_len; ++t)
         memset(a.out + b * o_bs + t * o_ts, 0, (size_t)(heads * dv) * sizeof(float));

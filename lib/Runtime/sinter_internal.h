@@ -13,6 +13,15 @@ void *memcpy(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);
 int strcmp(const char *a, const char *b);
 
+/* The f32 whose bits a kernel argument carries (the compiler passes f32
+ * attributes to kernels as their bit patterns in an int64). */
+static inline float __sinter_f32_from_bits(int64_t bits) {
+  uint32_t b = (uint32_t)bits;
+  float f;
+  __builtin_memcpy(&f, &b, sizeof(f));
+  return f;
+}
+
 /* Writes a + b + c into `error` (if not NULL) and returns `status`: the
  * ABI's error messages, without snprintf (sinter_runtime.c). */
 struct sinter_error;

@@ -69,11 +69,8 @@ void __sinter_layer_norm(int64_t rows, int64_t d, int64_t x, int64_t scale, int6
                          int64_t eps_bits) {
   if (rows <= 0 || d <= 0)
     return;
-  uint32_t bits = (uint32_t)eps_bits;
-  float eps;
-  memcpy(&eps, &bits, sizeof(eps));
   layer_norm l = {d, (const float *)(intptr_t)x, (const float *)(intptr_t)scale, (const float *)(intptr_t)bias,
-                  (float *)(intptr_t)out, eps};
+                  (float *)(intptr_t)out, __sinter_f32_from_bits(eps_bits)};
   if (rows * d < (1 << 14))
     norm_rows(&l, 0, rows); /* a decode step's row: not worth a wake-up */
   else

@@ -359,14 +359,10 @@ void __sinter_sparse_ffn(intptr_t x, intptr_t out, int64_t rows, int64_t d, int6
                          intptr_t up, intptr_t up_bias, intptr_t gate, intptr_t gate_bias, intptr_t down,
                          intptr_t p_in, intptr_t p_out, intptr_t p_bias, int64_t rank, int64_t kept,
                          int64_t threshold_bits, int64_t act, int64_t dense_rows) {
-  union {
-    uint32_t bits;
-    float value;
-  } threshold = {(uint32_t)threshold_bits};
   sparse_ffn f = {(const float *)x, (float *)out, rows, d, h, d_out,
                   (const float *)up, (const float *)up_bias, (const float *)gate, (const float *)gate_bias,
                   (const float *)down, (const float *)p_in, (const float *)p_out, (const float *)p_bias,
-                  rank, kept, act, threshold.value};
+                  rank, kept, act, __sinter_f32_from_bits(threshold_bits)};
   if (rows <= 0)
     return;
   if (rows >= dense_rows && dense_rows_path(&f))

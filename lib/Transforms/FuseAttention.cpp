@@ -26,8 +26,8 @@ RankedTensorType rankedOf(Value v) { return cast<RankedTensorType>(v.getType());
 
 /// The value and dimension that dimension `d` of `v` was copied from,
 /// following ops that pass a dimension through unchanged: a split along
-/// another axis, a product with a constant matrix (its rows), an
-/// elementwise op whose other operand does not reach that dimension, and
+/// another axis, a product with a matrix (its lhs's rows and batch), an
+/// elementwise op (through an operand that has the dimension symbolic) and
 /// layer normalization.
 std::pair<Value, int64_t> dimOrigin(Value v, int64_t d) {
   for (int guard = 0; guard < 64; ++guard) {

@@ -90,11 +90,12 @@ TEST(AttentionKernel, MatchesReferenceOnEdgeShapes) {
       {1, 128, 128, 12, 64, 64, true}, {1, 1, 1, 4, 64, 64, true},   {2, 33, 33, 3, 16, 16, true},
       {1, 70, 70, 2, 7, 9, false},     {1, 5, 40, 2, 8, 8, true},    {2, 17, 50, 1, 32, 24, false},
       {1, 3, 3, 1, 1, 1, true},        {1, 40, 1000, 2, 8, 8, false},
+      {1, 6, 6, 2, 0, 4, true}, // no query/key features: uniform over the visible keys
   };
   uint32_t seed = 1;
   for (const Shape &c : shapes) {
     Inputs in = makeInputs(c, seed++);
-    float scale = 1.0f / std::sqrt((float)c.dk);
+    float scale = c.dk ? 1.0f / std::sqrt((float)c.dk) : 1.0f;
     std::vector<float> got = run(c, in, scale);
     std::vector<double> want = reference(c, in, scale);
     double err = 0;

@@ -11,8 +11,6 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "sinter/Dialect/NN/NNDialect.h"
 
-#include <cstring>
-
 using namespace mlir;
 using namespace sinter::nn;
 
@@ -21,13 +19,6 @@ namespace {
 
 constexpr llvm::StringLiteral kAttention = "__sinter_attention";
 constexpr llvm::StringLiteral kLayerNorm = "__sinter_layer_norm";
-
-/// The bits of an f32, as an index constant (kernels take them as int64).
-Value floatBits(PatternRewriter &rewriter, Location loc, float v) {
-  uint32_t bits;
-  std::memcpy(&bits, &v, sizeof(bits));
-  return arith::ConstantIndexOp::create(rewriter, loc, bits);
-}
 
 /// The address of [B, T, F] `tensor`'s element 0 and its batch and row
 /// strides, in elements. Rows must be contiguous; any other layout (a
@@ -62,7 +53,7 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
     args.push_back(memref::ExtractAlignedPointerAsIndexOp::create(rewriter, loc, out));
     args.push_back(arith::MulIOp::create(rewriter, loc, tokens, index(type.getDimSize(2))));
     args.push_back(index(type.getDimSize(2)));
-    args.push_back(floatBits(rewriter, loc, op.getScale().convertToFloat()));
+    args.push_back(index(llvm::bit_cast<uint32_t>(op.getScale().convertToFloat())));
     args.push_back(index(op.getCausal() ? 1 : 0));
     callKernel(rewriter, op, kAttention, args, out);
     return success();
@@ -83,16 +74,15 @@ struct LayerNormKernelLowering : OpRewritePattern<LayerNormOp> {
         (op.getBias() && !isRow(op.getBias())))
       return rewriter.notifyMatchFailure(op, "not an f32 LayerNorm of the last dimension with [d] parameters");
     Location loc = op.getLoc();
+    auto index = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(rewriter, loc, v); };
     auto [out, rows] = resultBuffer(rewriter, loc, type, op.getInput());
-    Value bias = op.getBias() ? addressOf(rewriter, loc, op.getBias())
-                              : (Value)arith::ConstantIndexOp::create(rewriter, loc, 0);
     SmallVector<Value> args = {rows,
-                               arith::ConstantIndexOp::create(rewriter, loc, d),
+                               index(d),
                                addressOf(rewriter, loc, op.getInput()),
                                addressOf(rewriter, loc, op.getScale()),
-                               bias,
+                               op.getBias() ? addressOf(rewriter, loc, op.getBias()) : index(0),
                                memref::ExtractAlignedPointerAsIndexOp::create(rewriter, loc, out),
-                               floatBits(rewriter, loc, op.getEpsilon().convertToFloat())};
+                               index(llvm::bit_cast<uint32_t>(op.getEpsilon().convertToFloat()))};
     callKernel(rewriter, op, kLayerNorm, args, out);
     return success();
   }
