@@ -7,7 +7,7 @@ JOBS ?= 2
 LLVM_DIR ?= /usr/lib/llvm-22
 export CCACHE_DIR ?= $(CURDIR)/.cache/ccache
 
-.PHONY: all setup configure build demo check bench bench-linearize bench-sparsity bench-sparse-kernel bench-binary-mos compression-table sparsity-table binary-mos-table gse-table bench-gse clean kjv-gpt kjv-opt kjv-llama model-table kjv-gpt-mos kjv-llama-mos kjv-gpt-mos1 kjv-llama-mos1 kjv-opt-qcfs kjv-gpt-qcfs spike-table lora-table lora-demo
+.PHONY: all setup configure build demo check bench bench-gpu bench-linearize bench-sparsity bench-sparse-kernel bench-binary-mos compression-table sparsity-table binary-mos-table gse-table bench-gse clean kjv-gpt kjv-opt kjv-llama model-table kjv-gpt-mos kjv-llama-mos kjv-gpt-mos1 kjv-llama-mos1 kjv-opt-qcfs kjv-gpt-qcfs spike-table lora-table lora-demo
 
 all: build
 
@@ -36,6 +36,11 @@ check: build
 # (docs/performance.md); writes bench/results/dense_cpu.{json,png}.
 bench: build
 	PYTHONPATH=python /usr/bin/python3 bench/bench_dense.py
+
+# The same stack on an NVIDIA GPU against this CPU (needs a GPU and its
+# driver; says so and measures nothing without); bench/results/gpu.json.
+bench-gpu: build
+	PYTHONPATH=python /usr/bin/python3 bench/bench_gpu.py
 
 # FFN linearization against dense (docs/compression.md, speed section).
 bench-linearize: build

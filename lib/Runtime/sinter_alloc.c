@@ -6,61 +6,93 @@
  * and page-faulted in again each run, which cost a tenth of a GPT-2 prefill.
  * Freed blocks are kept in a small per-object cache and handed out again
  * for requests up to twice smaller. Blocks are ordinary malloc blocks, so
- * `free` (and the ABI's free_output) remains correct for any of them. */
+ * `free` (and the ABI's free_output) remains correct for any of them.
+ * Objects for the GPU target allocate CUDA managed memory instead
+ * (sinter_cuda.c), through a cache of the same kind. */
 #include "sinter_internal.h"
 
 size_t malloc_usable_size(void *ptr);
 int posix_memalign(void **ptr, size_t alignment, size_t size);
 
-#define SLOTS 64
 #define MAX_CACHED_BYTES ((size_t)512 << 20)
-#define MIN_CACHED_BYTES ((size_t)64 << 10) /* malloc serves small ones well */
 
-static struct {
-  int32_t lock;
-  int32_t count;
-  size_t bytes;
-  void *ptr[SLOTS];
-  size_t size[SLOTS];
-} cache;
+/* malloc serves blocks under 64 KiB well. */
+static sinter_block_cache cache = {.min_bytes = (size_t)64 << 10};
 
-static void lock(void) {
-  while (__atomic_exchange_n(&cache.lock, 1, __ATOMIC_ACQUIRE))
+static void lock(sinter_block_cache *c) {
+  while (__atomic_exchange_n(&c->lock, 1, __ATOMIC_ACQUIRE))
     SINTER_CPU_RELAX();
 }
 
-static void unlock(void) { __atomic_store_n(&cache.lock, 0, __ATOMIC_RELEASE); }
+static void unlock(sinter_block_cache *c) { __atomic_store_n(&c->lock, 0, __ATOMIC_RELEASE); }
 
-/* The smallest cached block of at least `size` bytes (and at most twice
- * that), aligned to `align`, removed from the cache; NULL if none. */
-static void *take(size_t size, size_t align) {
-  if (size < MIN_CACHED_BYTES)
+void *__sinter_cache_take(sinter_block_cache *c, size_t size, size_t align) {
+  if (size < c->min_bytes)
     return 0;
-  lock();
+  lock(c);
   int best = -1;
-  for (int i = 0; i < cache.count; ++i)
-    if (cache.size[i] >= size && cache.size[i] <= 2 * size &&
-        (uintptr_t)cache.ptr[i] % align == 0 && (best < 0 || cache.size[i] < cache.size[best]))
+  for (int i = 0; i < c->count; ++i)
+    if (c->size[i] >= size && c->size[i] <= 2 * size && (uintptr_t)c->ptr[i] % align == 0 &&
+        (best < 0 || c->size[i] < c->size[best]))
       best = i;
   void *p = 0;
   if (best >= 0) {
-    p = cache.ptr[best];
-    cache.bytes -= cache.size[best];
-    --cache.count;
-    cache.ptr[best] = cache.ptr[cache.count];
-    cache.size[best] = cache.size[cache.count];
+    p = c->ptr[best];
+    c->bytes -= c->size[best];
+    --c->count;
+    c->ptr[best] = c->ptr[c->count];
+    c->size[best] = c->size[c->count];
   }
-  unlock();
+  unlock(c);
   return p;
 }
 
+void *__sinter_cache_put(sinter_block_cache *c, void *ptr, size_t size) {
+  if (size < c->min_bytes || size > MAX_CACHED_BYTES)
+    return ptr;
+  void *evict = ptr;
+  lock(c);
+  if (c->count < SINTER_CACHE_SLOTS && c->bytes + size <= MAX_CACHED_BYTES) {
+    c->ptr[c->count] = ptr;
+    c->size[c->count++] = size;
+    c->bytes += size;
+    evict = 0;
+  } else {
+    int smallest = 0;
+    for (int i = 1; i < c->count; ++i)
+      if (c->size[i] < c->size[smallest])
+        smallest = i;
+    if (c->count > 0 && c->size[smallest] < size && c->bytes - c->size[smallest] + size <= MAX_CACHED_BYTES) {
+      evict = c->ptr[smallest];
+      c->bytes += size - c->size[smallest];
+      c->ptr[smallest] = ptr;
+      c->size[smallest] = size;
+    }
+  }
+  unlock(c);
+  return evict;
+}
+
+void __sinter_cache_drain(sinter_block_cache *c, void (*release)(void *)) {
+  lock(c);
+  for (int i = 0; i < c->count; ++i)
+    release(c->ptr[i]);
+  c->count = 0;
+  c->bytes = 0;
+  unlock(c);
+}
+
 void *_mlir_memref_to_llvm_alloc(size_t size) {
-  void *p = take(size, 1);
+  if (__sinter_gpu_sm)
+    return __sinter_gpu_alloc(size, 1);
+  void *p = __sinter_cache_take(&cache, size, 1);
   return p ? p : malloc(size);
 }
 
 void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size) {
-  void *p = take(size, alignment);
+  if (__sinter_gpu_sm)
+    return __sinter_gpu_alloc(size, alignment);
+  void *p = __sinter_cache_take(&cache, size, alignment);
   if (!p && posix_memalign(&p, alignment < sizeof(void *) ? sizeof(void *) : alignment, size) != 0)
     p = 0;
   return p;
@@ -70,42 +102,13 @@ void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size) {
 void _mlir_memref_to_llvm_free(void *ptr) {
   if (!ptr)
     return;
-  size_t size = malloc_usable_size(ptr);
-  if (size < MIN_CACHED_BYTES || size > MAX_CACHED_BYTES) {
-    free(ptr);
+  if (__sinter_gpu_sm) {
+    __sinter_gpu_free(ptr);
     return;
   }
-  void *evict = ptr;
-  lock();
-  if (cache.count < SLOTS && cache.bytes + size <= MAX_CACHED_BYTES) {
-    cache.ptr[cache.count] = ptr;
-    cache.size[cache.count++] = size;
-    cache.bytes += size;
-    evict = 0;
-  } else {
-    int smallest = 0;
-    for (int i = 1; i < cache.count; ++i)
-      if (cache.size[i] < cache.size[smallest])
-        smallest = i;
-    if (cache.count > 0 && cache.size[smallest] < size &&
-        cache.bytes - cache.size[smallest] + size <= MAX_CACHED_BYTES) {
-      evict = cache.ptr[smallest];
-      cache.bytes += size - cache.size[smallest];
-      cache.ptr[smallest] = ptr;
-      cache.size[smallest] = size;
-    }
-  }
-  unlock();
-  free(evict);
+  free(__sinter_cache_put(&cache, ptr, malloc_usable_size(ptr)));
 }
 
 /* Returns the cached blocks when the object is unloaded (dlclose), which
  * would otherwise leak them. */
-__attribute__((destructor)) static void release_cache(void) {
-  lock();
-  for (int i = 0; i < cache.count; ++i)
-    free(cache.ptr[i]);
-  cache.count = 0;
-  cache.bytes = 0;
-  unlock();
-}
+__attribute__((destructor)) static void release_cache(void) { __sinter_cache_drain(&cache, free); }

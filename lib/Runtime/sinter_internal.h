@@ -38,9 +38,52 @@ int __sinter_fail(struct sinter_error *error, int status, const char *a, const c
 #endif
 
 /* The compiled code's buffer allocator (sinter_alloc.c): malloc blocks,
- * recycled through a small cache. */
+ * recycled through a small cache; CUDA managed memory in GPU objects. */
 void *_mlir_memref_to_llvm_alloc(size_t size);
 void _mlir_memref_to_llvm_free(void *ptr);
+
+/* A cache of freed blocks of at least min_bytes, 512 MiB at most in all:
+ * take returns the smallest block of size..2·size bytes aligned to `align`
+ * (NULL if none); put keeps a block and returns the one the caller must
+ * release now (the block itself, an evicted smaller one, or NULL); drain
+ * releases them all. */
+#define SINTER_CACHE_SLOTS 64
+typedef struct sinter_block_cache {
+  size_t min_bytes; /* smaller blocks are not kept */
+  int32_t lock;
+  int32_t count;
+  size_t bytes;
+  void *ptr[SINTER_CACHE_SLOTS];
+  size_t size[SINTER_CACHE_SLOTS];
+} sinter_block_cache;
+void *__sinter_cache_take(sinter_block_cache *c, size_t size, size_t align);
+void *__sinter_cache_put(sinter_block_cache *c, void *ptr, size_t size);
+void __sinter_cache_drain(sinter_block_cache *c, void (*release)(void *));
+
+/* Decimal digits of v into buf (at least 21 bytes); returns buf. */
+const char *__sinter_format_i64(char *buf, int64_t v);
+
+/* The GPU side (sinter_cuda.c). __sinter_gpu_sm is the compute capability
+ * an object's kernels were compiled for (90 for sm_90); sinter-compile sets
+ * it in GPU objects and leaves it 0 elsewhere, where the optimizer then
+ * drops everything below. */
+extern int32_t __sinter_gpu_sm;
+typedef struct sinter_gpu_run {
+  int32_t device;
+  int32_t result;     /* the first CUDA error of the run (CUresult), or 0 */
+  void *stream;       /* CUstream */
+  char what[128];     /* what failed */
+} sinter_gpu_run;
+/* Starts a run on the selected device (loads the driver on first use) and
+ * makes it the calling thread's; a sinter_status. */
+int __sinter_gpu_begin(sinter_gpu_run *run, struct sinter_error *error);
+/* Waits for the run's work and reports its first error; a sinter_status. */
+int __sinter_gpu_end(sinter_gpu_run *run, struct sinter_error *error);
+/* Managed memory for the compiled code and the ABI's buffers. */
+void *__sinter_gpu_alloc(size_t size, size_t align);
+void __sinter_gpu_free(void *ptr);
+/* The ABI's set_device. */
+int __sinter_set_device(int32_t ordinal, struct sinter_error *error);
 
 /* Runs fn(ctx, begin, end) over [0, n) in chunks of `grain` items on the
  * thread pool (sinter_threads.c); returns when every chunk has run. Runs on

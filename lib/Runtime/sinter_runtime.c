@@ -39,7 +39,7 @@ int __sinter_fail(sinter_error *error, int status, const char *a, const char *b,
   return status;
 }
 
-static const char *fmt_i64(char *buf, int64_t v) {
+const char *__sinter_format_i64(char *buf, int64_t v) {
   char tmp[24];
   int n = 0, neg = v < 0;
   uint64_t u = neg ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
@@ -69,7 +69,7 @@ static int check_input(const sinter_model *m, const sinter_tensor *inputs,
   for (int32_t d = 0; d < info->rank; ++d) {
     int64_t v = t->shape[d];
     if (v < 0 || (info->dims[d] >= 0 && v != info->dims[d])) {
-      const char *parts[] = {"': dimension ", fmt_i64(a, d), " is ", fmt_i64(b, v)};
+      const char *parts[] = {"': dimension ", __sinter_format_i64(a, d), " is ", __sinter_format_i64(b, v)};
       size_t n = 0;
       for (int p = 0; p < 4; ++p)
         for (const char *s = parts[p]; *s && n < sizeof(what) - 1; ++s)
@@ -91,6 +91,26 @@ static int check_input(const sinter_model *m, const sinter_tensor *inputs,
   }
   if (!t->data && numel > 0)
     return __sinter_fail(error, SINTER_ERR_NULL, "input '", info->name, "': data is NULL");
+  return SINTER_OK;
+}
+
+/* Replaces each input's data in its descriptor by a managed copy. */
+static int copy_inputs_to_device(const sinter_model *m, const sinter_tensor *inputs, descriptor *descs,
+                                 sinter_error *error) {
+  for (int32_t i = 0; i < m->num_inputs; ++i) {
+    size_t bytes = sinter_dtype_size(inputs[i].dtype);
+    for (int32_t d = 0; d < inputs[i].rank; ++d)
+      bytes *= (size_t)inputs[i].shape[d];
+    void *copy = bytes ? _mlir_memref_to_llvm_alloc(bytes) : 0;
+    if (bytes && !copy) {
+      for (int32_t j = 0; j < i; ++j)
+        _mlir_memref_to_llvm_free(descs[j].allocated);
+      return __sinter_fail(error, SINTER_ERR_ALLOC, "input '", m->inputs[i].name, "': out of device memory");
+    }
+    if (bytes)
+      memcpy(copy, inputs[i].data, bytes);
+    descs[i].allocated = descs[i].aligned = copy ? copy : inputs[i].data;
+  }
   return SINTER_OK;
 }
 
@@ -163,7 +183,9 @@ static int take_output(const sinter_internal *e, const char *results, int32_t i,
   }
   int status = SINTER_OK;
   if (!out->data) {
-    out->data = malloc(bytes ? bytes : 1);
+    /* The model's allocator, as for a handed-over buffer: free_output
+     * takes either. */
+    out->data = _mlir_memref_to_llvm_alloc(bytes ? bytes : 1);
     out->capacity = bytes;
     if (!out->data)
       status = __sinter_fail(error, SINTER_ERR_ALLOC, "output '", info->name, "': out of memory");
@@ -192,6 +214,36 @@ static void discard_outputs(const sinter_internal *e, const char *results, int32
   for (int32_t i = 0; i < n; ++i)
     if (!buffer_shared(e, results, i, n, 1))
       _mlir_memref_to_llvm_free(result_descriptor(e, results, i)->allocated);
+}
+
+/* Calls the compiled function: directly, or in a GPU object within a run
+ * on the device, with the inputs copied to managed memory where its kernels
+ * can read them. On failure the results are freed (or were never made). */
+static int invoke(const sinter_internal *e, const sinter_tensor *inputs, descriptor *descs, void **args,
+                  char *results, sinter_error *error) {
+  if (!__sinter_gpu_sm) {
+    e->invoke(args, results);
+    return SINTER_OK;
+  }
+  sinter_gpu_run gpu;
+  int status = __sinter_gpu_begin(&gpu, error);
+  if (status != SINTER_OK)
+    return status;
+  status = copy_inputs_to_device(e->model, inputs, descs, error);
+  if (status == SINTER_OK) {
+    e->invoke(args, results);
+    for (int32_t i = 0; i < e->model->num_inputs; ++i)
+      if (descs[i].allocated != inputs[i].data)
+        _mlir_memref_to_llvm_free(descs[i].allocated);
+  }
+  int s = __sinter_gpu_end(&gpu, error);
+  if (status == SINTER_OK && s != SINTER_OK) {
+    /* The outputs are not what the kernels should have written. */
+    discard_outputs(e, results, e->model->num_outputs);
+    read_status(e, results);
+    status = s;
+  }
+  return status;
 }
 
 int __sinter_run_entry(const sinter_internal *e, const sinter_tensor *inputs, int32_t num_inputs,
@@ -226,7 +278,9 @@ int __sinter_run_entry(const sinter_internal *e, const sinter_tensor *inputs, in
       fill_descriptor(&descs[i], &inputs[i]);
       args[i] = &descs[i];
     }
-    e->invoke(args, results);
+    status = invoke(e, inputs, descs, args, results, error);
+  }
+  if (status == SINTER_OK) {
     int32_t failed_check = read_status(e, results);
     if (failed_check > 0) {
       discard_outputs(e, results, num_outputs);

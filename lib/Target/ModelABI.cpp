@@ -229,7 +229,7 @@ namespace {
 /// check messages), and the descriptor's `run`, which passes that
 /// description on. Returns the descriptor, or null with `error` set.
 llvm::GlobalVariable *emitEntry(llvm::Module &m, DescriptorBuilder &d, const ModelABI &abi, llvm::StringRef modelName,
-                                std::string &error) {
+                                bool gpu, std::string &error) {
   llvm::LLVMContext &ctx = m.getContext();
   std::string cifaceName = "_mlir_ciface_" + abi.function;
   llvm::Function *ciface = m.getFunction(cifaceName);
@@ -269,13 +269,19 @@ llvm::GlobalVariable *emitEntry(llvm::Module &m, DescriptorBuilder &d, const Mod
   auto *threadsType = llvm::FunctionType::get(d.i32, {d.i32}, false);
   auto threadsFn = m.getOrInsertFunction("__sinter_set_num_threads", threadsType);
 
-  auto *modelType = llvm::StructType::get(ctx, {d.i32, d.ptr, d.i32, d.i32, d.ptr, d.ptr, d.ptr, d.ptr, d.ptr});
+  auto *deviceType = llvm::FunctionType::get(d.i32, {d.i32, d.ptr}, false);
+  auto deviceFn = m.getOrInsertFunction("__sinter_set_device", deviceType);
+
+  auto *modelType =
+      llvm::StructType::get(ctx, {d.i32, d.ptr, d.i32, d.i32, d.ptr, d.ptr, d.ptr, d.ptr, d.ptr, d.i32, d.ptr});
   auto *modelInit = llvm::ConstantStruct::get(
       modelType, {llvm::ConstantInt::get(d.i32, SINTER_ABI_VERSION), d.str(modelName),
                   llvm::ConstantInt::get(d.i32, abi.inputs.size()),
                   llvm::ConstantInt::get(d.i32, abi.outputs.size()),
                   d.infos(abi.inputs, ".sinter.inputs"), d.infos(abi.outputs, ".sinter.outputs"), run,
-                  llvm::cast<llvm::Constant>(freeFn.getCallee()), llvm::cast<llvm::Constant>(threadsFn.getCallee())});
+                  llvm::cast<llvm::Constant>(freeFn.getCallee()), llvm::cast<llvm::Constant>(threadsFn.getCallee()),
+                  llvm::ConstantInt::get(d.i32, gpu ? SINTER_DEVICE_CUDA : SINTER_DEVICE_CPU),
+                  llvm::cast<llvm::Constant>(deviceFn.getCallee())});
   auto *model = new llvm::GlobalVariable(m, modelType, true, llvm::GlobalValue::InternalLinkage, modelInit,
                                          "__sinter_model" + suffix);
   std::vector<llvm::Constant *> checkNames;
@@ -380,13 +386,14 @@ FailureOr<std::unique_ptr<llvm::Module>> buildLLVMModule(ModuleOp module, const 
   llvm::Triple triple = m->getTargetTriple();
 
   DescriptorBuilder d(*m);
-  llvm::GlobalVariable *model = emitEntry(*m, d, abi, opts.modelName, error);
+  bool gpu = opts.gpuSM > 0;
+  llvm::GlobalVariable *model = emitEntry(*m, d, abi, opts.modelName, gpu, error);
   if (!model)
     return emitError(module.getLoc()) << error;
   std::vector<std::string> exported{opts.modelName};
   llvm::StringMap<llvm::GlobalVariable *> entries;
   for (const ModelABI &e : abi.entries) {
-    entries[e.function] = emitEntry(*m, d, e, opts.modelName + "." + e.function, error);
+    entries[e.function] = emitEntry(*m, d, e, opts.modelName + "." + e.function, gpu, error);
     if (!entries[e.function])
       return emitError(module.getLoc()) << error;
   }
@@ -409,6 +416,13 @@ FailureOr<std::unique_ptr<llvm::Module>> buildLLVMModule(ModuleOp module, const 
   (*runtime)->setDataLayout(m->getDataLayout());
   if (llvm::Linker::linkModules(*m, std::move(*runtime)))
     return emitError(module.getLoc()) << "linking the Sinter runtime failed";
+  // The runtime's GPU side is live only in GPU objects: a constant the
+  // optimizer folds, dropping it from CPU ones.
+  llvm::GlobalVariable *gpuSM = m->getGlobalVariable("__sinter_gpu_sm");
+  if (!gpuSM)
+    return emitError(module.getLoc()) << "the Sinter runtime lacks __sinter_gpu_sm";
+  gpuSM->setInitializer(llvm::ConstantInt::get(d.i32, opts.gpuSM));
+  gpuSM->setConstant(true);
 
   // Everything but the getters is private to the object, so several models
   // link into one program.

@@ -36,17 +36,24 @@ constexpr const char *kToLLVMFormat =
     "function-boundary-type-conversion=identity-layout-map},"
     "canonicalize,buffer-deallocation-pipeline,convert-bufferization-to-memref,"
     "sinter-linalg-to-ukernel{{panel-width={0} release-packed={1}},symbol-dce,"
-    "func.func(convert-linalg-to-parallel-loops),sinter-parallel-loops-to-runtime,"
+    "func.func(convert-linalg-to-parallel-loops),sinter-parallel-loops-to-runtime,{2}"
+    "reconcile-unrealized-casts,canonicalize";
+
+// Host code from loops and memrefs to the LLVM dialect, for CPU and GPU
+// objects alike (the runtime's allocator behind memref.alloc).
+constexpr const char *kHostToLLVM =
     "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
     "func.func(sinter-approximate-math,math-expand-ops,sinter-expand-bf16),"
-    "convert-math-to-llvm,convert-math-to-libm,finalize-memref-to-llvm{{use-generic-functions=1 use-aligned-alloc=1},"
+    "convert-math-to-llvm,convert-math-to-libm,finalize-memref-to-llvm{use-generic-functions=1 use-aligned-alloc=1},"
     "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"
-    "convert-cf-to-llvm,reconcile-unrealized-casts,canonicalize";
+    "convert-cf-to-llvm,";
 
 // GPU kernels (NVPTX): the same buffers, then every parallel loop tiled
 // 16×16 and mapped to blocks (the tiles) and threads (within a tile),
 // outlined, merged into one module, lowered to NVVM (math approximated
-// inline, as on the CPU: no libdevice), serialized to PTX ({0}: the chip).
+// inline, as on the CPU: no libdevice), serialized for the chip {0} as
+// format {1} (isa: PTX; fatbin: cubin and PTX, through the toolkit's
+// ptxas and fatbinary, {2} naming the toolkit).
 constexpr const char *kToNVPTXFormat =
     "one-shot-bufferize{{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
@@ -56,7 +63,13 @@ constexpr const char *kToNVPTXFormat =
     "nvvm-attach-target{{chip={0} O=3},"
     "gpu.module(expand-strided-metadata,lower-affine,convert-scf-to-cf,sinter-approximate-math,math-expand-ops,"
     "convert-gpu-to-nvvm,reconcile-unrealized-casts),"
-    "gpu-module-to-binary{{format=isa}";
+    "gpu-module-to-binary{{format={1}{2}}";
+
+// A GPU object's host side: the same host lowering, then launches (their
+// operands as memref descriptors, as convert-gpu-to-nvvm passes them) and
+// constants to the object's CUDA runtime.
+constexpr const char *kGPUHostToLLVMFormat =
+    "{0}gpu-to-llvm,sinter-gpu-host-to-runtime,reconcile-unrealized-casts,canonicalize";
 
 void addPipeline(OpPassManager &pm, StringRef text) {
   // The textual pipelines name passes, so they must be registered.
@@ -77,11 +90,17 @@ void buildLowerToLinalgPipeline(OpPassManager &pm, bool fuseAttention) {
                       .str());
 }
 void buildLinalgToLLVMPipeline(OpPassManager &pm, int64_t gemmPanelWidth, bool releasePackedWeights) {
-  addPipeline(pm, llvm::formatv(kToLLVMFormat, gemmPanelWidth, releasePackedWeights ? "true" : "false").str());
+  addPipeline(pm, llvm::formatv(kToLLVMFormat, gemmPanelWidth, releasePackedWeights ? "true" : "false", kHostToLLVM)
+                      .str());
 }
 
-void buildLinalgToNVPTXPipeline(OpPassManager &pm, StringRef chip) {
-  addPipeline(pm, llvm::formatv(kToNVPTXFormat, chip).str());
+void buildLinalgToNVPTXPipeline(OpPassManager &pm, StringRef chip, StringRef toolkit) {
+  std::string format = toolkit.empty() ? "isa" : "fatbin toolkit=" + toolkit.str();
+  addPipeline(pm, llvm::formatv(kToNVPTXFormat, chip, format, "").str());
+}
+
+void buildGPUHostToLLVMPipeline(OpPassManager &pm) {
+  addPipeline(pm, llvm::formatv(kGPUHostToLLVMFormat, kHostToLLVM).str());
 }
 
 void registerPipelines() {
@@ -91,6 +110,9 @@ void registerPipelines() {
                              [](OpPassManager &pm) { buildLinalgToLLVMPipeline(pm, 0); });
   PassPipelineRegistration<>("sinter-lower-to-nvptx", "Lower linalg on tensors to GPU kernels in PTX for sm_90",
                              [](OpPassManager &pm) { buildLinalgToNVPTXPipeline(pm, "sm_90"); });
+  PassPipelineRegistration<>("sinter-lower-gpu-host-to-llvm",
+                             "Lower the host side of GPU kernels (after sinter-lower-to-nvptx) to the LLVM dialect",
+                             [](OpPassManager &pm) { buildGPUHostToLLVMPipeline(pm); });
 }
 
 namespace {

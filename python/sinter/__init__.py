@@ -7,6 +7,6 @@
 
 Also: `sinter.testmodels` (small torch reference models), `sinter.ort`
 (onnxruntime as the independent reference)."""
-from .runtime import Model, SinterError, TensorSpec, compile, load
+from .runtime import Model, SinterError, TensorSpec, compile, cuda_devices, load
 
-__all__ = ["Model", "SinterError", "TensorSpec", "compile", "load"]
+__all__ = ["Model", "SinterError", "TensorSpec", "compile", "cuda_devices", "load"]

@@ -8,7 +8,8 @@ import weakref
 import numpy as np
 
 MAX_RANK = 8
-ABI_VERSION = 2
+ABI_VERSION = 3
+DEVICE_CPU, DEVICE_CUDA = 0, 1
 
 # ONNX TensorProto codes, as sinter.h uses them.
 _TO_NUMPY = {1: np.float32, 3: np.int8, 5: np.int16, 6: np.int32, 7: np.int64, 9: np.bool_,
@@ -16,7 +17,7 @@ _TO_NUMPY = {1: np.float32, 3: np.int8, 5: np.int16, 6: np.int32, 7: np.int64, 9
 _FROM_NUMPY = {np.dtype(v): k for k, v in _TO_NUMPY.items()}
 STATUS_NAMES = {1: "SINTER_ERR_NULL", 2: "SINTER_ERR_COUNT", 3: "SINTER_ERR_DTYPE",
                 4: "SINTER_ERR_RANK", 5: "SINTER_ERR_SHAPE", 6: "SINTER_ERR_CAPACITY",
-                7: "SINTER_ERR_ALLOC", 8: "SINTER_ERR_CHECK"}
+                7: "SINTER_ERR_ALLOC", 8: "SINTER_ERR_CHECK", 9: "SINTER_ERR_DEVICE"}
 
 
 class SinterError(RuntimeError):
@@ -45,13 +46,15 @@ _RunFn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(_Tensor), ctypes.c_int32,
                           ctypes.POINTER(_Tensor), ctypes.c_int32, ctypes.POINTER(_Error))
 _FreeFn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 _ThreadsFn = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_int32)
+_DeviceFn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int32, ctypes.POINTER(_Error))
 
 
 class _Model(ctypes.Structure):
     _fields_ = [("abi_version", ctypes.c_uint32), ("name", ctypes.c_char_p),
                 ("num_inputs", ctypes.c_int32), ("num_outputs", ctypes.c_int32),
                 ("inputs", ctypes.POINTER(_TensorInfo)), ("outputs", ctypes.POINTER(_TensorInfo)),
-                ("run", _RunFn), ("free_output", _FreeFn), ("set_num_threads", _ThreadsFn)]
+                ("run", _RunFn), ("free_output", _FreeFn), ("set_num_threads", _ThreadsFn),
+                ("device_kind", ctypes.c_int32), ("set_device", _DeviceFn)]
 
 
 def _tensor(a):
@@ -96,6 +99,16 @@ class Model:
         self.inputs = [TensorSpec(self._m.inputs[i]) for i in range(self._m.num_inputs)]
         self.outputs = [TensorSpec(self._m.outputs[i]) for i in range(self._m.num_outputs)]
         self.threads = self.set_num_threads(threads)
+        self.device_kind = self._m.device_kind  # DEVICE_CPU or DEVICE_CUDA
+
+    def set_device(self, ordinal):
+        """Runs later calls on this device: a CUDA ordinal for GPU objects
+        (checked now; SinterError with SINTER_ERR_DEVICE if unusable), only 0
+        for CPU objects."""
+        err = _Error()
+        status = self._m.set_device(ordinal, ctypes.byref(err))
+        if status != 0:
+            raise SinterError(status, err.message.decode(errors="replace"))
 
     def set_num_threads(self, n):
         """Caps the threads of later calls (0: all cores or SINTER_NUM_THREADS);
@@ -228,6 +241,19 @@ def load(path, name="sinter_model", threads=0):
     """Loads a compiled model (.so); `threads` caps its thread pool (0: all
     cores)."""
     return Model(path, name, threads)
+
+
+def cuda_devices():
+    """How many CUDA devices this machine's driver reports (0 without a
+    driver or a GPU): whether GPU objects can run here."""
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return 0
+    count = ctypes.c_int(0)
+    if cuda.cuInit(0) != 0 or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0:
+        return 0
+    return count.value
 
 
 def _tool(name):

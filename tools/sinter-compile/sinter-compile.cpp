@@ -52,8 +52,13 @@ static cl::opt<std::string> emitStage("emit", cl::desc("Stage printed for .mlir 
                                       cl::init("nn"), cl::cat(cat));
 static cl::opt<std::string> targetTriple("target", cl::desc("Target triple (default: the host)"),
                                          cl::init(""), cl::cat(cat));
-static cl::opt<std::string> targetCpu("mcpu", cl::desc("Target CPU (default: host)"), cl::init("host"),
-                                      cl::cat(cat));
+static cl::opt<std::string> targetCpu("mcpu", cl::desc("Target CPU (default: host), or GPU chip (sm_80 and up)"),
+                                      cl::init("host"), cl::cat(cat));
+static cl::opt<std::string> cudaPath(
+    "cuda-path",
+    cl::desc("GPU target: CUDA toolkit whose ptxas and fatbinary make a cubin, embedded beside the PTX (default: "
+             "$CUDA_HOME, else /usr/local/cuda, where present; 'none': PTX only, compiled by the driver)"),
+    cl::value_desc("dir"), cl::init(""), cl::cat(cat));
 static cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0-3 (default 3)"), cl::Prefix,
                                   cl::init(3), cl::cat(cat));
 static cl::opt<std::string> modelName("name", cl::desc("Name of the exported getter function"),
@@ -355,6 +360,20 @@ std::optional<std::string> prepareProfile(ModuleOp module, llvm::SmallString<256
   return path;
 }
 
+/// The GPU target has kernels for dense nn ops only: a call into the CPU
+/// runtime (the kernels of compression methods) left at the linalg stage
+/// has no GPU counterpart yet.
+LogicalResult checkGPUKernelsExist(ModuleOp module) {
+  WalkResult walk = module.walk([](func::CallOp call) {
+    if (!call.getCallee().starts_with("__sinter_"))
+      return WalkResult::advance();
+    call.emitError() << "the GPU target has no kernel for " << call.getCallee()
+                     << " (a compression method's CPU kernel); compile for the CPU";
+    return WalkResult::interrupt();
+  });
+  return failure(walk.wasInterrupted());
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -375,10 +394,7 @@ int main(int argc, char **argv) {
 
   llvm::StringRef ext = llvm::sys::path::extension(outputPath);
   bool gpu = sinter::isNVPTXTriple(targetTriple);
-  if (gpu && ext != ".ptx" && ext != ".mlir")
-    return die("-o: the GPU target writes the model's kernels as .ptx (or .mlir); its host launch path is not "
-               "built yet");
-  if (!gpu && ext != ".so" && ext != ".o" && ext != ".mlir" && ext != ".ll")
+  if ((ext != ".so" && ext != ".o" && ext != ".mlir" && ext != ".ll" && ext != ".ptx") || (!gpu && ext == ".ptx"))
     return die("-o: unknown output extension '" + ext + "' (use .so, .o, .mlir or .ll; .ptx with "
                "--target=nvptx64-nvidia-cuda)");
   Stage emit;
@@ -392,15 +408,28 @@ int main(int argc, char **argv) {
     return die("--emit: unknown stage '" + emitStage + "' (use nn, linalg or llvm)");
   if (optLevel > 3)
     return die("-O: level must be 0..3");
-  if (gpu && ext == ".mlir" && emit == Stage::LLVM)
-    return die("--emit=llvm: the GPU target prints nn or linalg as .mlir; its kernels come as .ptx");
   if (modelName.empty() || !(std::isalpha((unsigned char)modelName[0]) || modelName[0] == '_') ||
       !llvm::all_of(modelName, [](char c) { return std::isalnum((unsigned char)c) || c == '_'; }))
     return die("--name: '" + modelName + "' is not a C identifier");
 
   sinter::TargetOptions topts{targetTriple, targetCpu, optLevel, modelName};
-  if (std::string error; gpu ? failed(sinter::checkNVPTXChip(targetCpu, error))
-                              : ext != ".mlir" && failed(sinter::checkTarget(topts, ext == ".so", error)))
+  std::string toolkit;
+  if (gpu) {
+    // A GPU object's host code is for this machine; its kernels for the chip.
+    std::string error;
+    if (!(topts.gpuSM = sinter::checkNVPTXChip(targetCpu, error)))
+      return die(error);
+    topts.triple = "";
+    topts.cpu = "host";
+    toolkit = sinter::findCUDAToolkit(cudaPath, error);
+    if (!error.empty())
+      return die(error);
+    if (trainLoRA.getNumOccurrences())
+      return die("--train-lora: the GPU target has no training entries yet; compile for the CPU");
+  } else if (cudaPath.getNumOccurrences()) {
+    return die("--cuda-path: only the GPU target (--target=nvptx64-nvidia-cuda) uses a CUDA toolkit");
+  }
+  if (std::string error; ext != ".mlir" && ext != ".ptx" && failed(sinter::checkTarget(topts, ext == ".so", error)))
     return die(error);
 
   DialectRegistry registry;
@@ -483,14 +512,19 @@ int main(int argc, char **argv) {
   int64_t panelWidth = gpu ? 0 : sinter::gemmPanelWidth(sinter::runtimeVariant(topts));
   // Weights are freed as they are packed unless a copy for --eval-text
   // shares them.
-  sinter::PTXKernels kernels;
-  if (ext == ".ptx") {
-    auto ptx = sinter::lowerToPTX(*module, targetCpu);
-    if (failed(ptx))
-      return die("lowering to GPU kernels failed");
-    kernels = std::move(*ptx);
-    if (!writeText(outputPath, [&](llvm::raw_ostream &os) { os << kernels.ptx; }))
+  std::optional<sinter::GPUKernels> kernels;
+  if (gpu && stop == Stage::LLVM) {
+    if (failed(checkGPUKernelsExist(*module)))
       return 1;
+    // .ptx: the kernels alone; otherwise the image as the object needs it.
+    auto lowered = sinter::lowerToGPUKernels(*module, targetCpu, ext == ".ptx" ? "" : toolkit);
+    if (failed(lowered))
+      return die("lowering to GPU kernels failed");
+    kernels = std::move(*lowered);
+    if (ext == ".ptx" && !writeText(outputPath, [&](llvm::raw_ostream &os) { os << kernels->image; }))
+      return 1;
+    if (ext != ".ptx" && failed(sinter::lowerGPUHost(*module)))
+      return die("lowering the GPU host code to LLVM failed");
   } else if (stop == Stage::LLVM &&
              failed(sinter::lowerModule(*module, Stage::Linalg, Stage::LLVM, panelWidth,
                                         /*releasePackedWeights=*/!uncompressed))) {
@@ -575,8 +609,10 @@ int main(int argc, char **argv) {
     report["cpu"] = targetCpu.getValue();
     report["opt_level"] = optLevel.getValue();
     report["compile_seconds"] = seconds;
-    if (ext == ".ptx")
-      report["gpu_kernel_launches"] = kernels.launches;
+    if (kernels) {
+      report["gpu_kernel_launches"] = kernels->launches;
+      report["gpu_image"] = {{"format", kernels->fatbin ? "fatbin" : "ptx"}, {"bytes", kernels->image.size()}};
+    }
     report["peak_rss_bytes"] = peakResidentBytes();
     report["weight_bytes"] = weights;
     report["weight_bytes_compiled"] = compressedWeights;

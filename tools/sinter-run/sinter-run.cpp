@@ -24,7 +24,7 @@ namespace {
 
 const char *kUsage =
     "usage: sinter-run LIB.so DATA_DIR [--out DIR] [--check [--rtol R] [--atol A]]\n"
-    "                  [--bench N] [--threads K] [--name SYMBOL]\n";
+    "                  [--bench N] [--threads K] [--device D] [--name SYMBOL]\n";
 
 [[noreturn]] void die(const std::string &msg) {
   std::cerr << "sinter-run: error: " << msg << "\n";
@@ -35,7 +35,7 @@ struct Options {
   std::string libPath, dataDir, outDir, symbol = "sinter_model";
   bool check = false;
   double relTol = 1e-4, absTol = 1e-5;
-  int bench = 0, threads = 0;
+  int bench = 0, threads = 0, device = -1;
 } opt;
 
 double parseNumber(const std::string &flag, const std::string &text, bool integer) {
@@ -70,6 +70,8 @@ void parseArgs(int argc, char **argv) {
       opt.bench = (int)parseNumber(a, value(), true);
     } else if (a == "--threads") {
       opt.threads = (int)parseNumber(a, value(), true);
+    } else if (a == "--device") {
+      opt.device = (int)parseNumber(a, value(), true);
     } else if (a == "--name") {
       opt.symbol = value();
     } else if (!a.empty() && a[0] == '-') {
@@ -234,6 +236,11 @@ int main(int argc, char **argv) {
   const sinter_model *m = getter();
   if (!m || m->abi_version != SINTER_ABI_VERSION)
     die("'" + libPath + "' has an incompatible ABI version");
+  if (opt.device >= 0) {
+    sinter_error err{};
+    if (m->set_device(opt.device, &err) != SINTER_OK)
+      die("--device " + std::to_string(opt.device) + ": " + err.message);
+  }
   int threads = m->set_num_threads(opt.threads);
   if (opt.bench > 0)
     std::cout << "threads " << threads << "\n";

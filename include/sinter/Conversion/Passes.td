@@ -137,4 +137,24 @@ def MergeGPUModules : Pass<"sinter-merge-gpu-modules", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::gpu::GPUDialect"];
 }
 
+def GPUHostToRuntime : Pass<"sinter-gpu-host-to-runtime", "mlir::ModuleOp"> {
+  let summary = "Lower GPU kernel launches and constants in host code to the object's CUDA runtime";
+  let description = [{
+    The last step of a GPU object's host side, after `gpu-to-llvm`. The
+    model's one `gpu.binary` becomes a constant, NUL-terminated byte string
+    `@__sinter_gpu_image` (the driver reads PTX as text). Each
+    `gpu.launch_func` becomes a call to the runtime's `__sinter_gpu_launch`
+    with the image, the kernel's name, the grid and block sizes, the dynamic
+    shared memory and an array of pointers to the kernel's arguments, which
+    are stored in stack slots made once in the function's entry block. Each
+    address of a constant global taken in host code becomes a call to
+    `__sinter_gpu_constant` with the address and the global's size, which
+    returns the constant's copy in managed memory (made on first use), so
+    that kernels never read host memory. The pass fails, naming the op, on
+    asynchronous or cluster launches and on anything but one binary holding
+    one object.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
+
 #endif

@@ -1,5 +1,6 @@
 // The NVIDIA GPU target (--target=nvptx64-nvidia-cuda): which triples and
-// chips it takes, and a model's kernels as PTX.
+// chips it takes, the CUDA toolkit that makes cubins, and a model's kernels
+// as one CUDA image.
 #ifndef SINTER_TARGET_GPUTARGET_H
 #define SINTER_TARGET_GPUTARGET_H
 
@@ -12,17 +13,31 @@ namespace sinter {
 /// Whether `triple` names the NVIDIA GPU target.
 bool isNVPTXTriple(llvm::StringRef triple);
 
-/// Checks a --mcpu for it: sm_80 or newer.
-mlir::LogicalResult checkNVPTXChip(llvm::StringRef chip, std::string &error);
+/// Checks a --mcpu for it: sm_80 or newer. Returns the compute capability
+/// (90 for sm_90), or 0 with `error` set.
+int checkNVPTXChip(llvm::StringRef chip, std::string &error);
 
-/// The GPU kernels of a model lowered to linalg on tensors, as one PTX
-/// module for `chip` (buildLinalgToNVPTXPipeline), and how many kernel
-/// launches the host side makes.
-struct PTXKernels {
-  std::string ptx;
-  int64_t launches = 0;
+/// The CUDA toolkit to compile kernels to cubins with: `flag` (a directory,
+/// or "none" for PTX only), else $CUDA_HOME, else /usr/local/cuda; empty if
+/// none, or if it lacks bin/ptxas or bin/fatbinary (`error` says which when
+/// the flag named it).
+std::string findCUDAToolkit(llvm::StringRef flag, std::string &error);
+
+/// The GPU kernels of a model lowered to linalg on tensors, as one CUDA
+/// image for `chip` (buildLinalgToNVPTXPipeline): PTX, or with `toolkit` a
+/// fatbin of the cubin and the PTX. The module keeps its host side, at the
+/// memref level, with the image in its gpu.binary.
+struct GPUKernels {
+  std::string image;
+  bool fatbin = false;
+  int64_t launches = 0; // gpu.launch_func ops in the host code
 };
-mlir::FailureOr<PTXKernels> lowerToPTX(mlir::ModuleOp module, llvm::StringRef chip);
+mlir::FailureOr<GPUKernels> lowerToGPUKernels(mlir::ModuleOp module, llvm::StringRef chip,
+                                              llvm::StringRef toolkit);
+
+/// Then lowers the host side to the LLVM dialect (buildGPUHostToLLVMPipeline),
+/// ready for the object emitter with TargetOptions::gpuSM set.
+mlir::LogicalResult lowerGPUHost(mlir::ModuleOp module);
 
 } // namespace sinter
 

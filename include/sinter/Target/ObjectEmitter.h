@@ -18,6 +18,9 @@ struct TargetOptions {
   std::string cpu;    // empty or "host": the host CPU (and its features)
   unsigned optLevel = 3;
   std::string modelName = "sinter_model"; // the exported getter's name
+  /// GPU objects: the compute capability of their kernels (90 for sm_90);
+  /// 0 for CPU objects. The triple and CPU above are then the host's.
+  int gpuSM = 0;
 };
 
 /// --train-lora's functions, and the module attribute that describes the

@@ -23,10 +23,17 @@ void buildLinalgToLLVMPipeline(mlir::OpPassManager &pm, int64_t gemmPanelWidth,
 /// Adds linalg-on-tensors → bufferization → GPU kernels for NVIDIA GPUs to
 /// `pm`: parallel loops tiled 16×16 onto blocks and threads, outlined into
 /// one gpu.module, lowered to NVVM and serialized to PTX for `chip`
-/// (sm_80 and up) as a gpu.binary. The host side stays at the memref level.
-void buildLinalgToNVPTXPipeline(mlir::OpPassManager &pm, llvm::StringRef chip);
-/// Registers `sinter-lower-to-linalg`, `sinter-lower-to-llvm` and
-/// `sinter-lower-to-nvptx` pipelines (for sinter-opt).
+/// (sm_80 and up) as a gpu.binary: PTX, or with `toolkit` (a CUDA toolkit
+/// directory with bin/ptxas and bin/fatbinary) a fatbin holding the cubin
+/// and the PTX. The host side stays at the memref level.
+void buildLinalgToNVPTXPipeline(mlir::OpPassManager &pm, llvm::StringRef chip, llvm::StringRef toolkit = "");
+/// Adds the host side of a module lowered by buildLinalgToNVPTXPipeline →
+/// LLVM dialect: kernel launches and constants become calls into the
+/// object's CUDA runtime, the binary a constant the object embeds.
+void buildGPUHostToLLVMPipeline(mlir::OpPassManager &pm);
+/// Registers the `sinter-lower-to-linalg`, `sinter-lower-to-llvm`,
+/// `sinter-lower-to-nvptx` and `sinter-lower-gpu-host-to-llvm` pipelines
+/// (for sinter-opt).
 void registerPipelines();
 
 /// Registers MLIR's pass-manager command-line options (--mlir-timing,

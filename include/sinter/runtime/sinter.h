@@ -8,6 +8,11 @@
  * cores the process may run on (or SINTER_NUM_THREADS - 1), and one run at a
  * time uses them (a concurrent run computes on its own thread).
  *
+ * An object compiled for an NVIDIA GPU (--target=nvptx64-nvidia-cuda) has
+ * the same ABI: it loads the CUDA driver (libcuda.so.1) at its first run and
+ * keeps its buffers in CUDA managed memory; inputs are ordinary host memory,
+ * outputs are readable by the host.
+ *
  * Outputs: set `data` to a buffer of `capacity` bytes, or to NULL to have
  * `run` allocate it; free such buffers with the model's `free_output`.
  * `run` writes each output's rank and shape. */
@@ -21,7 +26,7 @@
 extern "C" {
 #endif
 
-#define SINTER_ABI_VERSION 2
+#define SINTER_ABI_VERSION 3
 #define SINTER_MAX_RANK 8
 
 /* Element types use ONNX TensorProto.DataType codes. */
@@ -47,12 +52,21 @@ typedef enum sinter_status {
                               of one symbolic dimension disagree */
   SINTER_ERR_CAPACITY = 6, /* a caller-provided output buffer is too small */
   SINTER_ERR_ALLOC = 7,    /* out of memory */
-  SINTER_ERR_CHECK = 8     /* a run-time check failed: an index computed
+  SINTER_ERR_CHECK = 8,    /* a run-time check failed: an index computed
                               from the inputs is out of range, or symbolic
                               dimensions disagree (e.g. a sequence longer
                               than the model's context); the message names
                               the node */
+  SINTER_ERR_DEVICE = 9    /* GPU objects: no CUDA driver or device, a device
+                              too old for the object's kernels, or a CUDA
+                              error during the run; the message says which */
 } sinter_status;
+
+/* Where an object's model runs (sinter_model.device_kind). */
+typedef enum sinter_device_kind {
+  SINTER_DEVICE_CPU = 0,
+  SINTER_DEVICE_CUDA = 1 /* --target=nvptx64-nvidia-cuda */
+} sinter_device_kind;
 
 /* Static description of one input or output. */
 typedef struct sinter_tensor_info {
@@ -91,6 +105,13 @@ typedef struct sinter_model {
    * thread only; 0: the default, all cores or SINTER_NUM_THREADS). Returns
    * the number now in effect. */
   int32_t (*set_num_threads)(int32_t n);
+  /* ABI 3: SINTER_DEVICE_CPU or SINTER_DEVICE_CUDA. */
+  int32_t device_kind;
+  /* ABI 3: the device later runs use. CUDA objects: the GPU of that CUDA
+   * ordinal (by default SINTER_CUDA_DEVICE, else 0); loads the driver and
+   * checks the device now, returning SINTER_ERR_DEVICE with a message if it
+   * cannot be used. CPU objects: only 0. Returns a sinter_status. */
+  int (*set_device)(int32_t ordinal, sinter_error *error);
 } sinter_model;
 
 /* Objects compiled with --train-lora also export
