@@ -266,6 +266,13 @@ int __sinter_set_device(int32_t ordinal, sinter_error *error) {
   return status;
 }
 
+/* A GPU object's set_num_threads: it computes on the device, so it starts
+ * no thread pool, and one host thread runs. */
+int32_t __sinter_gpu_set_num_threads(int32_t n) {
+  (void)n;
+  return 1;
+}
+
 /* Records the run's first failure. */
 static void fail(sinter_gpu_run *run, CUresult r, const char *what, const char *name) {
   if (!run || run->result)
@@ -369,7 +376,9 @@ void __sinter_gpu_launch(const char *image, const char *name, int64_t gx, int64_
     fail(run, 0, "finding kernel ", name);
     return;
   }
-  if (gx <= 0 || gy <= 0 || gz <= 0 || gx > 0x7fffffff || gy > 65535 || gz > 65535) {
+  if (gx == 0 || gy == 0 || gz == 0 || bx == 0 || by == 0 || bz == 0)
+    return; /* an empty tensor: nothing to compute */
+  if (gx < 0 || gy < 0 || gz < 0 || gx > 0x7fffffff || gy > 65535 || gz > 65535) {
     fail(run, 0, "launching kernel (grid out of range) ", name);
     return;
   }
@@ -471,8 +480,10 @@ void __sinter_gpu_free(void *ptr) {
   int64_t i = g.live_cap ? live_slot(ptr) : 0;
   size_t size = g.live_cap && g.live[i].ptr == ptr ? g.live[i].size : 0;
   unlock();
-  if (!size)
-    return; /* not ours (or empty): nothing to give back */
+  if (!size) {
+    free(ptr); /* an output the ABI copied into host memory (take_output) */
+    return;
+  }
   void *evicted = __sinter_cache_put(&managed_cache, ptr, size);
   if (evicted)
     release_block(evicted);

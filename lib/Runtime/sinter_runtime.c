@@ -183,9 +183,7 @@ static int take_output(const sinter_internal *e, const char *results, int32_t i,
   }
   int status = SINTER_OK;
   if (!out->data) {
-    /* The model's allocator, as for a handed-over buffer: free_output
-     * takes either. */
-    out->data = _mlir_memref_to_llvm_alloc(bytes ? bytes : 1);
+    out->data = malloc(bytes ? bytes : 1); /* free_output takes these too */
     out->capacity = bytes;
     if (!out->data)
       status = __sinter_fail(error, SINTER_ERR_ALLOC, "output '", info->name, "': out of memory");

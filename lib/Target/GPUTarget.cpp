@@ -3,6 +3,7 @@
 #include "sinter/Target/Pipeline.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -51,7 +52,13 @@ FailureOr<GPUKernels> lowerToGPUKernels(ModuleOp module, llvm::StringRef chip, l
     return failure();
   GPUKernels kernels;
   module.walk([&](gpu::LaunchFuncOp) { ++kernels.launches; });
+  module.walk([&](scf::ParallelOp loop) {
+    if (!loop->getParentOfType<scf::ParallelOp>())
+      ++kernels.hostLoops;
+  });
   auto binaries = llvm::to_vector(module.getOps<gpu::BinaryOp>());
+  if (binaries.empty())
+    return kernels; // nothing to launch: all the work is host code
   if (binaries.size() != 1 || binaries.front().getObjects().size() != 1)
     return module.emitError("sinter: expected the model's kernels in one GPU binary, found ")
            << binaries.size();

@@ -267,7 +267,8 @@ llvm::GlobalVariable *emitEntry(llvm::Module &m, DescriptorBuilder &d, const Mod
   auto *freeType = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {d.ptr}, false);
   auto freeFn = m.getOrInsertFunction("__sinter_free_output", freeType);
   auto *threadsType = llvm::FunctionType::get(d.i32, {d.i32}, false);
-  auto threadsFn = m.getOrInsertFunction("__sinter_set_num_threads", threadsType);
+  auto threadsFn = m.getOrInsertFunction(gpu ? "__sinter_gpu_set_num_threads" : "__sinter_set_num_threads",
+                                         threadsType);
 
   auto *deviceType = llvm::FunctionType::get(d.i32, {d.i32, d.ptr}, false);
   auto deviceFn = m.getOrInsertFunction("__sinter_set_device", deviceType);

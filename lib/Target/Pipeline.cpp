@@ -49,9 +49,14 @@ constexpr const char *kHostToLLVM =
     "convert-cf-to-llvm,";
 
 // GPU kernels (NVPTX): the same buffers, then every parallel loop tiled
-// 16×16 and mapped to blocks (the tiles) and threads (within a tile),
+// 16×16 and mapped to blocks (the tiles) and threads (within a tile; the
+// tiles' bounds folded first, without which convert-parallel-loops-to-gpu
+// leaves loops of three or more dimensions on the host),
 // outlined, merged into one module, lowered to NVVM (math approximated
-// inline, as on the CPU: no libdevice), serialized for the chip {0} as
+// inline, as on the CPU, again after math-expand-ops made exp and log of
+// pow; what is left — floor, fabs, sqrt — as LLVM intrinsics the NVPTX
+// backend has instructions for, so that no libdevice call is made),
+// serialized for the chip {0} as
 // format {1} (isa: PTX; fatbin: cubin and PTX, through the toolkit's
 // ptxas and fatbinary, {2} naming the toolkit).
 constexpr const char *kToNVPTXFormat =
@@ -59,10 +64,10 @@ constexpr const char *kToNVPTXFormat =
     "function-boundary-type-conversion=identity-layout-map},"
     "canonicalize,buffer-deallocation-pipeline,convert-bufferization-to-memref,"
     "func.func(convert-linalg-to-parallel-loops,scf-parallel-loop-tiling{{parallel-loop-tile-sizes=16,16},"
-    "gpu-map-parallel-loops),convert-parallel-loops-to-gpu,gpu-kernel-outlining,sinter-merge-gpu-modules,"
+    "canonicalize,gpu-map-parallel-loops),convert-parallel-loops-to-gpu,gpu-kernel-outlining,sinter-merge-gpu-modules,"
     "nvvm-attach-target{{chip={0} O=3},"
     "gpu.module(expand-strided-metadata,lower-affine,convert-scf-to-cf,sinter-approximate-math,math-expand-ops,"
-    "convert-gpu-to-nvvm,reconcile-unrealized-casts),"
+    "sinter-approximate-math,sinter-math-to-nvptx-intrinsics,convert-gpu-to-nvvm,reconcile-unrealized-casts),"
     "gpu-module-to-binary{{format={1}{2}}";
 
 // A GPU object's host side: the same host lowering, then launches (their

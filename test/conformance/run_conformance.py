@@ -4,7 +4,14 @@ are all in Sinter's supported set, comparing with the test's expected
 outputs. Prints pass / fail / out-of-scope counts; exits 1 if any in-scope
 test fails. A test the compiler rejects with an 'unsupported' diagnostic is
 counted as rejected (listed, not a failure); a crash, a wrong answer or any
-other error is a failure."""
+other error is a failure.
+
+With --gpu CHIP every test is compiled for the GPU target instead: its
+kernels through ptxas into a fatbin (the CUDA toolkit must be present:
+--cuda-path) and its host side into a shared library. On a machine with a
+CUDA device the objects are run and checked as on the CPU; elsewhere a
+test passes when it compiles (a GPU object that fails to build is a
+failure, whatever the CPU build does)."""
 import argparse
 import concurrent.futures as cf
 import glob
@@ -97,11 +104,14 @@ def run_test(test_dir, tools, workdir):
     name = os.path.relpath(test_dir, os.path.dirname(os.path.dirname(test_dir)))
     so = os.path.join(workdir, name.replace("/", "_") + ".so")
     model, frozen = freeze_compile_time_inputs(test_dir, workdir, name)
-    r = subprocess.run([tools["compile"], model, "-o", so],
+    r = subprocess.run([tools["compile"], model, "-o", so, *tools["flags"]],
                        capture_output=True, text=True, timeout=300)
     if r.returncode != 0:
         kind = "rejected" if r.returncode == 1 and "support" in r.stderr else "fail"
         return name, kind, r.stderr.strip().splitlines()[-1:] if r.stderr else ["exit %d" % r.returncode]
+    if not tools["execute"]:
+        os.remove(so)
+        return name, "pass", ["host loops"] if "run on the host" in r.stderr else []
     msgs = []
     for ds in sorted(glob.glob(os.path.join(test_dir, "test_data_set_*"))):
         ds = dataset_without(ds, frozen, workdir)
@@ -119,8 +129,19 @@ def main():
     ap.add_argument("--data", default="/usr/share/libonnx-testdata/data")
     ap.add_argument("--filter", default="")
     ap.add_argument("-j", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--gpu", metavar="CHIP", help="compile for the GPU target (e.g. sm_90) instead")
+    ap.add_argument("--cuda-path", default="/usr/local/cuda", help="with --gpu: the CUDA toolkit")
     args = ap.parse_args()
-    tools = {"compile": os.path.join(args.bin, "sinter-compile"), "run": os.path.join(args.bin, "sinter-run")}
+    tools = {"compile": os.path.join(args.bin, "sinter-compile"), "run": os.path.join(args.bin, "sinter-run"),
+             "flags": [], "execute": True}
+    if args.gpu:
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+        import sinter
+        tools["flags"] = ["--target=nvptx64-nvidia-cuda", f"--mcpu={args.gpu}", f"--cuda-path={args.cuda_path}"]
+        tools["execute"] = sinter.cuda_devices() > 0
+        if not all(os.access(os.path.join(args.cuda_path, "bin", t), os.X_OK) for t in ("ptxas", "fatbinary")):
+            print(f"conformance: no CUDA toolkit at {args.cuda_path} (ptxas, fatbinary): GPU conformance skipped")
+            return 77
     tests, out_of_scope = [], 0
     for suite in SUITES:
         for d in sorted(glob.glob(os.path.join(args.data, suite, "*"))):
@@ -135,6 +156,7 @@ def main():
             else:
                 out_of_scope += 1
     counts = {"pass": 0, "fail": 0, "rejected": 0}
+    host_loops = 0
     with tempfile.TemporaryDirectory() as work, cf.ThreadPoolExecutor(args.j) as pool:
         futures = [pool.submit(run_test, t, tools, work) for t in tests]
         for f in cf.as_completed(futures):
@@ -143,10 +165,13 @@ def main():
             except subprocess.TimeoutExpired as e:
                 name, kind, msgs = str(e.cmd[1]), "fail", ["timeout"]
             counts[kind] += 1
+            host_loops += kind == "pass" and msgs == ["host loops"]
             if kind != "pass":
                 print(f"{kind.upper()}: {name}: {' / '.join(msgs)[:400]}")
-    print(f"conformance: {counts['pass']} passed, {counts['fail']} failed, "
-          f"{counts['rejected']} rejected as unsupported, {out_of_scope} out of scope")
+    mode = "" if not args.gpu else f" (GPU {args.gpu}{', run' if tools['execute'] else ', compiled only: no CUDA device'})"
+    print(f"conformance{mode}: {counts['pass']} passed, {counts['fail']} failed, "
+          f"{counts['rejected']} rejected as unsupported, {out_of_scope} out of scope"
+          + (f"; {host_loops} with loops left on the host" if args.gpu else ""))
     return 1 if counts["fail"] else 0
 
 

@@ -25,14 +25,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// Compiles the linear test model once per process; `flags` picks the target.
+/// Compiles a test model (the linear one by default) in this process's
+/// directory; `flags` picks the target.
 std::string compile(const std::string &tag, const std::string &flags, int64_t *launches = nullptr,
-                    std::string *format = nullptr) {
+                    std::string *format = nullptr, const onnx::ModelProto &model = sinter::test::linearModel()) {
   std::string dir = ::testing::TempDir() + "/gpu_object_" + std::to_string(getpid());
   fs::create_directories(dir);
-  std::string onnx = dir + "/linear.onnx", so = dir + "/" + tag + ".so", report = dir + "/" + tag + ".json";
-  if (!fs::exists(onnx))
-    std::ofstream(onnx, std::ios::binary) << sinter::test::serialize(sinter::test::linearModel());
+  std::string onnx = dir + "/" + tag + ".onnx", so = dir + "/" + tag + ".so", report = dir + "/" + tag + ".json";
+  std::ofstream(onnx, std::ios::binary) << sinter::test::serialize(model);
   std::string cmd = std::string(SINTER_BIN_DIR) + "/sinter-compile " + onnx + " -o " + so +
                     " --name=linear_model --report=" + report + " " + flags;
   if (std::system(cmd.c_str()) != 0)
@@ -90,13 +90,15 @@ protected:
     EXPECT_NE(fn, nullptr) << name;
     return fn ? fn() : T();
   }
-  int run() {
+  /// Frees the last outputs and runs again (the linear model's two inputs,
+  /// or the first alone).
+  int run(int32_t numInputs = 2) {
     for (auto &o : out) {
       if (o.data)
         model->free_output(o.data);
       std::memset(&o, 0, sizeof(o));
     }
-    return model->run(in, 2, out, 2, &err);
+    return model->run(in, numInputs, out, 2, &err);
   }
 
   static std::string so;
@@ -217,6 +219,32 @@ TEST_F(GPUObject, ArgumentsAreCheckedBeforeTheDevice) {
   in[1].dtype = SINTER_FLOAT32;
   EXPECT_EQ(run(), SINTER_ERR_DTYPE);
   EXPECT_EQ(fake<long>("fake_cuda_launches"), launches);
+}
+
+TEST_F(GPUObject, StartsNoThreadPool) {
+  loadWithFakeDriver();
+  EXPECT_EQ(model->set_num_threads(0), 1);
+  EXPECT_EQ(model->set_num_threads(4), 1);
+}
+
+// One buffer returned as two outputs is copied to host memory for each;
+// free_output takes those copies as it takes managed buffers.
+TEST_F(GPUObject, SharedOutputsAreCopiedOut) {
+  std::string shared = compile("shared", "--target=nvptx64-nvidia-cuda --mcpu=sm_90 --cuda-path=none", nullptr,
+                               nullptr, sinter::test::sharedOutputModel());
+  ASSERT_FALSE(shared.empty());
+  driver = dlopen(SINTER_FAKE_CUDA_DRIVER, RTLD_NOW | RTLD_GLOBAL);
+  ASSERT_NE(driver, nullptr) << dlerror();
+  model = loadCopy(shared, &object);
+  ASSERT_NE(model, nullptr);
+  ASSERT_EQ(run(1), SINTER_OK) << err.message;
+  EXPECT_NE(out[0].data, nullptr);
+  EXPECT_NE(out[1].data, nullptr);
+  EXPECT_NE(out[0].data, out[1].data);
+  int live = fake<int>("fake_cuda_live_allocations");
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(run(1), SINTER_OK) << err.message;
+  EXPECT_EQ(fake<int>("fake_cuda_live_allocations"), live);
 }
 
 TEST(GPUObjectImage, FatbinWhereTheToolkitIsPresent) {

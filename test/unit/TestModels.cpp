@@ -61,6 +61,29 @@ onnx::ModelProto linearModel() {
   return m;
 }
 
+onnx::ModelProto sharedOutputModel() {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(17);
+  auto *g = m.mutable_graph();
+  g->set_name("shared_output");
+  addInput(g, "x", onnx::TensorProto::FLOAT, {"batch", "3"});
+  auto *add = g->add_node();
+  add->set_op_type("Add");
+  add->set_name("Add_y");
+  add->add_input("x");
+  add->add_input("x");
+  add->add_output("y");
+  auto *id = g->add_node();
+  id->set_op_type("Identity");
+  id->set_name("Identity_y2");
+  id->add_input("y");
+  id->add_output("y2");
+  g->add_output()->set_name("y");
+  g->add_output()->set_name("y2");
+  return m;
+}
+
 std::string serialize(const onnx::ModelProto &m) {
   std::string s;
   m.SerializeToString(&s);

@@ -12,6 +12,8 @@ namespace sinter::test {
 /// second output z[batch] = ids * 2 (int64), so the ABI sees two dtypes
 /// and one symbolic dimension shared by two inputs.
 onnx::ModelProto linearModel();
+/// y = x + x and y2 = Identity(y): one buffer returned as two outputs.
+onnx::ModelProto sharedOutputModel();
 std::string serialize(const onnx::ModelProto &m);
 } // namespace sinter::test
 

@@ -521,6 +521,11 @@ int main(int argc, char **argv) {
     if (failed(lowered))
       return die("lowering to GPU kernels failed");
     kernels = std::move(*lowered);
+    if (kernels->hostLoops > 0)
+      llvm::errs() << "sinter-compile: warning: " << kernels->hostLoops
+                   << " parallel loop(s) found no GPU mapping and run on the host (report: gpu_host_loops)\n";
+    if (ext == ".ptx" && kernels->image.empty())
+      return die("-o: the model has no GPU kernels to write (all its work is host code)");
     if (ext == ".ptx" && !writeText(outputPath, [&](llvm::raw_ostream &os) { os << kernels->image; }))
       return 1;
     if (ext != ".ptx" && failed(sinter::lowerGPUHost(*module)))
@@ -611,6 +616,7 @@ int main(int argc, char **argv) {
     report["compile_seconds"] = seconds;
     if (kernels) {
       report["gpu_kernel_launches"] = kernels->launches;
+      report["gpu_host_loops"] = kernels->hostLoops;
       report["gpu_image"] = {{"format", kernels->fatbin ? "fatbin" : "ptx"}, {"bytes", kernels->image.size()}};
     }
     report["peak_rss_bytes"] = peakResidentBytes();

@@ -157,4 +157,22 @@ def GPUHostToRuntime : Pass<"sinter-gpu-host-to-runtime", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 
+def MathToNVPTXIntrinsics : Pass<"sinter-math-to-nvptx-intrinsics", "mlir::gpu::GPUModuleOp"> {
+  let summary = "Lower the math ops left in GPU kernels to LLVM intrinsics NVPTX has instructions for";
+  let description = [{
+    `convert-gpu-to-nvvm` turns every float `math` op into a call of
+    libdevice (`__nv_sqrtf`, `__nv_floorf`, ...), which must then be linked
+    from a CUDA toolkit or the PTX does not assemble. Sinter approximates
+    exp, log, tanh and erf inline (`sinter-approximate-math`); the ops those
+    approximations use, and the exact ones a model has, have PTX
+    instructions. This pass rewrites f32/f64 `math.sqrt`, `rsqrt` (as
+    1/sqrt), `absf`, `floor`, `ceil`, `trunc`, `roundeven`, `round`, `fma`
+    and `copysign` into `llvm.call_intrinsic` of the matching LLVM intrinsic
+    (an op `convert-gpu-to-nvvm` leaves alone, unlike `llvm.intr.sqrt`), and
+    fails, naming the op, on any float math op still left: its kernel would
+    need libdevice.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect", "mlir::arith::ArithDialect"];
+}
+
 #endif

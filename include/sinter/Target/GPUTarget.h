@@ -26,11 +26,13 @@ std::string findCUDAToolkit(llvm::StringRef flag, std::string &error);
 /// The GPU kernels of a model lowered to linalg on tensors, as one CUDA
 /// image for `chip` (buildLinalgToNVPTXPipeline): PTX, or with `toolkit` a
 /// fatbin of the cubin and the PTX. The module keeps its host side, at the
-/// memref level, with the image in its gpu.binary.
+/// memref level, with the image in its gpu.binary (none, and an empty
+/// image, when the model has no parallel loop).
 struct GPUKernels {
   std::string image;
   bool fatbin = false;
-  int64_t launches = 0; // gpu.launch_func ops in the host code
+  int64_t launches = 0;  // gpu.launch_func ops in the host code
+  int64_t hostLoops = 0; // parallel loops no kernel took (run on the host)
 };
 mlir::FailureOr<GPUKernels> lowerToGPUKernels(mlir::ModuleOp module, llvm::StringRef chip,
                                               llvm::StringRef toolkit);

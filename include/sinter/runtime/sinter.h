@@ -103,7 +103,7 @@ typedef struct sinter_model {
   void (*free_output)(void *data);
   /* ABI 2: caps the threads later runs of this object use (1: the calling
    * thread only; 0: the default, all cores or SINTER_NUM_THREADS). Returns
-   * the number now in effect. */
+   * the number now in effect. GPU objects: always 1, no pool. */
   int32_t (*set_num_threads)(int32_t n);
   /* ABI 3: SINTER_DEVICE_CPU or SINTER_DEVICE_CUDA. */
   int32_t device_kind;
