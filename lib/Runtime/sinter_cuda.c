@@ -312,7 +312,9 @@ int __sinter_gpu_end(sinter_gpu_run *run, sinter_error *error) {
   current = 0;
   if (!run->result)
     return SINTER_OK;
-  return device_error(error, run->result > 0 ? error_name(run->result) : "CUDA", " in ", run->what);
+  if (run->result < 0)
+    return device_error(error, "GPU run failed: ", run->what, "");
+  return device_error(error, error_name(run->result), " in ", run->what);
 }
 
 /* The image's module in device d's context, loaded on first use (under
@@ -332,35 +334,34 @@ static CUmodule module_for(sinter_gpu_run *run, const char *image) {
   return s->module;
 }
 
-/* The named kernel's handle on the run's device, cached by name address. */
+/* The named kernel's handle on the run's device, cached by name address
+ * (looked up uncached once the table is full); 0 after recording why. */
 static CUfunction kernel_for(sinter_gpu_run *run, const char *image, const char *name) {
   device_state *s = &g.dev[run->device];
-  size_t h = ((uintptr_t)name >> 3) % KERNEL_SLOTS, i = h;
+  size_t start = ((uintptr_t)name >> 3) % KERNEL_SLOTS, slot = KERNEL_SLOTS;
   CUfunction fn = 0;
   lock();
-  do {
+  for (size_t k = 0; k < KERNEL_SLOTS; ++k) {
+    size_t i = (start + k) % KERNEL_SLOTS;
     if (s->kernel_name[i] == name) {
       fn = s->kernel[i];
       break;
     }
     if (!s->kernel_name[i]) {
-      CUmodule m = module_for(run, image);
-      CUresult r = m ? cu.ModuleGetFunction(&fn, m, name) : 0;
-      if (r != 0)
-        fail(run, r, "finding kernel ", name);
-      else if (fn) {
-        s->kernel_name[i] = name;
-        s->kernel[i] = fn;
-      }
+      slot = i;
       break;
     }
-    i = (i + 1) % KERNEL_SLOTS;
-  } while (i != h);
-  if (i == h && !fn && s->kernel_name[i] && s->kernel_name[i] != name) {
-    /* The table is full: look it up uncached. */
+  }
+  if (!fn) {
     CUmodule m = module_for(run, image);
-    if (m && cu.ModuleGetFunction(&fn, m, name) != 0)
+    CUresult r = m ? cu.ModuleGetFunction(&fn, m, name) : 0;
+    if (r != 0) {
+      fail(run, r, "finding kernel ", name);
       fn = 0;
+    } else if (fn && slot < KERNEL_SLOTS) {
+      s->kernel_name[slot] = name;
+      s->kernel[slot] = fn;
+    }
   }
   unlock();
   return fn;
@@ -372,10 +373,8 @@ void __sinter_gpu_launch(const char *image, const char *name, int64_t gx, int64_
   if (!run || run->result)
     return; /* an earlier failure: the run reports it */
   CUfunction fn = kernel_for(run, image, name);
-  if (!fn) {
-    fail(run, 0, "finding kernel ", name);
-    return;
-  }
+  if (!fn)
+    return; /* recorded */
   if (gx == 0 || gy == 0 || gz == 0 || bx == 0 || by == 0 || bz == 0)
     return; /* an empty tensor: nothing to compute */
   if (gx < 0 || gy < 0 || gz < 0 || gx > 0x7fffffff || gy > 65535 || gz > 65535) {
@@ -467,8 +466,11 @@ static void release_block(void *p) {
   if (g.live_cap && g.live[i].ptr == p) {
     allocation a = g.live[i];
     live_remove(i);
+    /* Freed in its device's context; a run on this thread keeps its own. */
     cu.CtxSetCurrent(g.dev[a.device].ctx);
     cu.MemFree(a.base);
+    if (current)
+      cu.CtxSetCurrent(g.dev[current->device].ctx);
   }
   unlock();
 }

@@ -175,4 +175,21 @@ def MathToNVPTXIntrinsics : Pass<"sinter-math-to-nvptx-intrinsics", "mlir::gpu::
   let dependentDialects = ["mlir::LLVM::LLVMDialect", "mlir::arith::ArithDialect"];
 }
 
+def InnermostParallelDimFirst : Pass<"sinter-innermost-parallel-dim-first", "mlir::func::FuncOp"> {
+  let summary = "Reverse the dimensions of parallel loops, so that GPU mapping gives thread x the innermost";
+  let description = [{
+    `scf-parallel-loop-tiling` tiles a loop's leading dimensions and
+    `gpu-map-parallel-loops` maps dimension i to block and thread x, y, z in
+    order. Loops from linalg list dimensions outermost first, so thread x
+    walked the outermost dimension: neighbouring threads read addresses a
+    whole row apart, and the innermost dimension went to block z, whose
+    grid is limited to 65535 (a 128 k vocabulary's logits would not
+    launch). The dimensions of a parallel loop are unordered, so this pass
+    reverses those of every outermost `scf.parallel` without reductions:
+    the innermost dimension is tiled and given to thread and block x
+    (contiguous accesses, a 2^31 grid), the outermost (batch) to z.
+  }];
+  let dependentDialects = ["mlir::scf::SCFDialect"];
+}
+
 #endif
