@@ -48,7 +48,8 @@ constexpr const char *kHostToLLVM =
     "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"
     "convert-cf-to-llvm,";
 
-// GPU kernels (NVPTX): the same buffers, then every parallel loop listed
+// GPU kernels (NVPTX): the same buffers, then f32 contractions as kernels
+// with shared-memory tiles, every other loop nest as a parallel loop listed
 // innermost dimension first (thread x walks contiguous memory), tiled
 // 16×16 and mapped to blocks (the tiles) and threads (within a tile; the
 // tiles' bounds folded first, without which convert-parallel-loops-to-gpu
@@ -64,7 +65,7 @@ constexpr const char *kToNVPTXFormat =
     "one-shot-bufferize{{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     "canonicalize,buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-    "func.func(convert-linalg-to-parallel-loops,sinter-innermost-parallel-dim-first,"
+    "func.func(sinter-gpu-tile-contractions,convert-linalg-to-parallel-loops,sinter-innermost-parallel-dim-first,"
     "scf-parallel-loop-tiling{{parallel-loop-tile-sizes=16,16},"
     "canonicalize,gpu-map-parallel-loops),convert-parallel-loops-to-gpu,gpu-kernel-outlining,sinter-merge-gpu-modules,"
     "nvvm-attach-target{{chip={0} O=3},"

@@ -22,3 +22,8 @@ if os.path.exists(ptxas):
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
 config.substitutions.append(("%models", os.path.join(os.path.dirname(os.path.dirname(config.test_source_root)), "examples", "models")))
+# MLIR's runner and its support libraries (mlir-22-tools, libmlir-22-dev):
+# integration tests that execute a lowered module on this CPU.
+_mlir_lib = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
+config.substitutions.append(("%mlir_runner_libs", ",".join(
+    os.path.join(_mlir_lib, f) for f in ("libmlir_runner_utils.so", "libmlir_c_runner_utils.so"))))

@@ -192,4 +192,30 @@ def InnermostParallelDimFirst : Pass<"sinter-innermost-parallel-dim-first", "mli
   let dependentDialects = ["mlir::scf::SCFDialect"];
 }
 
+def TileContractionsForGPU : Pass<"sinter-gpu-tile-contractions", "mlir::func::FuncOp"> {
+  let summary = "Turn f32 contractions into GPU kernels with shared-memory tiles";
+  let description = [{
+    Each f32 contraction on buffers (as `sinter-linalg-to-ukernel` recognizes
+    them: batch dims, any strides, broadcast operands) becomes a
+    `gpu.launch`. A block of 16×16 threads computes a 64×64 tile of C, 4×4
+    outputs per thread in rows ty + 16i and columns tx + 16j (a warp's
+    stores are contiguous). Per step of 16 along k the block stages 64×16
+    of A and 16×64 of B in workgroup memory (zero past the edges), with a
+    barrier before and after the products; accumulators are private. The
+    batch dims, linearized, are the grid's z. C starts from its buffer's
+    values (bias or zero), as the contraction accumulates. Without this,
+    each thread of the generic loop mapping ran a whole dot product from
+    global memory. With `emulate`, the same per-thread code runs in
+    sequential loops over blocks and threads, the barriers as boundaries
+    between phases and the accumulators in a buffer per thread: a CPU
+    build of the kernel, for testing its indexing against a plain product.
+  }];
+  let options = [
+    Option<"emulate", "emulate", "bool", "false",
+           "Emit the kernel as sequential CPU loops over blocks and threads (for testing)">
+  ];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect", "mlir::memref::MemRefDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 #endif
