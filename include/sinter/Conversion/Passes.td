@@ -201,7 +201,8 @@ def TileContractionsForGPU : Pass<"sinter-gpu-tile-contractions", "mlir::func::F
     outputs per thread in rows ty + 16i and columns tx + 16j (a warp's
     stores are contiguous). Per step of 16 along k the block stages 64×16
     of A and 16×64 of B in workgroup memory (zero past the edges), with a
-    barrier before and after the products; accumulators are private. The
+    barrier before and after the products; the accumulators are values the
+    loops over k carry (registers: ptxas gives them no stack frame). The
     batch dims, linearized, are the grid's z. C starts from its buffer's
     values (bias or zero), as the contraction accumulates. Without this,
     each thread of the generic loop mapping ran a whole dot product from

@@ -20,20 +20,67 @@ constexpr int64_t kTile = kThreads * kPerThread; // a block's tile of C
 constexpr int64_t kStep = 16;              // k per staged tile
 constexpr int64_t kAccumulators = kPerThread * kPerThread;
 
+Value index(OpBuilder &b, Location loc, int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+
+/// A thread's 16 accumulators: SSA values that the loops over k carry (on
+/// the GPU: registers), or a row of a buffer (the CPU emulation, whose
+/// phases run every thread in turn, so values must outlive a phase).
+struct Accumulators {
+  Value buffer;              // emulation: [threads][16]; null on the GPU
+  SmallVector<Value> prefix; // emulation: the thread's row
+  SmallVector<Value> values; // GPU: the current values
+
+  Value get(OpBuilder &b, Location loc, int64_t q) {
+    return buffer ? memref::LoadOp::create(b, loc, buffer, at(b, loc, q)).getResult() : values[q];
+  }
+  void set(OpBuilder &b, Location loc, int64_t q, Value v) {
+    if (buffer)
+      memref::StoreOp::create(b, loc, v, buffer, at(b, loc, q));
+    else
+      values[q] = v;
+  }
+  /// What a loop around updates carries: the values, or nothing.
+  SmallVector<Value> carried() { return buffer ? SmallVector<Value>() : values; }
+  /// Inside such a loop (its iteration arguments), and after it (its results).
+  void rebind(ValueRange loopValues) {
+    if (!buffer)
+      values.assign(loopValues.begin(), loopValues.end());
+  }
+
+private:
+  SmallVector<Value> at(OpBuilder &b, Location loc, int64_t q) {
+    SmallVector<Value> idx(prefix);
+    idx.push_back(index(b, loc, q));
+    return idx;
+  }
+};
+
 /// What a thread's code reads: the contraction, its sizes, the block's
 /// place, the staged tiles and the thread's accumulators.
 struct Kernel {
   linalg::GenericOp op;
   sinter::ContractionLoops loops;
-  SmallVector<Value> sizes;     // per loop dim
-  SmallVector<Value> batchIdx;  // per batch loop, this block's
-  Value m0, n0;                 // this block's first row and column of C
-  Value aTile, bTile;           // [kStep][kTile]: A transposed, B as is
-  Value acc;                    // the accumulators ...
-  SmallVector<Value> accPrefix; // ... indexed by these, then 0..15
+  SmallVector<Value> sizes;    // per loop dim
+  SmallVector<Value> batchIdx; // per batch loop, this block's
+  Value m0, n0;                // this block's first row and column of C
+  Value aTile, bTile;          // [kStep][kTile]: A transposed, B as is
+  Accumulators acc;
 };
 
-Value index(OpBuilder &b, Location loc, int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+/// A loop from 0 to `end` by `step` carrying the accumulators; the builder
+/// is left in its body, which `finish` closes.
+scf::ForOp accumulatingLoop(Kernel &k, OpBuilder &b, Location loc, Value end, int64_t step) {
+  auto loop = scf::ForOp::create(b, loc, index(b, loc, 0), end, index(b, loc, step), k.acc.carried());
+  b.setInsertionPointToStart(loop.getBody());
+  k.acc.rebind(loop.getRegionIterArgs());
+  return loop;
+}
+void finish(Kernel &k, scf::ForOp loop, OpBuilder &b, Location loc) {
+  if (!k.acc.carried().empty())
+    scf::YieldOp::create(b, loc, k.acc.carried());
+  b.setInsertionPointAfter(loop);
+  k.acc.rebind(loop.getResults());
+}
 
 /// Operand `i`'s element at the loop values `at` (m, n, k set by the caller).
 Value operandIndexAt(Kernel &k, unsigned operand, ArrayRef<Value> at, OpBuilder &b, Location loc,
@@ -77,17 +124,12 @@ Value loadOrZero(Kernel &k, unsigned operand, Value m, Value n, Value kk, Value 
   return ifOp.getResult(0);
 }
 
-SmallVector<Value> accIndex(Kernel &k, OpBuilder &b, Location loc, int64_t q) {
-  SmallVector<Value> idx(k.accPrefix);
-  idx.push_back(index(b, loc, q));
-  return idx;
-}
-
 /// Phase 1: the thread's accumulators start at zero.
 void zeroAccumulators(Kernel &k, OpBuilder &b, Location loc) {
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
-  for (int64_t q = 0; q < kAccumulators; ++q)
-    memref::StoreOp::create(b, loc, zero, k.acc, accIndex(k, b, loc, q));
+  k.acc.values.assign(k.acc.buffer ? 0 : kAccumulators, zero);
+  for (int64_t q = 0; k.acc.buffer && q < kAccumulators; ++q)
+    k.acc.set(b, loc, q, zero);
 }
 
 /// Phase 2: the block's 256 threads stage A[m0.., k0..] (64×16, stored
@@ -114,9 +156,7 @@ void stageTiles(Kernel &k, Value tx, Value ty, Value k0, OpBuilder &b, Location 
 
 /// Phase 3: the thread's 4×4 outputs gain the staged tiles' products.
 void multiplyTiles(Kernel &k, Value tx, Value ty, OpBuilder &b, Location loc) {
-  auto loop = scf::ForOp::create(b, loc, index(b, loc, 0), index(b, loc, kStep), index(b, loc, 1));
-  OpBuilder::InsertionGuard g(b);
-  b.setInsertionPointToStart(loop.getBody());
+  scf::ForOp loop = accumulatingLoop(k, b, loc, index(b, loc, kStep), 1);
   Value kk = loop.getInductionVar();
   SmallVector<Value> a, bv;
   for (int64_t i = 0; i < kPerThread; ++i) {
@@ -127,11 +167,11 @@ void multiplyTiles(Kernel &k, Value tx, Value ty, OpBuilder &b, Location loc) {
   }
   for (int64_t i = 0; i < kPerThread; ++i)
     for (int64_t j = 0; j < kPerThread; ++j) {
-      SmallVector<Value> idx = accIndex(k, b, loc, i * kPerThread + j);
-      Value sum = arith::AddFOp::create(b, loc, memref::LoadOp::create(b, loc, k.acc, idx),
-                                        arith::MulFOp::create(b, loc, a[i], bv[j]));
-      memref::StoreOp::create(b, loc, sum, k.acc, idx);
+      int64_t q = i * kPerThread + j;
+      k.acc.set(b, loc, q,
+                arith::AddFOp::create(b, loc, k.acc.get(b, loc, q), arith::MulFOp::create(b, loc, a[i], bv[j])));
     }
+  finish(k, loop, b, loc);
 }
 
 /// Phase 4: C[row, col] += the accumulators, within C.
@@ -147,7 +187,7 @@ void addToOutput(Kernel &k, Value tx, Value ty, OpBuilder &b, Location loc) {
       SmallVector<Value> idx;
       Value c = operandIndexAt(k, 2, loopValues(k, row, col, index(b, loc, 0)), b, loc, idx);
       Value sum = arith::AddFOp::create(b, loc, memref::LoadOp::create(b, loc, c, idx),
-                                        memref::LoadOp::create(b, loc, k.acc, accIndex(k, b, loc, i * kPerThread + j)));
+                                        k.acc.get(b, loc, i * kPerThread + j));
       memref::StoreOp::create(b, loc, sum, c, idx);
     }
 }
@@ -166,14 +206,13 @@ SmallVector<Value> delinearize(Kernel &k, Value linear, OpBuilder &b, Location l
 /// The tile loop over k, with `phase` emitting a phase for every thread.
 template <typename EachThread>
 void overK(Kernel &k, OpBuilder &b, Location loc, EachThread eachThread, function_ref<void()> barrier) {
-  auto loop = scf::ForOp::create(b, loc, index(b, loc, 0), k.sizes[k.loops.k], index(b, loc, kStep));
-  OpBuilder::InsertionGuard g(b);
-  b.setInsertionPointToStart(loop.getBody());
+  scf::ForOp loop = accumulatingLoop(k, b, loc, k.sizes[k.loops.k], kStep);
   Value k0 = loop.getInductionVar();
   eachThread([&](Value tx, Value ty) { stageTiles(k, tx, ty, k0, b, loc); });
   barrier();
   eachThread([&](Value tx, Value ty) { multiplyTiles(k, tx, ty, b, loc); });
   barrier();
+  finish(k, loop, b, loc);
 }
 
 struct TileContractionsForGPUPass : sinter::impl::TileContractionsForGPUBase<TileContractionsForGPUPass> {
@@ -186,7 +225,7 @@ struct TileContractionsForGPUPass : sinter::impl::TileContractionsForGPUBase<Til
         contractions.push_back(op);
     });
     for (linalg::GenericOp op : contractions) {
-      Kernel k{op, *sinter::matchContraction(op), {}, {}, {}, {}, {}, {}, {}, {}};
+      Kernel k{op, *sinter::matchContraction(op), {}, {}, {}, {}, {}, {}, {}};
       OpBuilder b(op);
       Location loc = op.getLoc();
       for (Range r : cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(b, loc))
@@ -209,15 +248,13 @@ struct TileContractionsForGPUPass : sinter::impl::TileContractionsForGPUBase<Til
     MLIRContext *ctx = b.getContext();
     auto space = [&](gpu::AddressSpace s) { return gpu::AddressSpaceAttr::get(ctx, s); };
     auto tileType = MemRefType::get({kStep, kTile}, b.getF32Type(), AffineMap(), space(gpu::AddressSpace::Workgroup));
-    auto accType = MemRefType::get({kAccumulators}, b.getF32Type(), AffineMap(), space(gpu::AddressSpace::Private));
     Value threads = index(b, loc, kThreads), one = index(b, loc, 1);
     auto launch = gpu::LaunchOp::create(b, loc, tilesN, tilesM, batch, threads, threads, one, nullptr, nullptr, {},
-                                        TypeRange{tileType, tileType}, TypeRange{accType});
+                                        TypeRange{tileType, tileType});
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(&launch.getBody().front());
     k.aTile = launch.getWorkgroupAttributions()[0];
     k.bTile = launch.getWorkgroupAttributions()[1];
-    k.acc = launch.getPrivateAttributions()[0];
     gpu::KernelDim3 block = launch.getBlockIds(), thread = launch.getThreadIds();
     k.n0 = arith::MulIOp::create(b, loc, block.x, index(b, loc, kTile));
     k.m0 = arith::MulIOp::create(b, loc, block.y, index(b, loc, kTile));
@@ -247,7 +284,7 @@ struct TileContractionsForGPUPass : sinter::impl::TileContractionsForGPUBase<Til
     }
     k.aTile = aTile;
     k.bTile = bTile;
-    k.acc = acc;
+    k.acc.buffer = acc;
     k.batchIdx = delinearize(k, blockIds[0], b, loc);
     k.m0 = arith::MulIOp::create(b, loc, blockIds[1], index(b, loc, kTile));
     k.n0 = arith::MulIOp::create(b, loc, blockIds[2], index(b, loc, kTile));
@@ -258,7 +295,7 @@ struct TileContractionsForGPUPass : sinter::impl::TileContractionsForGPUBase<Til
       auto xs = scf::ForOp::create(b, loc, zero, threads, one);
       b.setInsertionPointToStart(xs.getBody());
       Value tx = xs.getInductionVar(), ty = ys.getInductionVar();
-      k.accPrefix = {arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, ty, threads), tx)};
+      k.acc.prefix = {arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, ty, threads), tx)};
       phase(tx, ty);
     };
     eachThread([&](Value, Value) { zeroAccumulators(k, b, loc); });

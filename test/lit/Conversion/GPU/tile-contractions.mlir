@@ -2,24 +2,25 @@
 
 // A contraction becomes one launch: a block per 64×64 tile of C (x over
 // n, y over m, z over the batch), 16×16 threads, A's and B's tiles in
-// workgroup memory, 16 accumulators per thread in private memory, a
-// barrier after staging and after the products, C read and written once
-// per output. What it computes is run on the CPU in
-// tile-contractions-run.mlir.
+// workgroup memory, the 16 accumulators carried through the loops over k
+// (registers: no private memory), a barrier after staging and after the
+// products, C read and written once per output. What it computes is run
+// on the CPU in tile-contractions-run.mlir.
 // CHECK-LABEL: func.func @matmul
 // CHECK: %[[TN:.*]] = arith.ceildivui %{{.*}}, %c64
 // CHECK: %[[TM:.*]] = arith.ceildivui %{{.*}}, %c64
 // CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[TN]], {{.*}} = %[[TM]], {{.*}}) threads({{.*}}) in ({{[^ ]*}} = %c16{{[^,]*}}, {{[^ ]*}} = %c16{{[^,]*}}, {{[^)]*}})
-// CHECK-SAME: workgroup(%[[AT:[^ ]*]] : memref<16x64xf32, #gpu.address_space<workgroup>>, %[[BT:[^ ]*]] : memref<16x64xf32, #gpu.address_space<workgroup>>)
-// CHECK-SAME: private(%[[ACC:[^ ]*]] : memref<16xf32, #gpu.address_space<private>>)
-// CHECK: scf.for %{{.*}} = %c0{{.*}} to %{{.*}} step %c16
+// CHECK-SAME: workgroup(%[[AT:[^ ]*]] : memref<16x64xf32, #gpu.address_space<workgroup>>, %[[BT:[^ ]*]] : memref<16x64xf32, #gpu.address_space<workgroup>>) {
+// CHECK: %{{.*}}:16 = scf.for %{{.*}} = %c0{{.*}} to %{{.*}} step %c16{{.*}} iter_args(
 // CHECK: memref.store %{{.*}}, %[[AT]]
 // CHECK: memref.store %{{.*}}, %[[BT]]
 // CHECK: gpu.barrier
-// CHECK: scf.for
+// CHECK: %{{.*}}:16 = scf.for {{.*}} iter_args(
 // CHECK: memref.load %[[AT]]
 // CHECK: memref.load %[[BT]]
+// CHECK: scf.yield {{.*}} : f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32{{$}}
 // CHECK: gpu.barrier
+// CHECK: scf.yield {{.*}} : f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32{{$}}
 // CHECK-COUNT-16: memref.store %{{.*}}, %arg2[
 // CHECK: gpu.terminator
 // CHECK-NOT: linalg.generic
