@@ -202,7 +202,8 @@ def TileContractionsForGPU : Pass<"sinter-gpu-tile-contractions", "mlir::func::F
     stores are contiguous). Per step of 16 along k the block stages 64×16
     of A and 16×64 of B in workgroup memory (zero past the edges), with a
     barrier before and after the products; the accumulators are values the
-    loops over k carry (registers: ptxas gives them no stack frame). The
+    loops over k carry (registers: ptxas gives them no stack frame), each
+    product added with one FMA (`contract`). The
     batch dims, linearized, are the grid's z. C starts from its buffer's
     values (bias or zero), as the contraction accumulates. Without this,
     each thread of the generic loop mapping ran a whole dot product from

@@ -168,8 +168,10 @@ void multiplyTiles(Kernel &k, Value tx, Value ty, OpBuilder &b, Location loc) {
   for (int64_t i = 0; i < kPerThread; ++i)
     for (int64_t j = 0; j < kPerThread; ++j) {
       int64_t q = i * kPerThread + j;
-      k.acc.set(b, loc, q,
-                arith::AddFOp::create(b, loc, k.acc.get(b, loc, q), arith::MulFOp::create(b, loc, a[i], bv[j])));
+      // contract: one FMA per product (PTX keeps unflagged mul and add apart).
+      auto fma = arith::FastMathFlags::contract;
+      Value product = arith::MulFOp::create(b, loc, a[i], bv[j], fma);
+      k.acc.set(b, loc, q, arith::AddFOp::create(b, loc, k.acc.get(b, loc, q), product, fma));
     }
   finish(k, loop, b, loc);
 }

@@ -18,6 +18,8 @@
 // CHECK: %{{.*}}:16 = scf.for {{.*}} iter_args(
 // CHECK: memref.load %[[AT]]
 // CHECK: memref.load %[[BT]]
+// CHECK: arith.mulf {{.*}} fastmath<contract>
+// CHECK: arith.addf {{.*}} fastmath<contract>
 // CHECK: scf.yield {{.*}} : f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32{{$}}
 // CHECK: gpu.barrier
 // CHECK: scf.yield {{.*}} : f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32{{$}}
