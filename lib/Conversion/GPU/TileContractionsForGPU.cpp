@@ -221,13 +221,13 @@ struct TileContractionsForGPUPass : sinter::impl::TileContractionsForGPUBase<Til
   using TileContractionsForGPUBase::TileContractionsForGPUBase;
 
   void runOnOperation() override {
-    SmallVector<linalg::GenericOp> contractions;
+    SmallVector<std::pair<linalg::GenericOp, sinter::ContractionLoops>> contractions;
     getOperation().walk([&](linalg::GenericOp op) {
-      if (sinter::matchContraction(op))
-        contractions.push_back(op);
+      if (auto loops = sinter::matchContraction(op))
+        contractions.emplace_back(op, *loops);
     });
-    for (linalg::GenericOp op : contractions) {
-      Kernel k{op, *sinter::matchContraction(op), {}, {}, {}, {}, {}, {}, {}};
+    for (auto &[op, loops] : contractions) {
+      Kernel k{op, loops, {}, {}, {}, {}, {}, {}, {}};
       OpBuilder b(op);
       Location loc = op.getLoc();
       for (Range r : cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(b, loc))
